@@ -1,0 +1,58 @@
+package state
+
+import (
+	"context"
+	"time"
+)
+
+// Change says that something in one collection of one user changed
+// upstream (or was changed by one device). It carries no content: the
+// receiver re-reads what it needs. Source is the device that caused the
+// change, if any, so that device's own Ping is not woken by it (no echo).
+type Change struct {
+	User       string    `json:"u"`
+	Collection string    `json:"c"`           // bridge collection ID; "" means the folder hierarchy
+	Source     string    `json:"s,omitempty"` // device ID that made the change, "" for upstream
+	At         time.Time `json:"t"`
+}
+
+// Bus carries change events between the watcher that saw them and every
+// instance holding a parked Ping of that user. The in-process bus serves a
+// single node; the Redis bus uses (sharded) pub/sub between instances.
+//
+// Delivery is at most once. A subscriber that falls behind drops events and
+// is told so through Resync; a subscriber must then re-check everything it
+// waits on, so a lost event never leaves a Ping sleeping forever.
+type Bus interface {
+	// Publish never blocks on subscribers.
+	Publish(ctx context.Context, c Change) error
+	// Subscribe delivers the user's changes until ctx ends or Close is
+	// called on the subscription.
+	Subscribe(ctx context.Context, user string) (Subscription, error)
+	Close() error
+}
+
+// Subscription is one listener on one user's changes.
+type Subscription interface {
+	// Changes yields events; it is closed when the subscription ends.
+	Changes() <-chan Change
+	// Resync receives a value whenever events may have been lost (buffer
+	// overflow, reconnect to Redis); the subscriber re-checks its state.
+	Resync() <-chan struct{}
+	Close() error
+}
+
+// Leases make one instance at a time the owner of a named job (a user's
+// upstream watcher). A lease held past its TTL without renewal lapses and
+// another instance may take it.
+type Leases interface {
+	// Acquire takes the lease for owner if free or lapsed, or renews it if
+	// owner already holds it. It reports whether owner holds it now, and a
+	// fencing token that increases every time the lease changes hands.
+	Acquire(ctx context.Context, name, owner string, ttl time.Duration) (held bool, token uint64, err error)
+	// Renew extends a lease owner still holds; ErrNotFound when it lost it
+	// (the owner must stop acting on it at once).
+	Renew(ctx context.Context, name, owner string, token uint64, ttl time.Duration) error
+	// Release gives the lease up if owner holds it; otherwise a no-op.
+	Release(ctx context.Context, name, owner string, token uint64) error
+}
