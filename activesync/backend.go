@@ -1,0 +1,70 @@
+package activesync
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Backend is what the protocol front needs from the bridge.
+type Backend interface {
+	// Login checks a device's credentials (HTTP Basic). It returns
+	// ErrBadCredentials for any wrong user or password (never which part),
+	// or an error wrapping ErrUnavailable when the provider or the store
+	// cannot be reached (the device is then told to retry, not to ask the
+	// user for a new password).
+	Login(ctx context.Context, username, password string) (Account, error)
+
+	// UpdateDevice atomically reads the device record (a new one with
+	// FirstSeen zero when unknown), lets fn change it and stores it. When fn
+	// returns an error nothing is stored.
+	UpdateDevice(ctx context.Context, acct Account, deviceID string, fn func(*Device) error) (*Device, error)
+}
+
+// Account is an authenticated user, as the Backend knows it. The front only
+// reads the address; the value is handed back to the Backend's command
+// methods, which keep whatever they need in it (upstream credentials).
+type Account interface {
+	Address() string     // canonical address, e.g. alice@example.com
+	DisplayName() string // may be empty
+}
+
+// Device is the protocol's view of one device of one user.
+type Device struct {
+	ID              string
+	Type            string
+	UserAgent       string
+	ProtocolVersion string
+	Info            map[string]string // Settings DeviceInformation
+
+	PolicyKey        uint32 // acknowledged key; 0 = not provisioned
+	PendingPolicyKey uint32 // handed out in phase 1, not yet acknowledged
+	PolicyHash       string // hash of the policy the device acknowledged
+
+	Wipe          WipeStatus
+	WipeRequested time.Time
+	WipeAcked     time.Time
+
+	FirstSeen time.Time
+	LastSeen  time.Time
+}
+
+// WipeStatus tracks a remote wipe from the admin's request to the device's
+// acknowledgement (MS-ASPROV 3.2.5.1.2.2).
+type WipeStatus int
+
+const (
+	WipeNone      WipeStatus = iota // nothing requested
+	WipeRequested                   // an admin asked; the next request is told to wipe
+	WipeSent                        // RemoteWipe sent, acknowledgement outstanding
+	WipeDone                        // the device acknowledged
+)
+
+// Errors a Backend returns that the front maps to protocol answers.
+var (
+	// ErrBadCredentials: wrong user or password; HTTP 401.
+	ErrBadCredentials = errors.New("activesync: bad credentials")
+	// ErrUnavailable: a dependency (store, provider) is down; HTTP 503 with
+	// Retry-After, or the command's "server error, retry" status.
+	ErrUnavailable = errors.New("activesync: temporarily unavailable")
+)

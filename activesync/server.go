@@ -1,0 +1,465 @@
+package activesync
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idlebridge/idlebridge/activesync/wbxml"
+)
+
+// Path is where devices post ActiveSync requests (MS-ASHTTP 2.2.1.1.1).
+const Path = "/Microsoft-Server-ActiveSync"
+
+// serverVersion is announced in MS-Server-ActiveSync.
+const serverVersion = "16.1"
+
+// Server is the ActiveSync HTTP front. Create it with its fields set; it is
+// safe for concurrent use once serving.
+type Server struct {
+	Backend Backend
+	Policy  Policy
+	// PublicURL is the bridge's external base URL (https://mail.example.com),
+	// announced by Autodiscover.
+	PublicURL string
+	// MaxRequestBytes bounds a request body (HTTP 413 beyond it).
+	MaxRequestBytes int64
+	// Limiter slows down password guessing; nil disables it.
+	Limiter *LoginLimiter
+	// ClientAddr returns the client's address (the default is the TCP peer;
+	// deployments behind a proxy set one that trusts X-Forwarded-For from
+	// the proxy only).
+	ClientAddr func(*http.Request) netip.Addr
+	// Observe, if set, is told about every finished request (metrics).
+	Observe func(cmd string, httpCode int, status Status, d time.Duration)
+	Log     *slog.Logger
+}
+
+// Handler returns the HTTP handler for the ActiveSync path and both
+// Autodiscover forms.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(Path, s.serveEAS)
+	mux.HandleFunc("/", s.serveOther)
+	return mux
+}
+
+// serveOther routes Autodiscover case-insensitively: clients spell the path
+// /Autodiscover/Autodiscover.xml, /autodiscover/autodiscover.xml, ...
+func (s *Server) serveOther(w http.ResponseWriter, r *http.Request) {
+	p := strings.ToLower(r.URL.Path)
+	switch {
+	case p == "/autodiscover/autodiscover.xml":
+		s.serveAutodiscoverXML(w, r)
+	case p == "/autodiscover/autodiscover.json" || strings.HasPrefix(p, "/autodiscover/autodiscover.json/"):
+		s.serveAutodiscoverJSON(w, r)
+	case strings.EqualFold(r.URL.Path, Path):
+		s.serveEAS(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+func (s *Server) clientAddr(r *http.Request) netip.Addr {
+	if s.ClientAddr != nil {
+		return s.ClientAddr(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+// call is one ActiveSync request on its way through the front.
+type call struct {
+	s    *Server
+	w    http.ResponseWriter
+	r    *http.Request
+	q    *Query
+	ver  Version
+	cmd  *command
+	acct Account
+	dev  *Device
+	// req is the decoded WBXML body (nil when the body is empty or raw).
+	req *wbxml.Element
+	// raw is the body as received.
+	raw []byte
+	log *slog.Logger
+
+	// Set by the handler for the request log line.
+	status Status
+	// wrote is set when the handler wrote the response itself (streams).
+	wrote bool
+}
+
+func (s *Server) serveEAS(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	c := &call{s: s, w: w, r: r, log: s.log()}
+	httpCode := http.StatusOK
+	cmdName := "unknown"
+	defer func() {
+		if v := recover(); v != nil {
+			// One recovery point per request: a bug in one command answers
+			// 500 and is logged with its stack, the server goes on.
+			c.log.Error("panic in request", "panic", v, "stack", string(debug.Stack()))
+			httpCode = http.StatusInternalServerError
+			if !c.wrote {
+				w.WriteHeader(httpCode)
+			}
+		}
+		d := time.Since(start)
+		if s.Observe != nil {
+			s.Observe(cmdName, httpCode, c.status, d)
+		}
+		level := slog.LevelInfo
+		if httpCode >= 500 {
+			level = slog.LevelError
+		}
+		c.log.Log(r.Context(), level, "request", "http", httpCode, "status", int(c.status), "ms", d.Milliseconds())
+	}()
+	httpCode, cmdName = s.handle(c)
+}
+
+// handle runs the request and returns the HTTP code it answered with and a
+// bounded command label.
+func (s *Server) handle(c *call) (int, string) {
+	w, r := c.w, c.r
+	w.Header().Set("MS-Server-ActiveSync", serverVersion)
+	w.Header().Set("Cache-Control", "private")
+	switch r.Method {
+	case http.MethodOptions:
+		return s.serveOptions(c), "OPTIONS"
+	case http.MethodPost:
+	default:
+		w.Header().Set("Allow", "OPTIONS, POST")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return http.StatusMethodNotAllowed, "other"
+	}
+
+	q, err := ParseQuery(r.URL.RawQuery, r.Header.Get)
+	if err != nil {
+		c.log.Warn("bad request URI", "err", err, "remote", s.clientAddr(r).String())
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return http.StatusBadRequest, "invalid"
+	}
+	c.q = q
+	c.cmd = commandTable[q.Cmd]
+	label := q.Cmd
+	if c.cmd == nil {
+		label = "unknown"
+	}
+	c.log = c.log.With("cmd", q.Cmd, "device", q.DeviceID)
+
+	acct, code := s.authenticate(c)
+	if acct == nil {
+		return code, label
+	}
+	c.acct = acct
+	c.log = c.log.With("user", acct.Address())
+
+	ver, ok := ParseVersion(q.ProtocolVersion)
+	if !ok {
+		// MS-ASHTTP 3.2.5.1: tell the client what is supported.
+		w.Header().Set("MS-ASProtocolVersions", SupportedVersions)
+		c.log.Warn("unsupported protocol version", "version", q.ProtocolVersion)
+		http.Error(w, "unsupported protocol version", http.StatusBadRequest)
+		return http.StatusBadRequest, label
+	}
+	c.ver = ver
+	c.log = c.log.With("ver", ver.String())
+
+	if c.cmd == nil {
+		return s.notImplemented(c), label
+	}
+	if err := s.readBody(c); err != nil {
+		return s.fail(c, err), label
+	}
+	if err := s.touchDevice(c); err != nil {
+		return s.fail(c, err), label
+	}
+	if err := s.checkPolicy(c); err != nil {
+		return s.fail(c, err), label
+	}
+	if c.cmd.handle == nil || !c.cmd.available(s.Backend) {
+		// Known to the protocol but not built (or not offered by this
+		// Backend): the provisioning answer above still comes first, so a
+		// device learns it must provision before learning anything else.
+		return s.notImplemented(c), label
+	}
+	resp, err := c.cmd.handle(r.Context(), c)
+	if err != nil {
+		return s.fail(c, err), label
+	}
+	if c.wrote {
+		return http.StatusOK, label
+	}
+	return s.writeWBXML(c, resp), label
+}
+
+// notImplemented answers 501, MS-ASHTTP's code for a command the server
+// does not support. Such commands are left out of MS-ASProtocolCommands,
+// so clients that read OPTIONS do not send them.
+func (s *Server) notImplemented(c *call) int {
+	c.log.Warn("command not implemented")
+	c.w.WriteHeader(http.StatusNotImplemented)
+	return http.StatusNotImplemented
+}
+
+// serveOptions answers OPTIONS (MS-ASHTTP 2.2.3): which versions and
+// commands the bridge speaks. Like Exchange it wants credentials: some
+// clients validate a password with OPTIONS during account setup.
+func (s *Server) serveOptions(c *call) int {
+	c.log = c.log.With("cmd", "OPTIONS")
+	if acct, code := s.authenticate(c); acct == nil {
+		return code
+	}
+	h := c.w.Header()
+	h.Set("Allow", "OPTIONS,POST")
+	h.Set("Public", "OPTIONS,POST")
+	h.Set("MS-ASProtocolVersions", SupportedVersions)
+	h.Set("MS-ASProtocolCommands", strings.Join(s.supportedCommands(), ","))
+	c.w.WriteHeader(http.StatusOK)
+	return http.StatusOK
+}
+
+// authenticate checks HTTP Basic credentials, slowing down repeated
+// failures. It returns nil and the HTTP code it answered with on failure.
+func (s *Server) authenticate(c *call) (Account, int) {
+	w, r := c.w, c.r
+	user, pass, ok := basicAuth(r)
+	if !ok {
+		unauthorized(w)
+		return nil, http.StatusUnauthorized
+	}
+	addr := s.clientAddr(r)
+	if s.Limiter != nil {
+		if d, err := s.Limiter.Wait(r.Context(), user, addr); errors.Is(err, ErrThrottled) {
+			c.log.Warn("login refused after repeated failures", "user", user, "remote", addr.String(), "retry_after", d)
+			w.Header().Set("Retry-After", strconv.Itoa(int(d/time.Second)))
+			http.Error(w, "too many failed logins", http.StatusTooManyRequests)
+			return nil, http.StatusTooManyRequests
+		} else if err != nil {
+			return nil, 499 // client went away while throttled
+		} else if d > 0 {
+			c.log.Warn("login throttled after repeated failures", "user", user, "remote", addr.String(), "delay", d)
+		}
+	}
+	acct, err := s.Backend.Login(r.Context(), user, pass)
+	switch {
+	case err == nil:
+		if s.Limiter != nil {
+			s.Limiter.Succeeded(user, addr)
+		}
+		return acct, 0
+	case errors.Is(err, ErrBadCredentials):
+		if s.Limiter != nil {
+			s.Limiter.Failed(user, addr, time.Now())
+		}
+		// Never say whether the user or the password was wrong.
+		c.log.Warn("login failed", "user", user, "remote", addr.String())
+		unauthorized(w)
+		return nil, http.StatusUnauthorized
+	default:
+		c.log.Error("login could not be checked", "user", user, "err", err)
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+		return nil, http.StatusServiceUnavailable
+	}
+}
+
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="ActiveSync"`)
+	http.Error(w, "unauthorized", http.StatusUnauthorized)
+}
+
+// basicAuth parses HTTP Basic credentials. Clients send the user as
+// "alice@example.com", or as "example.com\alice" when the account form has
+// a separate domain field; the latter becomes alice@example.com.
+func basicAuth(r *http.Request) (user, pass string, ok bool) {
+	h := r.Header.Get("Authorization")
+	const prefix = "basic "
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) || len(h) > 4096 {
+		return "", "", false
+	}
+	dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(h[len(prefix):]))
+	if err != nil {
+		return "", "", false
+	}
+	user, pass, ok = strings.Cut(string(dec), ":")
+	if !ok || user == "" || len(user) > 320 {
+		return "", "", false
+	}
+	if dom, name, found := strings.Cut(user, `\`); found {
+		if strings.Contains(name, "@") || dom == "" {
+			user = name
+		} else {
+			user = name + "@" + dom
+		}
+	}
+	return strings.ToLower(strings.TrimSpace(user)), pass, user != ""
+}
+
+// readBody reads and, for WBXML commands, decodes the request body.
+func (s *Server) readBody(c *call) error {
+	limit := s.MaxRequestBytes
+	if limit <= 0 {
+		limit = 32 << 20
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return httpError(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", limit), nil)
+		}
+		return httpError(http.StatusBadRequest, "reading request body", err)
+	}
+	c.raw = body
+	if len(body) == 0 || c.cmd.body == bodyRaw {
+		if len(body) == 0 && c.cmd.body == bodyRequired {
+			return statusError(StatusInvalidContent, http.StatusBadRequest, "empty request body", nil)
+		}
+		return nil
+	}
+	if c.cmd.body == bodyRawOr && !isWBXML(c.r.Header.Get("Content-Type")) {
+		return nil // 12.x SendMail style: the body is the MIME message
+	}
+	el, err := wbxml.Decode(body, wbxml.DefaultLimits)
+	if err != nil {
+		return statusError(StatusInvalidWBXML, http.StatusBadRequest, "malformed WBXML", err)
+	}
+	if !el.Is(c.cmd.space, c.cmd.root) {
+		return statusError(StatusInvalidContent, http.StatusBadRequest,
+			fmt.Sprintf("body is <%s:%s>, want <%s:%s>", el.Space, el.Name, c.cmd.space, c.cmd.root), nil)
+	}
+	c.req = el
+	return nil
+}
+
+func isWBXML(contentType string) bool {
+	return strings.Contains(strings.ToLower(contentType), "wbxml")
+}
+
+// touchDevice records that the device was seen, with what it calls itself.
+func (s *Server) touchDevice(c *call) error {
+	now := time.Now().UTC()
+	ua := c.r.Header.Get("User-Agent")
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	dev, err := s.Backend.UpdateDevice(c.r.Context(), c.acct, c.q.DeviceID, func(d *Device) error {
+		if d.FirstSeen.IsZero() {
+			d.FirstSeen = now
+			c.log.Info("new device", "type", c.q.DeviceType, "user_agent", ua)
+		}
+		d.LastSeen = now
+		if c.q.DeviceType != "" {
+			d.Type = c.q.DeviceType
+		}
+		if ua != "" {
+			d.UserAgent = ua
+		}
+		d.ProtocolVersion = c.ver.String()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recording device: %w", err)
+	}
+	c.dev = dev
+	return nil
+}
+
+// checkPolicy enforces provisioning (MS-ASPROV 3.2.5.2) and remote wipe.
+// Provision itself and the commands that real devices send before it
+// (Settings) are exempt.
+func (s *Server) checkPolicy(c *call) error {
+	if !c.cmd.provisioned {
+		return nil
+	}
+	d := c.dev
+	switch {
+	case d.Wipe != WipeNone:
+		return errWipe
+	case d.PolicyKey == 0 || !c.q.HasPolicyKey || c.q.PolicyKey == 0:
+		return errNotProvisioned
+	case c.q.PolicyKey != d.PolicyKey:
+		return errBadPolicyKey
+	case d.PolicyHash != s.Policy.Hash():
+		return errPolicyRefresh
+	}
+	return nil
+}
+
+// fail is the one place where errors become answers: an HTTP code, or a
+// command response carrying only a Status for 14.0+ clients.
+func (s *Server) fail(c *call, err error) int {
+	e := asError(err)
+	code := e.HTTP
+	if code == 0 && (c.ver < V140 || c.cmd == nil || c.cmd.root == "") {
+		code = e.Fallback
+		if code == 0 {
+			code = http.StatusInternalServerError
+		}
+	}
+	level := slog.LevelWarn
+	if code >= 500 {
+		level = slog.LevelError
+	}
+	c.status = e.Status
+	c.log.Log(c.r.Context(), level, "request failed", "err", e.Error())
+	if code != 0 {
+		if e.Retry {
+			c.w.Header().Set("Retry-After", "30")
+		}
+		if code == 449 {
+			// MS-ASHTTP 3.2.5.1: 449 asks a 12.x client to Provision.
+			c.w.WriteHeader(code)
+			return code
+		}
+		http.Error(c.w, http.StatusText(code), code)
+		return code
+	}
+	resp := wbxml.New(c.cmd.space, c.cmd.root)
+	resp.AddText(c.cmd.space, "Status", strconv.Itoa(int(e.Status)))
+	return s.writeWBXML(c, resp)
+}
+
+// writeWBXML encodes and sends a response; nil means an empty 200.
+func (s *Server) writeWBXML(c *call, resp *wbxml.Element) int {
+	if resp == nil {
+		c.w.Header().Set("Content-Length", "0")
+		c.w.WriteHeader(http.StatusOK)
+		return http.StatusOK
+	}
+	b, err := wbxml.Encode(resp)
+	if err != nil {
+		c.log.Error("encoding response", "err", err)
+		http.Error(c.w, "internal error", http.StatusInternalServerError)
+		return http.StatusInternalServerError
+	}
+	c.w.Header().Set("Content-Type", ContentTypeWBXML)
+	c.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	c.w.WriteHeader(http.StatusOK)
+	_, _ = c.w.Write(b)
+	return http.StatusOK
+}
+
+// ContentTypeWBXML is the media type of WBXML bodies (MS-ASHTTP 2.2.1.1.2.2).
+const ContentTypeWBXML = "application/vnd.ms-sync.wbxml"
