@@ -1,0 +1,196 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// staleAfter is how long a session may sit idle before the pool NOOPs it
+// before handing it out: servers and NATs drop quiet connections.
+const staleAfter = time.Minute
+
+// ErrPoolClosed is returned by Acquire after Close.
+var ErrPoolClosed = errors.New("imap: pool closed")
+
+// Pool holds up to maxConns logged-in sessions of one user and lends them
+// out one holder at a time. Sessions come back in whatever mailbox was
+// selected; holders Select before message commands.
+type Pool struct {
+	cfg         Config
+	idleTimeout time.Duration
+	log         *slog.Logger
+
+	slots chan struct{} // one token per session in use or being dialed
+
+	mu     sync.Mutex
+	idle   []*Session // most recently released last
+	closed bool
+	done   chan struct{}
+	wg     sync.WaitGroup
+}
+
+// NewPool makes a pool for one user. Sessions idle longer than idleTimeout
+// are logged out. log may be nil.
+func NewPool(cfg Config, maxConns int, idleTimeout time.Duration, log *slog.Logger) *Pool {
+	if maxConns < 1 {
+		maxConns = 1
+	}
+	if idleTimeout <= 0 {
+		idleTimeout = 5 * time.Minute
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Pool{
+		cfg:         cfg,
+		idleTimeout: idleTimeout,
+		log:         log.With("imap_user", cfg.Username),
+		slots:       make(chan struct{}, maxConns),
+		done:        make(chan struct{}),
+	}
+	p.wg.Add(1)
+	go p.reapIdle()
+	return p
+}
+
+// Acquire lends a session, waiting (bounded by ctx) while all maxConns are
+// in use. The caller must call release exactly once, with broken=true if it
+// saw the connection misbehave; broken sessions are closed, healthy ones
+// kept for reuse. A login refusal wraps ErrLoginRejected.
+func (p *Pool) Acquire(ctx context.Context) (*Session, func(broken bool), error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("imap pool: waiting for a connection: %w", ctx.Err())
+	case <-p.done:
+		return nil, nil, ErrPoolClosed
+	}
+	s, err := p.take(ctx)
+	if err != nil {
+		<-p.slots
+		return nil, nil, err
+	}
+	var once sync.Once
+	release := func(broken bool) {
+		once.Do(func() { p.put(s, broken); <-p.slots })
+	}
+	return s, release, nil
+}
+
+// take returns a healthy idle session or dials a new one.
+func (p *Pool) take(ctx context.Context) (*Session, error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, ErrPoolClosed
+		}
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			break
+		}
+		s := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+
+		if s.Broken() {
+			_ = s.Close()
+			continue
+		}
+		if time.Since(s.lastUsed) > staleAfter {
+			if err := s.Noop(ctx); err != nil {
+				p.log.Debug("imap pool: dropping stale session", "err", err)
+				_ = s.Close()
+				if ctx.Err() != nil {
+					return nil, fmt.Errorf("imap pool: %w", ctx.Err())
+				}
+				continue
+			}
+		}
+		return s, nil
+	}
+	s, err := Dial(ctx, p.cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (p *Pool) put(s *Session, broken bool) {
+	p.mu.Lock()
+	if broken || p.closed || s.Broken() {
+		p.mu.Unlock()
+		_ = s.Close()
+		return
+	}
+	s.lastUsed = time.Now()
+	p.idle = append(p.idle, s)
+	p.mu.Unlock()
+}
+
+// reapIdle logs out sessions idle longer than idleTimeout.
+func (p *Pool) reapIdle() {
+	defer p.wg.Done()
+	tick := time.NewTicker(max(p.idleTimeout/4, 50*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-tick.C:
+		}
+		var expired []*Session
+		p.mu.Lock()
+		kept := p.idle[:0]
+		for _, s := range p.idle {
+			if time.Since(s.lastUsed) > p.idleTimeout {
+				expired = append(expired, s)
+			} else {
+				kept = append(kept, s)
+			}
+		}
+		clear(p.idle[len(kept):])
+		p.idle = kept
+		p.mu.Unlock()
+		for _, s := range expired {
+			p.logout(s)
+		}
+	}
+}
+
+func (p *Pool) logout(s *Session) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.Logout(ctx)
+}
+
+// Idle returns the number of idle sessions (for tests and metrics).
+func (p *Pool) Idle() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}
+
+// Close logs out idle sessions and makes Acquire fail. Sessions still lent
+// out are closed when released.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	close(p.done)
+	p.mu.Unlock()
+	p.wg.Wait()
+	for _, s := range idle {
+		p.logout(s)
+	}
+}
