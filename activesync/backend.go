@@ -47,6 +47,11 @@ type Device struct {
 
 	FirstSeen time.Time
 	LastSeen  time.Time
+
+	// Meta keeps small per-device protocol state between requests: the
+	// last full Sync request (for empty and partial Syncs), the last Ping's
+	// folders and heartbeat.
+	Meta map[string]string
 }
 
 // WipeStatus tracks a remote wipe from the admin's request to the device's

@@ -42,8 +42,11 @@ type Error struct {
 	Status   Status // EAS Status for 14.0+
 	Fallback int    // HTTP code for 12.x when Status is set; default 500
 	Retry    bool   // add Retry-After (transient)
-	Msg      string // for the log line
-	Err      error  // cause, for the log line
+	// Command marks Status as the command's own code (e.g. FolderSync 9),
+	// which every protocol version understands, so 12.x gets it too.
+	Command bool
+	Msg     string // for the log line
+	Err     error  // cause, for the log line
 }
 
 func (e *Error) Error() string {

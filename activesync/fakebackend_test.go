@@ -53,6 +53,7 @@ func (b *fakeBackend) UpdateDevice(ctx context.Context, acct activesync.Account,
 	if old := b.devices[key]; old != nil {
 		cp := *old
 		cp.Info = maps.Clone(old.Info)
+		cp.Meta = maps.Clone(old.Meta)
 		d = &cp
 	}
 	if err := fn(d); err != nil {

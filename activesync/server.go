@@ -332,7 +332,7 @@ func (s *Server) readBody(c *call) error {
 		return httpError(http.StatusBadRequest, "reading request body", err)
 	}
 	c.raw = body
-	if len(body) == 0 || c.cmd.body == bodyRaw {
+	if len(body) == 0 || c.cmd.body == bodyRaw || c.cmd.body == bodyNone {
 		if len(body) == 0 && c.cmd.body == bodyRequired {
 			return statusError(StatusInvalidContent, http.StatusBadRequest, "empty request body", nil)
 		}
@@ -412,7 +412,7 @@ func (s *Server) checkPolicy(c *call) error {
 func (s *Server) fail(c *call, err error) int {
 	e := asError(err)
 	code := e.HTTP
-	if code == 0 && (c.ver < V140 || c.cmd == nil || c.cmd.root == "") {
+	if code == 0 && ((c.ver < V140 && !e.Command) || c.cmd == nil || c.cmd.root == "") {
 		code = e.Fallback
 		if code == 0 {
 			code = http.StatusInternalServerError

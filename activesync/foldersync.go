@@ -1,0 +1,120 @@
+package activesync
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/idlebridge/idlebridge/activesync/wbxml"
+)
+
+// FolderSync status values (MS-ASCMD 2.2.3.177.5) shared by the folder
+// commands.
+const (
+	folderOK         = 1
+	folderBadRequest = 10
+)
+
+func folderSyncer(b Backend) bool { _, ok := b.(FolderSyncer); return ok }
+
+// handleFolderSync answers FolderSync (MS-ASCMD 2.2.1.5): the folder
+// hierarchy changes since the device's hierarchy sync key.
+func handleFolderSync(ctx context.Context, c *call) (*wbxml.Element, error) {
+	fs := c.s.Backend.(FolderSyncer)
+	key := c.req.Child(wbxml.FolderHierarchy, "SyncKey")
+	if key == nil {
+		return nil, CommandStatus(folderBadRequest, "FolderSync without SyncKey")
+	}
+	ch, err := fs.FolderSync(ctx, c.acct, c.q.DeviceID, key.Content())
+	if err != nil {
+		return nil, err
+	}
+	resp := wbxml.New(wbxml.FolderHierarchy, "FolderSync")
+	resp.AddText(wbxml.FolderHierarchy, "Status", strconv.Itoa(folderOK))
+	resp.AddText(wbxml.FolderHierarchy, "SyncKey", ch.SyncKey)
+	changes := resp.Add(wbxml.FolderHierarchy, "Changes")
+	changes.AddText(wbxml.FolderHierarchy, "Count", strconv.Itoa(len(ch.Add)+len(ch.Update)+len(ch.Delete)))
+	for _, f := range ch.Update {
+		addFolder(changes.Add(wbxml.FolderHierarchy, "Update"), f)
+	}
+	for _, id := range ch.Delete {
+		changes.Add(wbxml.FolderHierarchy, "Delete").AddText(wbxml.FolderHierarchy, "ServerId", id)
+	}
+	for _, f := range ch.Add {
+		addFolder(changes.Add(wbxml.FolderHierarchy, "Add"), f)
+	}
+	c.log.Debug("folder sync", "adds", len(ch.Add), "updates", len(ch.Update), "deletes", len(ch.Delete))
+	return resp, nil
+}
+
+func addFolder(el *wbxml.Element, f Folder) {
+	el.AddText(wbxml.FolderHierarchy, "ServerId", f.ServerID)
+	parent := f.ParentID
+	if parent == "" {
+		parent = "0"
+	}
+	el.AddText(wbxml.FolderHierarchy, "ParentId", parent)
+	el.AddText(wbxml.FolderHierarchy, "DisplayName", f.DisplayName)
+	el.AddText(wbxml.FolderHierarchy, "Type", strconv.Itoa(f.Type))
+}
+
+// handleFolderCreate answers FolderCreate (MS-ASCMD 2.2.1.3).
+func handleFolderCreate(ctx context.Context, c *call) (*wbxml.Element, error) {
+	fs := c.s.Backend.(FolderSyncer)
+	r := c.req
+	name := r.ChildText(wbxml.FolderHierarchy, "DisplayName")
+	typ, err := strconv.Atoi(r.ChildText(wbxml.FolderHierarchy, "Type"))
+	if !r.Has(wbxml.FolderHierarchy, "SyncKey") || name == "" || err != nil {
+		return nil, CommandStatus(folderBadRequest, "FolderCreate needs SyncKey, DisplayName and Type")
+	}
+	parent := r.ChildText(wbxml.FolderHierarchy, "ParentId")
+	key, id, err := fs.FolderCreate(ctx, c.acct, c.q.DeviceID, r.ChildText(wbxml.FolderHierarchy, "SyncKey"), parent, name, typ)
+	if err != nil {
+		return nil, err
+	}
+	resp := wbxml.New(wbxml.FolderHierarchy, "FolderCreate")
+	resp.AddText(wbxml.FolderHierarchy, "Status", strconv.Itoa(folderOK))
+	resp.AddText(wbxml.FolderHierarchy, "SyncKey", key)
+	resp.AddText(wbxml.FolderHierarchy, "ServerId", id)
+	c.log.Info("folder created", "folder", id)
+	return resp, nil
+}
+
+// handleFolderUpdate answers FolderUpdate (MS-ASCMD 2.2.1.6): rename or move.
+func handleFolderUpdate(ctx context.Context, c *call) (*wbxml.Element, error) {
+	fs := c.s.Backend.(FolderSyncer)
+	r := c.req
+	id := r.ChildText(wbxml.FolderHierarchy, "ServerId")
+	name := r.ChildText(wbxml.FolderHierarchy, "DisplayName")
+	if !r.Has(wbxml.FolderHierarchy, "SyncKey") || id == "" || name == "" {
+		return nil, CommandStatus(folderBadRequest, "FolderUpdate needs SyncKey, ServerId and DisplayName")
+	}
+	key, err := fs.FolderUpdate(ctx, c.acct, c.q.DeviceID, r.ChildText(wbxml.FolderHierarchy, "SyncKey"), id,
+		r.ChildText(wbxml.FolderHierarchy, "ParentId"), name)
+	if err != nil {
+		return nil, err
+	}
+	resp := wbxml.New(wbxml.FolderHierarchy, "FolderUpdate")
+	resp.AddText(wbxml.FolderHierarchy, "Status", strconv.Itoa(folderOK))
+	resp.AddText(wbxml.FolderHierarchy, "SyncKey", key)
+	c.log.Info("folder updated", "folder", id)
+	return resp, nil
+}
+
+// handleFolderDelete answers FolderDelete (MS-ASCMD 2.2.1.4).
+func handleFolderDelete(ctx context.Context, c *call) (*wbxml.Element, error) {
+	fs := c.s.Backend.(FolderSyncer)
+	r := c.req
+	id := r.ChildText(wbxml.FolderHierarchy, "ServerId")
+	if !r.Has(wbxml.FolderHierarchy, "SyncKey") || id == "" {
+		return nil, CommandStatus(folderBadRequest, "FolderDelete needs SyncKey and ServerId")
+	}
+	key, err := fs.FolderDelete(ctx, c.acct, c.q.DeviceID, r.ChildText(wbxml.FolderHierarchy, "SyncKey"), id)
+	if err != nil {
+		return nil, err
+	}
+	resp := wbxml.New(wbxml.FolderHierarchy, "FolderDelete")
+	resp.AddText(wbxml.FolderHierarchy, "Status", strconv.Itoa(folderOK))
+	resp.AddText(wbxml.FolderHierarchy, "SyncKey", key)
+	c.log.Info("folder deleted", "folder", id)
+	return resp, nil
+}

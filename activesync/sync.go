@@ -1,0 +1,423 @@
+package activesync
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/idlebridge/idlebridge/activesync/wbxml"
+)
+
+// Sync status values (MS-ASCMD 2.2.3.177.17).
+const (
+	syncOK               = 1
+	syncInvalidKey       = 3
+	syncProtocolError    = 4
+	syncNotFound         = 8
+	syncIncomplete       = 13
+	syncBadWait          = 14
+	syncTooManyFolders   = 15
+	defaultWindowSize    = 100
+	maxWindowSize        = 512
+	maxSyncCollections   = 1000
+	metaLastSyncRequest  = "sync.request"
+	syncHoldWithoutPush  = 60 * time.Second
+	maxHeartbeatFallback = 3540
+)
+
+func syncer(b Backend) bool { _, ok := b.(Syncer); return ok }
+
+// handleSync answers Sync (MS-ASCMD 2.2.1.21). The front parses the
+// request, fills in what an empty or partial request leaves out from the
+// device's last full request (14.0+), asks the Backend for each
+// collection, and builds the answer.
+func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
+	sy := c.s.Backend.(Syncer)
+	req, err := c.syncRequest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req == nil {
+		return syncStatus(syncIncomplete), nil
+	}
+	colls := req.All(wbxml.AirSync, "Collections")
+	var items []*wbxml.Element
+	for _, cs := range colls {
+		items = append(items, cs.All(wbxml.AirSync, "Collection")...)
+	}
+	if len(items) > maxSyncCollections {
+		return syncStatus(syncTooManyFolders), nil
+	}
+	hold, err := syncHeartbeat(req, c.ver)
+	if err != nil {
+		return nil, err
+	}
+	// The global WindowSize (14.0+) bounds the items of all collections.
+	budget := maxWindowSize * len(items)
+	if w, err := strconv.Atoi(req.ChildText(wbxml.AirSync, "WindowSize")); err == nil && w > 0 {
+		budget = min(w, maxWindowSize)
+	}
+
+	resp := wbxml.New(wbxml.AirSync, "Sync")
+	out := resp.Add(wbxml.AirSync, "Collections")
+	changed := false
+	for _, el := range items {
+		sc, st := parseSyncCollection(el, c.ver)
+		if st != 0 {
+			addCollectionStatus(out, sc, st, c.ver)
+			continue
+		}
+		sc.WindowSize = min(sc.WindowSize, max(budget, 1))
+		res, err := sy.SyncCollection(ctx, c.acct, c.q.DeviceID, sc)
+		if err != nil {
+			if code, ok := commandStatusOf(err); ok {
+				c.log.Warn("sync: collection refused", "collection", sc.CollectionID, "status", code, "err", err)
+				addCollectionStatus(out, sc, code, c.ver)
+				continue
+			}
+			return nil, err
+		}
+		budget -= len(res.Commands)
+		if len(res.Commands) > 0 || len(res.Responses) > 0 || res.MoreAvailable || res.Status != syncOK || sc.SyncKey == "0" {
+			changed = true
+		}
+		writeCollection(out, sc, res, c.ver)
+	}
+	if hold > 0 && !changed {
+		// Hanging Sync (Wait / HeartbeatInterval) with nothing to say: hold
+		// the request so the device does not loop, then answer with an empty
+		// body, which per MS-ASCMD 3.2.5.x means "no changes".
+		// TODO(push): wake up on the change bus instead of sleeping.
+		t := time.NewTimer(min(hold, syncHoldWithoutPush))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		return nil, nil
+	}
+	return resp, nil
+}
+
+// syncRequest returns the request to act on: the body, completed from the
+// cached last full request when it is empty or Partial (14.0+); nil when
+// there is nothing to act on (status 13).
+func (c *call) syncRequest(ctx context.Context) (*wbxml.Element, error) {
+	cached := func() *wbxml.Element {
+		b64 := c.dev.Meta[metaLastSyncRequest]
+		if b64 == "" {
+			return nil
+		}
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return nil
+		}
+		el, err := wbxml.Decode(raw, wbxml.DefaultLimits)
+		if err != nil {
+			return nil
+		}
+		return el
+	}
+	req := c.req
+	switch {
+	case req == nil:
+		// An empty Sync repeats the last one (MS-ASCMD 3.1.5.3).
+		prev := cached()
+		if prev == nil {
+			return nil, nil
+		}
+		return stripCommands(prev), nil
+	case req.Has(wbxml.AirSync, "Partial"):
+		prev := cached()
+		if prev == nil {
+			return nil, nil
+		}
+		req = mergePartial(prev, req)
+	}
+	if err := c.rememberSyncRequest(ctx, req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// rememberSyncRequest stores the request without its Commands (they must
+// not be replayed) so an empty or partial Sync can reuse it.
+func (c *call) rememberSyncRequest(ctx context.Context, req *wbxml.Element) error {
+	b, err := wbxml.Encode(stripCommands(req))
+	if err != nil {
+		return nil // not worth failing the request over
+	}
+	enc := base64.StdEncoding.EncodeToString(b)
+	if c.dev.Meta[metaLastSyncRequest] == enc {
+		return nil
+	}
+	_, err = c.s.Backend.UpdateDevice(ctx, c.acct, c.q.DeviceID, func(d *Device) error {
+		if d.Meta == nil {
+			d.Meta = map[string]string{}
+		}
+		d.Meta[metaLastSyncRequest] = enc
+		return nil
+	})
+	return err
+}
+
+// stripCommands copies a Sync request without collection Commands and
+// without Partial.
+func stripCommands(req *wbxml.Element) *wbxml.Element {
+	out := wbxml.New(wbxml.AirSync, "Sync")
+	for _, ch := range req.Children {
+		if ch.Is(wbxml.AirSync, "Partial") {
+			continue
+		}
+		if !ch.Is(wbxml.AirSync, "Collections") {
+			out.Append(ch)
+			continue
+		}
+		cs := out.Add(wbxml.AirSync, "Collections")
+		for _, col := range ch.Children {
+			nc := wbxml.New(col.Space, col.Name)
+			for _, f := range col.Children {
+				if !f.Is(wbxml.AirSync, "Commands") {
+					nc.Append(f)
+				}
+			}
+			cs.Append(nc)
+		}
+	}
+	return out
+}
+
+// mergePartial completes a Partial Sync from the cached request: the
+// collections it names replace their cached versions (keeping cached
+// options it does not repeat), the others are carried over; Wait,
+// HeartbeatInterval and WindowSize come from the new request when given.
+func mergePartial(prev, req *wbxml.Element) *wbxml.Element {
+	byID := map[string]*wbxml.Element{}
+	var order []string
+	for _, col := range prev.Child(wbxml.AirSync, "Collections").All(wbxml.AirSync, "Collection") {
+		id := col.ChildText(wbxml.AirSync, "CollectionId")
+		byID[id] = col
+		order = append(order, id)
+	}
+	for _, col := range req.Child(wbxml.AirSync, "Collections").All(wbxml.AirSync, "Collection") {
+		id := col.ChildText(wbxml.AirSync, "CollectionId")
+		if old, ok := byID[id]; ok {
+			merged := wbxml.New(wbxml.AirSync, "Collection")
+			merged.Children = append(merged.Children, col.Children...)
+			for _, f := range old.Children {
+				if !col.Has(f.Space, f.Name) && !f.Is(wbxml.AirSync, "Commands") && !f.Is(wbxml.AirSync, "SyncKey") {
+					merged.Append(f)
+				}
+			}
+			byID[id] = merged
+		} else {
+			byID[id] = col
+			order = append(order, id)
+		}
+	}
+	out := wbxml.New(wbxml.AirSync, "Sync")
+	cs := out.Add(wbxml.AirSync, "Collections")
+	for _, id := range order {
+		cs.Append(byID[id])
+	}
+	for _, name := range []string{"Wait", "HeartbeatInterval", "WindowSize"} {
+		if el := req.Child(wbxml.AirSync, name); el != nil {
+			out.Append(el)
+		} else if el := prev.Child(wbxml.AirSync, name); el != nil {
+			out.Append(el)
+		}
+	}
+	return out
+}
+
+// syncHeartbeat reads Wait (minutes, 12.1+) or HeartbeatInterval (seconds,
+// 14.0+) of a hanging Sync.
+func syncHeartbeat(req *wbxml.Element, ver Version) (time.Duration, error) {
+	if s := req.ChildText(wbxml.AirSync, "Wait"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 59 {
+			return 0, CommandStatus(syncBadWait, "Wait out of range")
+		}
+		return time.Duration(n) * time.Minute, nil
+	}
+	if s := req.ChildText(wbxml.AirSync, "HeartbeatInterval"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 60 || n > maxHeartbeatFallback {
+			return 0, CommandStatus(syncBadWait, "HeartbeatInterval out of range")
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	return 0, nil
+}
+
+// parseSyncCollection reads one request Collection. A non-zero status
+// means the collection is answered with that status alone.
+func parseSyncCollection(el *wbxml.Element, ver Version) (*SyncCollection, int) {
+	sc := &SyncCollection{
+		Version:        ver,
+		CollectionID:   el.ChildText(wbxml.AirSync, "CollectionId"),
+		WindowSize:     defaultWindowSize,
+		DeletesAsMoves: true,
+	}
+	key := el.Child(wbxml.AirSync, "SyncKey")
+	sc.Options.Class = el.ChildText(wbxml.AirSync, "Class")
+	if sc.CollectionID == "" || key == nil {
+		return sc, syncProtocolError
+	}
+	sc.SyncKey = key.Content()
+	// GetChanges: empty or absent means true, except with key 0 (MS-ASCMD
+	// 2.2.3.84).
+	sc.GetChanges = sc.SyncKey != "0"
+	if g := el.Child(wbxml.AirSync, "GetChanges"); g != nil {
+		sc.GetChanges = g.Content() != "0"
+	}
+	if w, err := strconv.Atoi(el.ChildText(wbxml.AirSync, "WindowSize")); err == nil && w > 0 {
+		sc.WindowSize = min(w, maxWindowSize)
+	}
+	if d := el.Child(wbxml.AirSync, "DeletesAsMoves"); d != nil {
+		sc.DeletesAsMoves = d.Content() != "0"
+	}
+	// Options: several Options elements may each carry a Class (14.0+);
+	// the Email one, or the only one, applies. TbSync puts Class inside.
+	for _, opt := range el.All(wbxml.AirSync, "Options") {
+		cls := opt.ChildText(wbxml.AirSync, "Class")
+		if cls != "" && sc.Options.Class != "" && cls != sc.Options.Class {
+			continue
+		}
+		o := parseOptions(opt)
+		if o.Class == "" {
+			o.Class = sc.Options.Class
+		}
+		sc.Options = o
+	}
+	if cmds := el.Child(wbxml.AirSync, "Commands"); cmds != nil {
+		for _, cm := range cmds.Children {
+			if cm.Space != wbxml.AirSync {
+				continue
+			}
+			switch cm.Name {
+			case "Add", "Change", "Delete", "Fetch":
+				sc.Commands = append(sc.Commands, SyncCommand{
+					Kind:     cm.Name,
+					ServerID: cm.ChildText(wbxml.AirSync, "ServerId"),
+					ClientID: cm.ChildText(wbxml.AirSync, "ClientId"),
+					Data:     cm.Child(wbxml.AirSync, "ApplicationData"),
+				})
+			}
+		}
+	}
+	return sc, 0
+}
+
+// parseOptions reads Sync/ItemOperations/GetItemEstimate Options.
+func parseOptions(opt *wbxml.Element) SyncOptions {
+	o := SyncOptions{Conflict: 1, MIMETruncation: -1, Class: opt.ChildText(wbxml.AirSync, "Class")}
+	atoi := func(s string, def int) int {
+		if n, err := strconv.Atoi(s); err == nil {
+			return n
+		}
+		return def
+	}
+	o.FilterType = atoi(opt.ChildText(wbxml.AirSync, "FilterType"), 0)
+	o.MIMESupport = atoi(opt.ChildText(wbxml.AirSync, "MIMESupport"), 0)
+	o.MIMETruncation = atoi(opt.ChildText(wbxml.AirSync, "MIMETruncation"), -1)
+	o.Conflict = atoi(opt.ChildText(wbxml.AirSync, "Conflict"), 1)
+	o.MaxItems = atoi(opt.ChildText(wbxml.AirSync, "MaxItems"), 0)
+	for _, bp := range opt.All(wbxml.AirSyncBase, "BodyPreference") {
+		p := BodyPreference{Type: atoi(bp.ChildText(wbxml.AirSyncBase, "Type"), 0)}
+		if p.Type < 1 || p.Type > 4 {
+			continue
+		}
+		if n, err := strconv.ParseInt(bp.ChildText(wbxml.AirSyncBase, "TruncationSize"), 10, 64); err == nil && n > 0 {
+			p.TruncationSize = n
+		}
+		p.AllOrNone = bp.ChildText(wbxml.AirSyncBase, "AllOrNone") == "1"
+		p.Preview = min(max(atoi(bp.ChildText(wbxml.AirSyncBase, "Preview"), 0), 0), 255)
+		o.BodyPrefs = append(o.BodyPrefs, p)
+	}
+	return o
+}
+
+// writeCollection adds one answered collection to the response, children
+// in the order MS-ASCMD 2.2.3.29.2 lists them.
+func writeCollection(out *wbxml.Element, sc *SyncCollection, res *SyncResult, ver Version) {
+	col := out.Add(wbxml.AirSync, "Collection")
+	if ver < V140 && sc.Options.Class != "" {
+		col.AddText(wbxml.AirSync, "Class", sc.Options.Class)
+	}
+	key := res.SyncKey
+	if key == "" || res.Status == syncInvalidKey {
+		// MS-ASCMD 3.2.5.x: an invalid key sends the device back to 0.
+		key = "0"
+	}
+	col.AddText(wbxml.AirSync, "SyncKey", key)
+	col.AddText(wbxml.AirSync, "CollectionId", sc.CollectionID)
+	status := res.Status
+	if status == 0 {
+		status = syncOK
+	}
+	col.AddText(wbxml.AirSync, "Status", strconv.Itoa(status))
+	if res.MoreAvailable {
+		col.Add(wbxml.AirSync, "MoreAvailable")
+	}
+	if len(res.Commands) > 0 {
+		cmds := col.Add(wbxml.AirSync, "Commands")
+		for _, it := range res.Commands {
+			el := cmds.Add(wbxml.AirSync, it.Kind)
+			el.AddText(wbxml.AirSync, "ServerId", it.ServerID)
+			if it.Data != nil && (it.Kind == "Add" || it.Kind == "Change") {
+				el.Append(asApplicationData(it.Data))
+			}
+		}
+	}
+	if len(res.Responses) > 0 {
+		rs := col.Add(wbxml.AirSync, "Responses")
+		for _, r := range res.Responses {
+			el := rs.Add(wbxml.AirSync, r.Kind)
+			if r.Kind == "Add" {
+				el.AddText(wbxml.AirSync, "ClientId", r.ClientID)
+			}
+			if r.ServerID != "" {
+				el.AddText(wbxml.AirSync, "ServerId", r.ServerID)
+			}
+			st := r.Status
+			if st == 0 {
+				st = syncOK
+			}
+			el.AddText(wbxml.AirSync, "Status", strconv.Itoa(st))
+			if r.Data != nil {
+				el.Append(asApplicationData(r.Data))
+			}
+		}
+	}
+}
+
+// asApplicationData makes sure item data sits in an ApplicationData
+// element, whatever root the Backend used.
+func asApplicationData(d *wbxml.Element) *wbxml.Element {
+	if d.Is(wbxml.AirSync, "ApplicationData") {
+		return d
+	}
+	return wbxml.New(wbxml.AirSync, "ApplicationData").Append(d.Children...)
+}
+
+func addCollectionStatus(out *wbxml.Element, sc *SyncCollection, status int, ver Version) {
+	writeCollection(out, sc, &SyncResult{Status: status, SyncKey: sc.SyncKey}, ver)
+}
+
+func syncStatus(code int) *wbxml.Element {
+	resp := wbxml.New(wbxml.AirSync, "Sync")
+	resp.AddText(wbxml.AirSync, "Status", strconv.Itoa(code))
+	return resp
+}
+
+// commandStatusOf extracts a command-specific status from an error.
+func commandStatusOf(err error) (int, bool) {
+	var e *Error
+	if errors.As(err, &e) && e.Command && e.Status != 0 {
+		return int(e.Status), true
+	}
+	return 0, false
+}

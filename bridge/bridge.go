@@ -1,0 +1,74 @@
+// Package bridge is where ActiveSync meets the provider: it implements
+// activesync.Backend on top of the users directory, the state store and
+// the upstream clients. Protocol details stay in activesync/, provider
+// details in upstream/; this package maps between them.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/state"
+)
+
+// Authenticator checks device credentials; *accounts.Authenticator is the
+// real one.
+type Authenticator interface {
+	Authenticate(ctx context.Context, address, password string) (*accounts.Principal, error)
+}
+
+// Bridge implements activesync.Backend.
+type Bridge struct {
+	Store state.Store
+	Auth  Authenticator
+	Log   *slog.Logger
+}
+
+// New returns a Bridge; log may be nil.
+func New(store state.Store, auth Authenticator, log *slog.Logger) *Bridge {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Bridge{Store: store, Auth: auth, Log: log}
+}
+
+var _ activesync.Backend = (*Bridge)(nil)
+
+// Account is an authenticated user with the upstream credentials of the
+// request that authenticated it.
+type Account struct {
+	Principal *accounts.Principal
+}
+
+// Address is the user's canonical address.
+func (a *Account) Address() string { return a.Principal.User.Address }
+
+// DisplayName is empty: the users directory does not hold names.
+func (a *Account) DisplayName() string { return "" }
+
+// Login authenticates a device's credentials.
+func (b *Bridge) Login(ctx context.Context, username, password string) (activesync.Account, error) {
+	p, err := b.Auth.Authenticate(ctx, username, password)
+	switch {
+	case err == nil:
+		return &Account{Principal: p}, nil
+	case errors.Is(err, accounts.ErrBadCredentials):
+		return nil, activesync.ErrBadCredentials
+	case errors.Is(err, accounts.ErrUpstreamUnavailable):
+		return nil, fmt.Errorf("%w: %w", activesync.ErrUnavailable, err)
+	default:
+		return nil, err
+	}
+}
+
+// storeErr marks store outages as retryable for the front.
+func storeErr(err error) error {
+	if errors.Is(err, state.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", activesync.ErrUnavailable, err)
+	}
+	return err
+}
