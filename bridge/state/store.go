@@ -67,6 +67,9 @@ type Device struct {
 	// out in the first phase and not yet acknowledged.
 	PolicyKey        uint32 `json:"policy_key,omitempty"`
 	PendingPolicyKey uint32 `json:"pending_policy_key,omitempty"`
+	// PolicyHash identifies the policy the device acknowledged, so a policy
+	// change sends it back to Provision.
+	PolicyHash string `json:"policy_hash,omitempty"`
 
 	Wipe          WipeStatus `json:"wipe,omitempty"`
 	WipeRequested time.Time  `json:"wipe_requested,omitzero"`
@@ -168,7 +171,7 @@ type Collection struct {
 }
 
 // Delta is a change to a snapshot: Set adds or updates entries, Del removes
-// them. Applying Del after Set (an ID in both ends up deleted).
+// them. Del applies after Set, so an ID in both ends up deleted.
 type Delta struct {
 	Set map[string]string `json:"set,omitempty"`
 	Del []string          `json:"del,omitempty"`
@@ -194,3 +197,10 @@ type CommitRequest struct {
 	Pending      *Delta
 	Meta         map[string]string
 }
+
+// UserScope is the reserved device ID under which the bridge keeps state
+// shared by all devices of a user (the folder ID map), using the same
+// collection machinery. It can never be a real device: activesync accepts
+// no '~' in device IDs. Engines never list it as a device nor expire it
+// with the device TTL.
+const UserScope = "~user"
