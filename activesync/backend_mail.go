@@ -3,6 +3,7 @@ package activesync
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 )
@@ -168,4 +169,47 @@ type ItemFetcher interface {
 // valid in every protocol version (unlike the common codes).
 func CommandStatus(code int, msg string) error {
 	return &Error{Status: Status(code), Command: true, Msg: msg}
+}
+
+// OutgoingMail is a message a device asks the bridge to send: SendMail,
+// SmartReply or SmartForward (MS-ASCMD 2.2.1.17, 2.2.1.20, 2.2.1.19).
+type OutgoingMail struct {
+	Kind        string // "SendMail", "SmartReply", "SmartForward"
+	ClientID    string // 14.0+: the device's ID for this send, for idempotence
+	MIME        []byte // the RFC 5322 message as the device composed it
+	SaveInSent  bool
+	ReplaceMime bool // SmartReply/Forward: MIME is complete, do not add the original
+	// Source names the original of a SmartReply/SmartForward.
+	SourceFolderID, SourceItemID, SourceLongID, SourceInstanceID string
+}
+
+// Sender serves SendMail, SmartReply and SmartForward. Failures are
+// CommandStatus errors with the common status codes these commands use
+// (MS-ASCMD 2.2.2), e.g. 120 MailSubmissionFailed, 150 ItemNotFound.
+type Sender interface {
+	Send(ctx context.Context, acct Account, deviceID string, m *OutgoingMail) error
+}
+
+// PingFolder is one folder of a Ping request.
+type PingFolder struct {
+	ID    string
+	Class string
+}
+
+// Pinger parks a Ping (MS-ASCMD 2.2.1.13): it returns the IDs of the
+// folders that have changes for this device as soon as there are any, or
+// nil when the heartbeat elapses or ctx ends first. Changes that happened
+// before the call (between the device's last Sync and this Ping) count.
+// A folder the bridge does not know is CommandStatus(7) when no known
+// folder is left to watch.
+type Pinger interface {
+	Ping(ctx context.Context, acct Account, deviceID string, folders []PingFolder, heartbeat time.Duration) ([]string, error)
+}
+
+// RequestObserver, when the Backend implements it, is told about every
+// authenticated request of a device before it runs, so a parked Ping or
+// hanging Sync of the same device can end (a device issues one at a time;
+// the newer request wins).
+type RequestObserver interface {
+	DeviceRequest(acct Account, deviceID, cmd string)
 }

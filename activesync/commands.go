@@ -55,7 +55,7 @@ func init() {
 		{name: "GetItemEstimate", space: wbxml.GetItemEstimate, root: "GetItemEstimate", provisioned: true, body: bodyRequired, handle: handleGetItemEstimate, needs: estimator},
 		{name: "ItemOperations", space: wbxml.ItemOperations, root: "ItemOperations", provisioned: true, body: bodyRequired, handle: handleItemOperations, needs: itemFetcher},
 		{name: "MoveItems", space: wbxml.Move, root: "MoveItems", provisioned: true, body: bodyRequired, handle: handleMoveItems, needs: mover},
-		{name: "Ping", space: wbxml.Ping, root: "Ping", provisioned: true},
+		{name: "Ping", space: wbxml.Ping, root: "Ping", provisioned: true, handle: handlePing, needs: pinger},
 		{name: "SendMail", space: wbxml.ComposeMail, root: "SendMail", provisioned: true, body: bodyRawOr},
 		{name: "SmartReply", space: wbxml.ComposeMail, root: "SmartReply", provisioned: true, body: bodyRawOr},
 		{name: "SmartForward", space: wbxml.ComposeMail, root: "SmartForward", provisioned: true, body: bodyRawOr},

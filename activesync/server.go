@@ -39,6 +39,10 @@ type Server struct {
 	// deployments behind a proxy set one that trusts X-Forwarded-For from
 	// the proxy only).
 	ClientAddr func(*http.Request) netip.Addr
+	// MinHeartbeat and MaxHeartbeat bound Ping and hanging Sync intervals
+	// (defaults 60 s and 3540 s); MaxPingFolders bounds a Ping's folders.
+	MinHeartbeat, MaxHeartbeat time.Duration
+	MaxPingFolders             int
 	// Observe, if set, is told about every finished request (metrics).
 	Observe func(cmd string, httpCode int, status Status, d time.Duration)
 	Log     *slog.Logger
@@ -197,6 +201,9 @@ func (s *Server) handle(c *call) (int, string) {
 	}
 	if err := s.checkPolicy(c); err != nil {
 		return s.fail(c, err), label
+	}
+	if o, ok := s.Backend.(RequestObserver); ok {
+		o.DeviceRequest(c.acct, c.q.DeviceID, q.Cmd)
 	}
 	if c.cmd.handle == nil || !c.cmd.available(s.Backend) {
 		// Known to the protocol but not built (or not offered by this

@@ -12,19 +12,18 @@ import (
 
 // Sync status values (MS-ASCMD 2.2.3.177.17).
 const (
-	syncOK               = 1
-	syncInvalidKey       = 3
-	syncProtocolError    = 4
-	syncNotFound         = 8
-	syncIncomplete       = 13
-	syncBadWait          = 14
-	syncTooManyFolders   = 15
-	defaultWindowSize    = 100
-	maxWindowSize        = 512
-	maxSyncCollections   = 1000
-	metaLastSyncRequest  = "sync.request"
-	syncHoldWithoutPush  = 60 * time.Second
-	maxHeartbeatFallback = 3540
+	syncOK              = 1
+	syncInvalidKey      = 3
+	syncProtocolError   = 4
+	syncNotFound        = 8
+	syncIncomplete      = 13
+	syncBadWait         = 14
+	syncTooManyFolders  = 15
+	defaultWindowSize   = 100
+	maxWindowSize       = 512
+	maxSyncCollections  = 1000
+	metaLastSyncRequest = "sync.request"
+	syncHoldWithoutPush = 60 * time.Second
 )
 
 func syncer(b Backend) bool { _, ok := b.(Syncer); return ok }
@@ -50,16 +49,56 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 	if len(items) > maxSyncCollections {
 		return syncStatus(syncTooManyFolders), nil
 	}
-	hold, err := syncHeartbeat(req, c.ver)
+	lo, hi := c.s.heartbeatBounds()
+	hold, err := syncHeartbeat(req, lo, hi)
 	if err != nil {
 		return nil, err
 	}
 	// The global WindowSize (14.0+) bounds the items of all collections.
-	budget := maxWindowSize * len(items)
+	total := maxWindowSize * len(items)
 	if w, err := strconv.Atoi(req.ChildText(wbxml.AirSync, "WindowSize")); err == nil && w > 0 {
-		budget = min(w, maxWindowSize)
+		total = min(w, maxWindowSize)
 	}
 
+	resp, changed, err := c.syncCollections(ctx, sy, items, total)
+	if err != nil || hold == 0 || changed {
+		return resp, err
+	}
+	// A hanging Sync (Wait / HeartbeatInterval) with nothing to report is
+	// parked like a Ping; when something changes the collections are
+	// synced again. With nothing by the end, the answer is an empty body,
+	// which means "no changes" (MS-ASCMD 2.2.3.198).
+	if p, ok := c.s.Backend.(Pinger); ok {
+		var folders []PingFolder
+		for _, el := range items {
+			folders = append(folders, PingFolder{ID: el.ChildText(wbxml.AirSync, "CollectionId")})
+		}
+		ids, err := p.Ping(ctx, c.acct, c.q.DeviceID, folders, hold)
+		if err != nil {
+			if _, ok := commandStatusOf(err); !ok {
+				return nil, err
+			}
+			return nil, nil
+		}
+		if len(ids) > 0 {
+			resp, _, err = c.syncCollections(ctx, sy, items, total)
+			return resp, err
+		}
+		return nil, nil
+	}
+	// Without push, hold the request a while so the device does not loop.
+	t := time.NewTimer(min(hold, syncHoldWithoutPush))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil, nil
+}
+
+// syncCollections asks the Backend about each collection and builds the
+// answer; changed reports whether the answer carries anything.
+func (c *call) syncCollections(ctx context.Context, sy Syncer, items []*wbxml.Element, budget int) (*wbxml.Element, bool, error) {
 	resp := wbxml.New(wbxml.AirSync, "Sync")
 	out := resp.Add(wbxml.AirSync, "Collections")
 	changed := false
@@ -67,6 +106,7 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 		sc, st := parseSyncCollection(el, c.ver)
 		if st != 0 {
 			addCollectionStatus(out, sc, st, c.ver)
+			changed = true
 			continue
 		}
 		sc.WindowSize = min(sc.WindowSize, max(budget, 1))
@@ -75,30 +115,19 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 			if code, ok := commandStatusOf(err); ok {
 				c.log.Warn("sync: collection refused", "collection", sc.CollectionID, "status", code, "err", err)
 				addCollectionStatus(out, sc, code, c.ver)
+				changed = true
 				continue
 			}
-			return nil, err
+			return nil, false, err
 		}
 		budget -= len(res.Commands)
-		if len(res.Commands) > 0 || len(res.Responses) > 0 || res.MoreAvailable || res.Status != syncOK || sc.SyncKey == "0" {
+		if len(res.Commands) > 0 || len(res.Responses) > 0 || res.MoreAvailable || (res.Status != 0 && res.Status != syncOK) ||
+			sc.SyncKey == "0" || res.SyncKey != sc.SyncKey {
 			changed = true
 		}
 		writeCollection(out, sc, res, c.ver)
 	}
-	if hold > 0 && !changed {
-		// Hanging Sync (Wait / HeartbeatInterval) with nothing to say: hold
-		// the request so the device does not loop, then answer with an empty
-		// body, which per MS-ASCMD 3.2.5.x means "no changes".
-		// TODO(push): wake up on the change bus instead of sleeping.
-		t := time.NewTimer(min(hold, syncHoldWithoutPush))
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		return nil, nil
-	}
-	return resp, nil
+	return resp, changed, nil
 }
 
 // syncRequest returns the request to act on: the body, completed from the
@@ -233,23 +262,28 @@ func mergePartial(prev, req *wbxml.Element) *wbxml.Element {
 }
 
 // syncHeartbeat reads Wait (minutes, 12.1+) or HeartbeatInterval (seconds,
-// 14.0+) of a hanging Sync.
-func syncHeartbeat(req *wbxml.Element, ver Version) (time.Duration, error) {
+// 14.0+) of a hanging Sync; out of [lo, hi] is status 14.
+func syncHeartbeat(req *wbxml.Element, lo, hi time.Duration) (time.Duration, error) {
+	var d time.Duration
 	if s := req.ChildText(wbxml.AirSync, "Wait"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 59 {
-			return 0, CommandStatus(syncBadWait, "Wait out of range")
+		if err != nil {
+			return 0, CommandStatus(syncBadWait, "Wait is not a number")
 		}
-		return time.Duration(n) * time.Minute, nil
-	}
-	if s := req.ChildText(wbxml.AirSync, "HeartbeatInterval"); s != "" {
+		d = time.Duration(n) * time.Minute
+	} else if s := req.ChildText(wbxml.AirSync, "HeartbeatInterval"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 60 || n > maxHeartbeatFallback {
-			return 0, CommandStatus(syncBadWait, "HeartbeatInterval out of range")
+		if err != nil {
+			return 0, CommandStatus(syncBadWait, "HeartbeatInterval is not a number")
 		}
-		return time.Duration(n) * time.Second, nil
+		d = time.Duration(n) * time.Second
+	} else {
+		return 0, nil
 	}
-	return 0, nil
+	if d < lo || d > hi {
+		return 0, CommandStatus(syncBadWait, "heartbeat out of range")
+	}
+	return d, nil
 }
 
 // parseSyncCollection reads one request Collection. A non-zero status
