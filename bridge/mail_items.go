@@ -1,0 +1,338 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/bridge/state"
+	"github.com/idlebridge/idlebridge/upstream/imap"
+)
+
+// GetItemEstimate statuses (MS-ASCMD 2.2.3.177.7).
+const (
+	estimateBadCollection = 2
+	estimateNotPrimed     = 3
+	estimateBadKey        = 4
+)
+
+// Estimate implements activesync.Estimator: how many commands the next
+// Sync would carry, by the same plan (and the same one-STATUS shortcut)
+// as Sync, without fetching bodies or storing anything.
+func (m *Mail) Estimate(ctx context.Context, a activesync.Account, deviceID, collectionID, syncKey string, opts activesync.SyncOptions) (int, error) {
+	acct, err := account(a)
+	if err != nil {
+		return 0, err
+	}
+	user := acct.Address()
+	mailbox, ok, err := m.mailboxOf(ctx, user, collectionID)
+	if err != nil {
+		return 0, storeErr(err)
+	}
+	if !ok {
+		return 0, activesync.CommandStatus(estimateBadCollection, "unknown collection")
+	}
+	col, err := m.getCollection(ctx, user, deviceID, collectionID)
+	if err != nil {
+		return 0, storeErr(err)
+	}
+	role := roleOf(col, syncKey)
+	switch {
+	case syncKey == "0" || col == nil:
+		return 0, activesync.CommandStatus(estimateNotPrimed, "sync state not primed")
+	case role == keyUnknown:
+		return 0, activesync.CommandStatus(estimateBadKey, "unknown sync key")
+	}
+	in := planInput{
+		user: user, deviceID: deviceID, folderID: collectionID, mailbox: mailbox,
+		col: col, role: role, meta: parseMailMeta(col.Meta), filter: opts.FilterType,
+		now: time.Now(), shortcut: true,
+	}
+	n := 0
+	err = m.withSession(ctx, acct, "GetItemEstimate", func(s *imap.Session) error {
+		p, err := m.planMail(ctx, s, in)
+		if err != nil {
+			return err
+		}
+		if !p.unchanged {
+			n = p.count()
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errUIDValidity):
+		return 0, activesync.CommandStatus(estimateBadKey, "mailbox was recreated")
+	case isServerNo(err):
+		return 0, activesync.CommandStatus(estimateBadCollection, "mailbox not available")
+	}
+	return n, err
+}
+
+// MoveItems statuses (MS-ASCMD 2.2.3.177.10).
+const (
+	moveBadSource = 1
+	moveBadDest   = 2
+	moveOK        = 3
+	moveSame      = 4
+	moveFailed    = 5
+)
+
+// MoveItems implements activesync.Mover with UID MOVE. The device already
+// shows the move, so both collections' snapshots are updated in place
+// (no new key): the next Sync of either folder does not echo it.
+func (m *Mail) MoveItems(ctx context.Context, a activesync.Account, deviceID string, moves []activesync.Move) ([]activesync.MoveResult, error) {
+	acct, err := account(a)
+	if err != nil {
+		return nil, err
+	}
+	user := acct.Address()
+	out := make([]activesync.MoveResult, len(moves))
+	err = m.withSession(ctx, acct, "MoveItems", func(s *imap.Session) error {
+		for i, mv := range moves {
+			r, err := m.moveOne(ctx, s, user, deviceID, mv)
+			if err != nil {
+				return err
+			}
+			out[i] = r
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (m *Mail) moveOne(ctx context.Context, s *imap.Session, user, deviceID string, mv activesync.Move) (activesync.MoveResult, error) {
+	folder, uid, ok := parseItemID(mv.SrcMsgID)
+	if !ok || (mv.SrcFldID != "" && folder != mv.SrcFldID) {
+		return activesync.MoveResult{Status: moveBadSource}, nil
+	}
+	src, ok, err := m.mailboxOf(ctx, user, folder)
+	if err != nil || !ok {
+		return activesync.MoveResult{Status: moveBadSource}, err
+	}
+	dst, ok, err := m.mailboxOf(ctx, user, mv.DstFldID)
+	if err != nil || !ok {
+		return activesync.MoveResult{Status: moveBadDest}, err
+	}
+	if folder == mv.DstFldID {
+		return activesync.MoveResult{Status: moveSame}, nil
+	}
+	if s.Selected() != src {
+		if _, err := s.Select(ctx, src, false); err != nil {
+			if isServerNo(err) {
+				return activesync.MoveResult{Status: moveBadSource}, nil
+			}
+			return activesync.MoveResult{}, err
+		}
+	}
+	infos, err := s.FetchFlags(ctx, imap.UIDs(uid), 0)
+	if err != nil {
+		return activesync.MoveResult{}, err
+	}
+	if len(infos) == 0 {
+		return activesync.MoveResult{Status: moveBadSource}, nil
+	}
+	mapped, err := s.Move(ctx, imap.UIDs(uid), dst)
+	if err != nil {
+		if isServerNo(err) {
+			m.log.Warn("move refused upstream", "user", user, "device", deviceID, "item", mv.SrcMsgID, "err", err)
+			return activesync.MoveResult{Status: moveFailed}, nil
+		}
+		return activesync.MoveResult{}, err
+	}
+	newUID, ok := mapped[uid]
+	if !ok {
+		// No COPYUID (no UIDPLUS): the move happened but the new ID is
+		// unknown; the next Sync of the destination sends it as an Add.
+		if err := m.applyOnly(ctx, user, deviceID, folder, &state.Delta{Del: []string{mv.SrcMsgID}}); err != nil {
+			return activesync.MoveResult{}, err
+		}
+		return activesync.MoveResult{Status: moveFailed}, nil
+	}
+	newID := itemID(mv.DstFldID, newUID)
+	if err := m.applyOnly(ctx, user, deviceID, folder, &state.Delta{Del: []string{mv.SrcMsgID}}); err != nil {
+		return activesync.MoveResult{}, err
+	}
+	if err := m.applyOnly(ctx, user, deviceID, mv.DstFldID, &state.Delta{Set: map[string]string{newID: flagSignature(infos[0].Flags)}}); err != nil {
+		return activesync.MoveResult{}, err
+	}
+	return activesync.MoveResult{Status: moveOK, DstMsgID: newID}, nil
+}
+
+// applyOnly changes a collection's snapshot without a new key (what the
+// device did on its own), keeping keys and Meta. The pending delta is kept
+// too, minus what d overrides: it is folded after Apply when the device
+// presents its key, and must not bring a moved item back. A collection the
+// device never synced is left alone.
+func (m *Mail) applyOnly(ctx context.Context, user, deviceID, collectionID string, d *state.Delta) error {
+	for range casRetries {
+		col, err := m.getCollection(ctx, user, deviceID, collectionID)
+		if err != nil || col == nil {
+			return storeErr(err)
+		}
+		_, err = m.store.Commit(ctx, user, deviceID, collectionID, col.Generation, state.CommitRequest{
+			Apply: d, SyncKey: col.SyncKey, PrevSyncKey: col.PrevSyncKey, Pending: withoutOverrides(col.Pending, d),
+		})
+		if errors.Is(err, state.ErrConflict) {
+			continue
+		}
+		return storeErr(err)
+	}
+	return commitErr(state.ErrConflict)
+}
+
+// ItemOperations statuses (MS-ASCMD 2.2.3.177.8).
+const itemNotFound = 6
+
+// FetchItem implements activesync.ItemFetcher: the message's
+// ApplicationData, whose children the front puts in Properties.
+func (m *Mail) FetchItem(ctx context.Context, a activesync.Account, deviceID, collectionID, serverID string, opts activesync.SyncOptions) (*wbxml.Element, error) {
+	acct, err := account(a)
+	if err != nil {
+		return nil, err
+	}
+	folder, uid, ok := parseItemID(serverID)
+	if !ok || (collectionID != "" && collectionID != folder) {
+		return nil, activesync.CommandStatus(itemNotFound, "no such item")
+	}
+	mailbox, ok, err := m.mailboxOf(ctx, acct.Address(), folder)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if !ok {
+		return nil, activesync.CommandStatus(itemNotFound, "no such folder")
+	}
+	var data *wbxml.Element
+	err = m.withSession(ctx, acct, "ItemOperations", func(s *imap.Session) error {
+		if _, err := s.Select(ctx, mailbox, true); err != nil {
+			return err
+		}
+		// Protocol version: ItemOperations exists from 12.0; the front's
+		// options carry no version, so assume the richest answer (14.1).
+		items, err := m.fetchItems(ctx, s, folder, []uint32{uid}, convOptions(activesync.V141, opts))
+		if err != nil {
+			return err
+		}
+		if len(items) > 0 {
+			data = items[0].data
+		}
+		return nil
+	})
+	if isServerNo(err) || (err == nil && data == nil) {
+		return nil, activesync.CommandStatus(itemNotFound, "no such item")
+	}
+	return data, err
+}
+
+// EmptyFolder implements activesync.ItemFetcher (ItemOperations
+// EmptyFolderContents): every message is expunged (MS-ASCMD 2.2.3.57
+// deletes, it does not move to Trash), and with deleteSubfolders the
+// folders below it are deleted too. The device clears the folder itself,
+// so its snapshot is emptied in place.
+func (m *Mail) EmptyFolder(ctx context.Context, a activesync.Account, deviceID, collectionID string, deleteSubfolders bool) error {
+	acct, err := account(a)
+	if err != nil {
+		return err
+	}
+	user := acct.Address()
+	mailbox, ok, err := m.mailboxOf(ctx, user, collectionID)
+	if err != nil {
+		return storeErr(err)
+	}
+	if !ok {
+		return activesync.CommandStatus(itemNotFound, "no such folder")
+	}
+	err = m.withSession(ctx, acct, "EmptyFolderContents", func(s *imap.Session) error {
+		if _, err := s.Select(ctx, mailbox, false); err != nil {
+			return err
+		}
+		if err := s.Expunge(ctx, imap.AllUIDs()); err != nil {
+			return err
+		}
+		if !deleteSubfolders {
+			return nil
+		}
+		return m.deleteChildren(ctx, s, user, mailbox)
+	})
+	if isServerNo(err) {
+		return &activesync.Error{Status: 3, Command: true, Msg: "provider refused to empty the folder", Err: err}
+	}
+	if err != nil {
+		return err
+	}
+	snap, err := m.store.Snapshot(ctx, user, deviceID, collectionID)
+	if err != nil {
+		return storeErr(err)
+	}
+	col, err := m.getCollection(ctx, user, deviceID, collectionID)
+	if err != nil || col == nil {
+		return storeErr(err)
+	}
+	if col.Pending != nil {
+		maps.Copy(snap, col.Pending.Set)
+	}
+	if len(snap) == 0 {
+		return nil
+	}
+	return m.applyOnly(ctx, user, deviceID, collectionID, &state.Delta{Del: slices.Collect(maps.Keys(snap))})
+}
+
+// deleteChildren deletes every mailbox below mailbox, deepest first.
+func (m *Mail) deleteChildren(ctx context.Context, s *imap.Session, user, mailbox string) error {
+	listed, err := s.ListFolders(ctx)
+	if err != nil {
+		return err
+	}
+	var doomed []string
+	for _, f := range listed {
+		if f.Delimiter != 0 && len(f.Name) > len(mailbox)+1 && f.Name[:len(mailbox)+1] == mailbox+string(f.Delimiter) {
+			doomed = append(doomed, f.Name)
+		}
+	}
+	slices.SortFunc(doomed, func(a, b string) int { return len(b) - len(a) })
+	for _, name := range doomed {
+		if err := s.DeleteFolder(ctx, name); err != nil {
+			return fmt.Errorf("delete subfolder: %w", err)
+		}
+	}
+	if len(doomed) == 0 {
+		return nil
+	}
+	_, err = m.updateFolderMap(ctx, user, func(fm *folderMap) *state.Delta {
+		d := &state.Delta{}
+		for _, name := range doomed {
+			if id, ok := fm.byName[name]; ok {
+				fm.remove(id, d)
+			}
+		}
+		return d
+	})
+	return err
+}
+
+// withoutOverrides returns pending with the entries d decides dropped.
+func withoutOverrides(pending, d *state.Delta) *state.Delta {
+	if pending == nil {
+		return nil
+	}
+	out := &state.Delta{Set: maps.Clone(pending.Set), Response: pending.Response}
+	gone := map[string]bool{}
+	for _, k := range d.Del {
+		gone[k] = true
+		delete(out.Set, k)
+	}
+	for k := range d.Set {
+		gone[k] = true
+		delete(out.Set, k)
+	}
+	for _, k := range pending.Del {
+		if !gone[k] {
+			out.Del = append(out.Del, k)
+		}
+	}
+	return out
+}
