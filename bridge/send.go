@@ -1,0 +1,342 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/state"
+	"github.com/idlebridge/idlebridge/upstream/imap"
+	"github.com/idlebridge/idlebridge/upstream/smtp"
+)
+
+// SenderOptions tune the send engine.
+type SenderOptions struct {
+	// SMTPTLS is the base TLS configuration for submission (root CAs);
+	// nil: system roots.
+	SMTPTLS *tls.Config
+	// SMTPTimeout bounds connecting and each SMTP command; 0: smtp default.
+	SMTPTimeout time.Duration
+	// HelloName is the EHLO name; "" means "localhost".
+	HelloName string
+	// ClientIDTTL is how long a ClientId is remembered; 0: 24 h.
+	ClientIDTTL time.Duration
+	// InFlightGrace is how old an in-flight ClientId marker must be before
+	// a retry treats it as a crash leftover; 0: 1 min.
+	InFlightGrace time.Duration
+	// MaxOriginalBytes bounds the original fetched for SmartReply and
+	// SmartForward; 0: 64 MiB.
+	MaxOriginalBytes int64
+	// Now is the clock (tests); nil: time.Now.
+	Now func() time.Time
+}
+
+// Sender is the send engine: SendMail, SmartReply and SmartForward over
+// the user's submission server, with the original and the Sent folder on
+// their IMAP server. It implements activesync.Sender.
+type Sender struct {
+	store    state.Store
+	sessions IMAPSessions
+	folders  FolderResolver
+	log      *slog.Logger
+	opts     SenderOptions
+	// submit is smtp.Send; a field so that nothing else needs faking.
+	submit func(ctx context.Context, cfg smtp.Config, from string, rcpts []string, msg []byte) error
+}
+
+var _ activesync.Sender = (*Sender)(nil)
+
+// NewSender returns the send engine. log may be nil.
+func NewSender(store state.Store, sessions IMAPSessions, folders FolderResolver, log *slog.Logger, opts SenderOptions) *Sender {
+	if log == nil {
+		log = slog.Default()
+	}
+	if opts.ClientIDTTL <= 0 {
+		opts.ClientIDTTL = 24 * time.Hour
+	}
+	if opts.InFlightGrace <= 0 {
+		opts.InFlightGrace = time.Minute
+	}
+	if opts.MaxOriginalBytes <= 0 {
+		opts.MaxOriginalBytes = 64 << 20
+	}
+	return &Sender{store: store, sessions: sessions, folders: folders, log: log, opts: opts,
+		submit: func(ctx context.Context, cfg smtp.Config, from string, rcpts []string, msg []byte) error {
+			return smtp.Send(ctx, cfg, from, rcpts, bytes.NewReader(msg))
+		}}
+}
+
+func (s *Sender) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
+}
+
+// Common status codes of the send commands (MS-ASCMD 2.2.2).
+const (
+	statusRecipientUnresolved = 116
+	statusHasNoRecipient      = 119
+	statusSubmissionFailed    = 120
+	statusReplyFailed         = 121
+	statusTooLarge            = 122 // AttachmentIsTooLarge: the closest code for a message over the limit
+	statusItemNotFound        = 150
+)
+
+// Send implements activesync.Sender.
+func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string, m *activesync.OutgoingMail) error {
+	acct, err := account(a)
+	if err != nil {
+		return err
+	}
+	user := acct.Address()
+	log := s.log.With("user", user, "device", deviceID, "cmd", m.Kind, "client_id", m.ClientID)
+
+	hdr, body, err := splitMessage(m.MIME)
+	if err != nil {
+		log.Warn("send refused: unreadable message", "err", err)
+		return activesync.CommandStatus(int(activesync.StatusInvalidContent), "unreadable message")
+	}
+	rcpts, err := ParseRecipients(append(append(hdr.Values("To"), hdr.Values("Cc")...), hdr.Values("Bcc")...)...)
+	if err != nil {
+		log.Warn("send refused: bad recipient", "err", err)
+		return activesync.CommandStatus(statusRecipientUnresolved, err.Error())
+	}
+	if len(rcpts) == 0 {
+		log.Warn("send refused: no recipients")
+		return activesync.CommandStatus(statusHasNoRecipient, "no recipients")
+	}
+
+	if m.ClientID != "" {
+		res, err := s.claimClientID(ctx, user, deviceID, m.ClientID)
+		if err != nil {
+			return storeErr(err)
+		}
+		switch res {
+		case claimDuplicate:
+			log.Info("send skipped: ClientId already sent")
+			return nil
+		case claimAmbiguous:
+			log.Error("send skipped: ClientId was in flight when a previous attempt ended; it may or may not have been sent, not sending twice")
+			return nil
+		case claimBusy:
+			return fmt.Errorf("%w: ClientId %q is being sent by another request", activesync.ErrUnavailable, m.ClientID)
+		}
+	}
+	sent := false
+	defer func() {
+		if !sent && m.ClientID != "" {
+			if err := s.releaseClientID(context.WithoutCancel(ctx), user, deviceID, m.ClientID); err != nil {
+				log.Error("could not release ClientId after a failed send; a retry will not send", "err", err)
+			}
+		}
+	}()
+
+	var orig *original
+	if m.Kind != "SendMail" {
+		orig, err = s.fetchOriginal(ctx, acct, m)
+		switch {
+		case err == nil:
+		case errors.Is(err, errOriginalGone) && m.ReplaceMime:
+			// The device sent the whole message; the original only adds
+			// threading and flags.
+			log.Warn("original not found; sending the device's message as is", "err", err)
+		case errors.Is(err, errOriginalGone):
+			log.Warn("send refused: original not found", "err", err)
+			return activesync.CommandStatus(statusItemNotFound, "original message not found")
+		case errors.Is(err, errOriginalTooLarge):
+			log.Warn("send refused: original too large", "err", err)
+			return activesync.CommandStatus(statusReplyFailed, "original too large")
+		default:
+			return err
+		}
+	}
+	msg := compose(hdr, body, orig, m.Kind, m.ReplaceMime, user, s.now())
+
+	cfg := s.smtpConfig(acct)
+	if err := s.submit(ctx, cfg, user, rcpts, msg.wire); err != nil {
+		return s.submitFailure(log, err)
+	}
+	sent = true
+	log.Info("mail sent", "recipients", len(rcpts), "bytes", len(msg.wire))
+	if m.ClientID != "" {
+		if err := s.markClientIDSent(context.WithoutCancel(ctx), user, deviceID, m.ClientID); err != nil {
+			// The in-flight marker stays: a retry is treated as ambiguous
+			// and not sent twice.
+			log.Error("could not record ClientId as sent", "err", err)
+		}
+	}
+	// The message is out: what follows is bookkeeping on the mailbox. Its
+	// failures are logged, never reported as a failed send (the device
+	// would send again).
+	after := context.WithoutCancel(ctx)
+	if m.SaveInSent && !acct.Principal.User.SentCopyByProvider {
+		if err := s.saveSentCopy(after, acct, msg.copy); err != nil {
+			log.Error("sent copy not saved", "err", err)
+		}
+	}
+	if orig != nil {
+		if err := s.flagOriginal(after, acct, orig, m.Kind); err != nil {
+			log.Warn("original not flagged", "err", err)
+		}
+	}
+	return nil
+}
+
+func (s *Sender) smtpConfig(acct *Account) smtp.Config {
+	p := acct.Principal
+	ep := p.User.SMTP
+	var tc *tls.Config
+	if s.opts.SMTPTLS != nil {
+		tc = s.opts.SMTPTLS.Clone()
+	}
+	return smtp.Config{
+		Addr:      ep.Addr(),
+		Security:  string(ep.Security),
+		TLSConfig: tc,
+		Username:  p.Upstream.Username,
+		Password:  p.Upstream.Password,
+		Timeout:   s.opts.SMTPTimeout,
+		HelloName: s.opts.HelloName,
+	}
+}
+
+// submitFailure maps a submission error to what the device is told, and
+// logs why (never the message).
+func (s *Sender) submitFailure(log *slog.Logger, err error) error {
+	var se *smtp.Error
+	if !errors.As(err, &se) {
+		log.Error("send failed", "reason", "other", "err", err)
+		return activesync.CommandStatus(statusSubmissionFailed, "submission failed")
+	}
+	log.Warn("send failed", "reason", se.Kind.String(), "err", se.Error())
+	switch {
+	case se.Kind == smtp.KindRecipient:
+		return activesync.CommandStatus(statusRecipientUnresolved, "recipient refused")
+	case se.Kind == smtp.KindTooLarge:
+		return activesync.CommandStatus(statusTooLarge, "message too large")
+	case se.Kind == smtp.KindUnavailable || se.Temporary:
+		return fmt.Errorf("%w: %w", activesync.ErrUnavailable, err)
+	default:
+		// KindAuth included: the device's password works for IMAP, so
+		// asking the user for a new one would not help.
+		return activesync.CommandStatus(statusSubmissionFailed, "submission failed")
+	}
+}
+
+var (
+	errOriginalGone     = errors.New("original message not found")
+	errOriginalTooLarge = errors.New("original message too large")
+)
+
+// fetchOriginal reads the message a SmartReply/SmartForward names.
+// Item IDs are "<folderID>:<UID>"; LongId (search results) is not issued
+// by this bridge and so never resolves.
+func (s *Sender) fetchOriginal(ctx context.Context, acct *Account, m *activesync.OutgoingMail) (*original, error) {
+	folderID, uid, ok := parseItemID(m.SourceItemID)
+	if !ok {
+		return nil, fmt.Errorf("%w: item %q", errOriginalGone, m.SourceItemID)
+	}
+	if s.folders == nil {
+		return nil, errors.New("bridge: send engine has no folder resolver")
+	}
+	mailbox, ok, err := s.folders.MailboxOf(ctx, acct, folderID)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: folder %q", errOriginalGone, folderID)
+	}
+	var raw limitedBuffer
+	raw.limit = s.opts.MaxOriginalBytes
+	err = s.withSession(ctx, acct, func(sess *imap.Session) error {
+		if _, err := sess.Select(ctx, mailbox, true); err != nil {
+			return err
+		}
+		_, err := sess.FetchMessage(ctx, uid, &raw)
+		return err
+	})
+	switch {
+	case errors.Is(err, imap.ErrNoMessage) || isServerNo(err):
+		return nil, fmt.Errorf("%w: %w", errOriginalGone, err)
+	case errors.Is(err, errOriginalTooLarge):
+		return nil, err
+	case err != nil:
+		return nil, err
+	}
+	hdr, body, err := splitMessage(raw.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errOriginalGone, err)
+	}
+	return &original{mailbox: mailbox, uid: uid, hdr: hdr, root: parseMIME(hdr, body)}, nil
+}
+
+// limitedBuffer fails writes beyond limit.
+type limitedBuffer struct {
+	bytes.Buffer
+	limit int64
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if int64(b.Len()+len(p)) > b.limit {
+		return 0, errOriginalTooLarge
+	}
+	return b.Buffer.Write(p)
+}
+
+// saveSentCopy appends the message to the user's Sent folder with \Seen
+// (the SPECIAL-USE \Sent folder, else a well-known name, else a new
+// "Sent").
+func (s *Sender) saveSentCopy(ctx context.Context, acct *Account, msg []byte) error {
+	return s.withSession(ctx, acct, func(sess *imap.Session) error {
+		folders, err := sess.ListFolders(ctx)
+		if err != nil {
+			return err
+		}
+		name := ""
+		for _, f := range folders {
+			if f.Special == imap.SpecialSent && !f.NoSelect {
+				name = f.Name
+				break
+			}
+		}
+		if name == "" {
+			name = "Sent"
+			if err := sess.CreateFolder(ctx, name); err != nil && !isServerNo(err) {
+				return err
+			}
+		}
+		_, err = sess.Append(ctx, name, []string{`\Seen`}, time.Time{}, bytes.NewReader(msg), int64(len(msg)))
+		return err
+	})
+}
+
+// flagOriginal marks the original \Answered (reply) or $Forwarded
+// (forward, the keyword of RFC 5788's registry).
+func (s *Sender) flagOriginal(ctx context.Context, acct *Account, orig *original, kind string) error {
+	flag := `\Answered`
+	if kind == "SmartForward" {
+		flag = "$Forwarded"
+	}
+	return s.withSession(ctx, acct, func(sess *imap.Session) error {
+		if _, err := sess.Select(ctx, orig.mailbox, false); err != nil {
+			return err
+		}
+		return sess.Store(ctx, imap.UIDs(orig.uid), imap.StoreAdd, []string{flag})
+	})
+}
+
+func (s *Sender) withSession(ctx context.Context, acct *Account, fn func(*imap.Session) error) error {
+	sess, release, err := s.sessions.Acquire(ctx, acct)
+	if err != nil {
+		return err
+	}
+	err = fn(sess)
+	release(errors.Is(err, imap.ErrBroken) || sess.Broken())
+	return upstreamErr(err)
+}
