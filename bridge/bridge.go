@@ -21,14 +21,22 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, address, password string) (*accounts.Principal, error)
 }
 
-// Bridge implements activesync.Backend.
+// Bridge implements activesync.Backend and, through the engines it
+// embeds, the optional command interfaces: *Mail serves folders and mail,
+// *Push serves Ping and hanging Sync, *Sender serves SendMail, SmartReply
+// and SmartForward. All must be set before serving: their methods are
+// promoted whether or not the pointers are nil.
 type Bridge struct {
 	Store state.Store
 	Auth  Authenticator
 	Log   *slog.Logger
+	*Mail
+	*Push
+	*Sender
 }
 
-// New returns a Bridge; log may be nil.
+// New returns a Bridge; log may be nil. Set Mail, Push and Sender before
+// serving.
 func New(store state.Store, auth Authenticator, log *slog.Logger) *Bridge {
 	if log == nil {
 		log = slog.Default()
@@ -36,7 +44,13 @@ func New(store state.Store, auth Authenticator, log *slog.Logger) *Bridge {
 	return &Bridge{Store: store, Auth: auth, Log: log}
 }
 
-var _ activesync.Backend = (*Bridge)(nil)
+var (
+	_ activesync.Backend         = (*Bridge)(nil)
+	_ activesync.Syncer          = (*Bridge)(nil)
+	_ activesync.Pinger          = (*Bridge)(nil)
+	_ activesync.RequestObserver = (*Bridge)(nil)
+	_ activesync.Sender          = (*Bridge)(nil)
+)
 
 // Account is an authenticated user with the upstream credentials of the
 // request that authenticated it.

@@ -1,0 +1,58 @@
+package bridge
+
+import (
+	"context"
+	"time"
+
+	"github.com/idlebridge/idlebridge/activesync"
+)
+
+// SyncCollection runs the mail engine's Sync and, when the device changed
+// something, tells the user's other devices through the push hub (their
+// parked Pings re-check; this device's own Ping ignores it: no echo).
+func (b *Bridge) SyncCollection(ctx context.Context, acct activesync.Account, deviceID string, c *activesync.SyncCollection) (*activesync.SyncResult, error) {
+	res, err := b.Mail.SyncCollection(ctx, acct, deviceID, c)
+	if err == nil && b.Push != nil && len(c.Commands) > 0 {
+		for _, cmd := range c.Commands {
+			if cmd.Kind != "Fetch" {
+				b.Push.Notify(ctx, acct.Address(), c.CollectionID, deviceID)
+				break
+			}
+		}
+	}
+	return res, err
+}
+
+// MoveItems runs the mail engine's move and notifies both folders.
+func (b *Bridge) MoveItems(ctx context.Context, acct activesync.Account, deviceID string, moves []activesync.Move) ([]activesync.MoveResult, error) {
+	res, err := b.Mail.MoveItems(ctx, acct, deviceID, moves)
+	if err == nil && b.Push != nil {
+		seen := map[string]bool{}
+		for i, m := range moves {
+			if i < len(res) && res[i].Status == 3 {
+				for _, f := range []string{m.SrcFldID, m.DstFldID} {
+					if !seen[f] {
+						seen[f] = true
+						b.Push.Notify(ctx, acct.Address(), f, deviceID)
+					}
+				}
+			}
+		}
+	}
+	return res, err
+}
+
+// DeviceRequest forwards to the push hub when there is one.
+func (b *Bridge) DeviceRequest(acct activesync.Account, deviceID, cmd string) {
+	if b.Push != nil {
+		b.Push.DeviceRequest(acct, deviceID, cmd)
+	}
+}
+
+// Ping parks on the push hub; without one it refuses cleanly.
+func (b *Bridge) Ping(ctx context.Context, acct activesync.Account, deviceID string, folders []activesync.PingFolder, heartbeat time.Duration) ([]string, error) {
+	if b.Push == nil {
+		return nil, activesync.ErrUnavailable
+	}
+	return b.Push.Ping(ctx, acct, deviceID, folders, heartbeat)
+}

@@ -1,0 +1,220 @@
+package bridge_test
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/idlebridge/idlebridge/activesync/client"
+	"github.com/idlebridge/idlebridge/internal/bridgetest"
+)
+
+// pingResult is what a parked Ping answered.
+type pingResult struct {
+	status  string
+	changed []string
+	err     error
+	after   time.Duration
+}
+
+// parkPing starts a Ping in the background and waits until the hub holds
+// it, so the test's next step happens while it is parked.
+func parkPing(t *testing.T, e *bridgetest.Env, dev *client.Client, hb int, folders ...string) <-chan pingResult {
+	t.Helper()
+	before := e.Push.Parked()
+	out := make(chan pingResult, 1)
+	start := time.Now()
+	go func() {
+		st, ch, err := dev.Ping(context.Background(), hb, folders...)
+		out <- pingResult{st, ch, err, time.Since(start)}
+	}()
+	waitFor(t, "the Ping to park", func() bool { return e.Push.Parked() > before })
+	return out
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func awaitPing(t *testing.T, ch <-chan pingResult, within time.Duration) pingResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			t.Fatalf("Ping failed: %v", r.err)
+		}
+		return r
+	case <-time.After(within):
+		t.Fatalf("Ping still parked after %v", within)
+	}
+	return pingResult{}
+}
+
+// inboxReady provisions a device, runs FolderSync and a full Sync of the
+// inbox, and returns the inbox ID and the device's key.
+func inboxReady(t *testing.T, e *bridgetest.Env, id string) (*client.Client, string, string) {
+	t.Helper()
+	ctx := context.Background()
+	dev := e.Device(t, id, "14.1")
+	fs, err := dev.FolderSync(ctx, "0")
+	if err != nil || fs.Status != "1" {
+		t.Fatalf("FolderSync: %v %+v", err, fs)
+	}
+	inbox, ok := client.FolderByType(fs.Add, 2)
+	if !ok {
+		t.Fatalf("no inbox in %+v", fs.Add)
+	}
+	_, key, err := dev.SyncAll(ctx, inbox.ServerID, client.SyncOptions{WindowSize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dev, inbox.ServerID, key
+}
+
+func appendMail(t *testing.T, e *bridgetest.Env, subject string) {
+	t.Helper()
+	msg := bridgetest.Message(subject, "hello")
+	if _, err := e.IMAP(t).Append(context.Background(), "INBOX", nil, time.Now(), bytes.NewReader(msg), int64(len(msg))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func forEngines(t *testing.T, fn func(t *testing.T, redis bool)) {
+	t.Run("embedded", func(t *testing.T) { fn(t, false) })
+	t.Run("redis", func(t *testing.T) { fn(t, true) })
+}
+
+func TestPingWakesOnNewMail(t *testing.T) {
+	forEngines(t, func(t *testing.T, redis bool) {
+		e := bridgetest.Start(t, bridgetest.Options{Redis: redis})
+		appendMail(t, e, "before the first sync")
+		dev, inbox, key := inboxReady(t, e, "phone1")
+		res := parkPing(t, e, dev, 300, inbox)
+		appendMail(t, e, "pushed")
+		r := awaitPing(t, res, 30*time.Second)
+		if r.status != "2" || !slices.Equal(r.changed, []string{inbox}) {
+			t.Fatalf("Ping answered %s %v, want 2 [%s]", r.status, r.changed, inbox)
+		}
+		t.Logf("APPEND → Ping answer: %v", r.after)
+		s, err := dev.Sync(context.Background(), inbox, key, client.SyncOptions{})
+		if err != nil || len(s.Adds()) != 1 {
+			t.Fatalf("Sync after the wake-up: %v %+v", err, s)
+		}
+	})
+}
+
+func TestPingReportsChangesSinceLastSync(t *testing.T) {
+	e := bridgetest.Start(t, bridgetest.Options{})
+	dev, inbox, _ := inboxReady(t, e, "phone1")
+	appendMail(t, e, "arrived between Sync and Ping")
+	st, changed, err := dev.Ping(context.Background(), 300, inbox)
+	if err != nil || st != "2" || !slices.Equal(changed, []string{inbox}) {
+		t.Fatalf("Ping after an unseen change: %v %s %v, want an immediate 2", err, st, changed)
+	}
+}
+
+func TestOwnChangeDoesNotWakeOwnPing(t *testing.T) {
+	ctx := context.Background()
+	e := bridgetest.Start(t, bridgetest.Options{})
+	appendMail(t, e, "to be read")
+	phone, inbox, key := inboxReady(t, e, "phone")
+	tablet, _, _ := inboxReady(t, e, "tablet")
+	items, _, err := phone.SyncAll(ctx, inbox, client.SyncOptions{})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("items %v %v", items, err)
+	}
+	// SyncAll restarted the phone's collection; take its key afresh.
+	_, key, err = phone.SyncAll(ctx, inbox, client.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for id = range items {
+	}
+	tabletPing := parkPing(t, e, tablet, 300, inbox)
+	r, err := phone.Sync(ctx, inbox, key, client.SyncOptions{Commands: client.ChangeRead(id, true)})
+	if err != nil || r.Status != "1" {
+		t.Fatalf("marking read: %v %+v", err, r)
+	}
+	// The tablet learns of it…
+	tr := awaitPing(t, tabletPing, 30*time.Second)
+	if tr.status != "2" {
+		t.Fatalf("tablet's Ping answered %s, want 2 after the phone's change", tr.status)
+	}
+	// …the phone does not: its Ping runs its full heartbeat.
+	st, changed, err := phone.Ping(ctx, 3, inbox)
+	if err != nil || st != "1" {
+		t.Fatalf("phone's Ping after its own change: %v %s %v, want 1 (no echo)", err, st, changed)
+	}
+}
+
+func TestNewerRequestEndsParkedPing(t *testing.T) {
+	e := bridgetest.Start(t, bridgetest.Options{})
+	dev, inbox, _ := inboxReady(t, e, "phone1")
+	first := parkPing(t, e, dev, 600, inbox)
+	second := *dev // same device, another connection
+	st, _, err := second.Ping(context.Background(), 2, inbox)
+	if err != nil || st != "1" {
+		t.Fatalf("second Ping: %v %s", err, st)
+	}
+	r := awaitPing(t, first, 10*time.Second)
+	if r.status != "1" {
+		t.Fatalf("superseded Ping answered %s, want 1", r.status)
+	}
+}
+
+func TestPingAcrossInstances(t *testing.T) {
+	a := bridgetest.Start(t, bridgetest.Options{Redis: true, Instance: "a", Push: pushOpts("a")})
+	b := bridgetest.Start(t, bridgetest.Options{Redis: true, Instance: "b", User: a.User, Push: pushOpts("b")})
+	// Provision through A, sync through B: state is shared.
+	dev := a.Device(t, "phone1", "16.1")
+	dev.BaseURL = b.URL
+	fs, err := dev.FolderSync(context.Background(), "0")
+	if err != nil || fs.Status != "1" {
+		t.Fatalf("FolderSync through the other instance: %v %+v", err, fs)
+	}
+	inbox, _ := client.FolderByType(fs.Add, 2)
+	_, key, err := dev.SyncAll(context.Background(), inbox.ServerID, client.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Park on B while A watches: A's Ping holds the lease first.
+	other := a.Device(t, "tablet", "16.1")
+	ofs, _ := other.FolderSync(context.Background(), "0")
+	oin, _ := client.FolderByType(ofs.Add, 2)
+	if _, _, err := other.SyncAll(context.Background(), oin.ServerID, client.SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	aPing := parkPing(t, a, other, 300, oin.ServerID)
+	bPing := parkPing(t, b, dev, 300, inbox.ServerID)
+	appendMail(t, a, "to both instances")
+	for name, ch := range map[string]<-chan pingResult{"A": aPing, "B": bPing} {
+		r := awaitPing(t, ch, 30*time.Second)
+		if r.status != "2" {
+			t.Fatalf("Ping on instance %s answered %s, want 2", name, r.status)
+		}
+	}
+
+	// The watcher moves when its instance goes away. (Catch up first: an
+	// unsynced change would answer the next Ping at once.)
+	if r, err := dev.Sync(context.Background(), inbox.ServerID, key, client.SyncOptions{}); err != nil || len(r.Adds()) != 1 {
+		t.Fatalf("catching up: %v %+v", err, r)
+	}
+	bPing = parkPing(t, b, dev, 300, inbox.ServerID)
+	a.Push.Close()
+	time.Sleep(100 * time.Millisecond)
+	appendMail(t, b, "after failover")
+	r := awaitPing(t, bPing, 30*time.Second)
+	if r.status != "2" {
+		t.Fatalf("after A stopped, B's Ping answered %s, want 2", r.status)
+	}
+}

@@ -1,0 +1,363 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/idlebridge/idlebridge/bridge/state"
+	"github.com/idlebridge/idlebridge/upstream/imap"
+)
+
+// userWatch runs one user's upstream watchers on this instance while the
+// user is active here and this instance holds the user's watch lease.
+// Folders up to the IDLE budget get an IDLE connection each; the rest are
+// polled with STATUS on one more connection. Connections are the
+// watcher's own, never the sync path's pool.
+type userWatch struct {
+	p    *Push
+	user string
+
+	mu         sync.Mutex
+	cfg        imap.Config
+	folders    map[string]string // folder ID → mailbox
+	lastActive time.Time
+	wake       chan struct{} // folder set or credentials changed
+	cancel     context.CancelFunc
+}
+
+// watchUser makes sure the user has a watch manager on this instance with
+// the request's credentials and folders.
+func (p *Push) watchUser(acct *Account, deviceID string, folders map[string]string) {
+	cfg := IMAPConfig(acct.Principal.User.IMAP, p.opts.TLS, acct.Principal.Upstream.Username, acct.Principal.Upstream.Password, 0)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	uw := p.users[acct.Address()]
+	if uw == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		uw = &userWatch{p: p, user: acct.Address(), folders: map[string]string{}, wake: make(chan struct{}, 1), cancel: cancel}
+		p.users[uw.user] = uw
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			uw.run(ctx)
+		}()
+	}
+	uw.update(cfg, folders)
+}
+
+func (uw *userWatch) touch() {
+	uw.mu.Lock()
+	uw.lastActive = time.Now()
+	uw.mu.Unlock()
+}
+
+func (uw *userWatch) stop() { uw.cancel() }
+
+// update merges a request's folders and credentials.
+func (uw *userWatch) update(cfg imap.Config, folders map[string]string) {
+	uw.mu.Lock()
+	changed := cfg.Password != uw.cfg.Password || cfg.Username != uw.cfg.Username || cfg.Addr != uw.cfg.Addr
+	uw.cfg = cfg
+	for id, mb := range folders {
+		if uw.folders[id] != mb {
+			uw.folders[id] = mb
+			changed = true
+		}
+	}
+	uw.lastActive = time.Now()
+	uw.mu.Unlock()
+	if changed {
+		select {
+		case uw.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (uw *userWatch) snapshot() (imap.Config, map[string]string, time.Time) {
+	uw.mu.Lock()
+	defer uw.mu.Unlock()
+	f := make(map[string]string, len(uw.folders))
+	for k, v := range uw.folders {
+		f[k] = v
+	}
+	return uw.cfg, f, uw.lastActive
+}
+
+// active reports whether the user still has reasons to be watched here:
+// a parked request, or a request within ActiveFor.
+func (uw *userWatch) active(last time.Time) bool {
+	p := uw.p
+	if time.Since(last) < p.opts.ActiveFor {
+		return true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	prefix := uw.user + "\x00"
+	for k := range p.parked {
+		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
+			return true
+		}
+	}
+	return false
+}
+
+// run is the manager loop: hold the lease, run the connections for the
+// current folder set, stop when the user goes quiet or the lease is lost.
+func (uw *userWatch) run(ctx context.Context) {
+	p := uw.p
+	log := p.log.With("user", uw.user)
+	lease := "watch:" + uw.user
+	var (
+		held    bool
+		token   uint64
+		running *watchSet
+	)
+	stopAll := func() {
+		if running != nil {
+			running.stop()
+			running = nil
+		}
+	}
+	defer func() {
+		stopAll()
+		if held {
+			_ = p.leases.Release(context.Background(), lease, p.opts.Instance, token)
+		}
+		p.mu.Lock()
+		if p.users[uw.user] == uw {
+			delete(p.users, uw.user)
+		}
+		p.mu.Unlock()
+	}()
+	tick := time.NewTicker(p.opts.LeaseTTL / 3)
+	defer tick.Stop()
+	for {
+		cfg, folders, last := uw.snapshot()
+		if !uw.active(last) {
+			log.Debug("push: user inactive, stopping watchers")
+			return
+		}
+		lctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
+		var err error
+		if held {
+			err = p.leases.Renew(lctx, lease, p.opts.Instance, token, p.opts.LeaseTTL)
+			if errors.Is(err, state.ErrNotFound) {
+				// Fenced: another instance took over; stop acting at once.
+				log.Warn("push: watch lease lost; another instance watches this user")
+				held = false
+				stopAll()
+			}
+		} else {
+			var ok bool
+			ok, token, err = p.leases.Acquire(lctx, lease, p.opts.Instance, p.opts.LeaseTTL)
+			if err == nil && ok {
+				held = true
+				log.Info("push: watching upstream", "folders", len(folders))
+			}
+		}
+		cancel()
+		if err != nil && !errors.Is(err, state.ErrNotFound) {
+			log.Warn("push: lease check failed", "err", err)
+		}
+		if held {
+			if running == nil || !sameUpstream(running.cfg, cfg) || !sameFolders(running.folders, folders) {
+				stopAll()
+				running = uw.start(ctx, cfg, folders)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-uw.wake:
+		}
+	}
+}
+
+// sameUpstream compares what matters of two configs (the TLS config is a
+// fresh clone per request and never equal by pointer).
+func sameUpstream(a, b imap.Config) bool {
+	return a.Addr == b.Addr && a.Security == b.Security && a.Username == b.Username && a.Password == b.Password
+}
+
+func sameFolders(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// watchSet is the running connections for one folder set.
+type watchSet struct {
+	cfg     imap.Config
+	folders map[string]string
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func (ws *watchSet) stop() {
+	ws.cancel()
+	ws.wg.Wait()
+}
+
+// start opens IDLE connections for the first IdleBudget folders (INBOX
+// first) and one STATUS poller for the rest.
+func (uw *userWatch) start(parent context.Context, cfg imap.Config, folders map[string]string) *watchSet {
+	p := uw.p
+	ctx, cancel := context.WithCancel(parent)
+	ws := &watchSet{cfg: cfg, folders: folders, cancel: cancel}
+	ids := make([]string, 0, len(folders))
+	for id := range folders {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		ii, jj := folders[ids[i]] == "INBOX", folders[ids[j]] == "INBOX"
+		if ii != jj {
+			return ii
+		}
+		return idLess(ids[i], ids[j])
+	})
+	idle, polled := ids, []string(nil)
+	if len(ids) > p.opts.IdleBudget {
+		idle, polled = ids[:p.opts.IdleBudget], ids[p.opts.IdleBudget:]
+	}
+	for _, id := range idle {
+		ws.wg.Add(1)
+		go func() {
+			defer ws.wg.Done()
+			uw.idleLoop(ctx, cfg, id, folders[id])
+		}()
+	}
+	if len(polled) > 0 {
+		ws.wg.Add(1)
+		go func() {
+			defer ws.wg.Done()
+			uw.pollLoop(ctx, cfg, polled, folders)
+		}()
+	}
+	return ws
+}
+
+// publish announces an upstream change of one folder.
+func (uw *userWatch) publish(folderID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := uw.p.bus.Publish(ctx, state.Change{User: uw.user, Collection: folderID, At: time.Now()}); err != nil {
+		uw.p.log.Warn("push: publishing a change failed", "user", uw.user, "folder", folderID, "err", err)
+	}
+}
+
+// backoff returns the n-th reconnect delay: exponential from 1 s to 5 min,
+// with jitter so that many users reconnecting after a provider outage do
+// not arrive together.
+func backoff(n int) time.Duration {
+	d := time.Second << min(n, 9)
+	d = min(d, 5*time.Minute)
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// idleLoop keeps one IDLE connection on a mailbox, reconnecting with
+// backoff. Every (re)connection publishes a change, so anything that
+// happened while the connection was down is re-checked by parked requests.
+func (uw *userWatch) idleLoop(ctx context.Context, cfg imap.Config, folderID, mailbox string) {
+	p := uw.p
+	log := p.log.With("user", uw.user, "folder", folderID)
+	if p.opts.OnWatcher != nil {
+		p.opts.OnWatcher(1)
+		defer p.opts.OnWatcher(-1)
+	}
+	failures := 0
+	for ctx.Err() == nil {
+		connected := false
+		err := imap.WatchWith(ctx, cfg, mailbox, imap.WatchOptions{OnReady: func(imap.Status) {
+			connected = true
+			if failures > 0 {
+				log.Info("push: IDLE reconnected", "after_failures", failures)
+				if p.opts.OnReconnect != nil {
+					p.opts.OnReconnect()
+				}
+			}
+			failures = 0
+			uw.publish(folderID)
+		}}, func() { uw.publish(folderID) })
+		if ctx.Err() != nil {
+			return
+		}
+		if !connected {
+			failures++
+		}
+		d := backoff(failures)
+		log.Warn("push: IDLE connection ended; reconnecting", "err", err, "in", d.Round(time.Millisecond))
+		if !sleepCtx(ctx, d) {
+			return
+		}
+	}
+}
+
+// pollLoop checks folders beyond the IDLE budget with STATUS on one
+// connection and publishes those whose counters moved.
+func (uw *userWatch) pollLoop(ctx context.Context, cfg imap.Config, ids []string, folders map[string]string) {
+	p := uw.p
+	log := p.log.With("user", uw.user)
+	last := map[string]imap.Status{}
+	failures := 0
+	for ctx.Err() == nil {
+		err := func() error {
+			s, err := imap.Dial(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			failures = 0
+			for ctx.Err() == nil {
+				for _, id := range ids {
+					st, err := s.Status(ctx, folders[id])
+					if err != nil {
+						return err
+					}
+					if prev, ok := last[id]; !ok || prev != st {
+						last[id] = st
+						uw.publish(id)
+					}
+				}
+				if !sleepCtx(ctx, p.opts.PollInterval) {
+					return nil
+				}
+			}
+			return nil
+		}()
+		if ctx.Err() != nil {
+			return
+		}
+		failures++
+		d := backoff(failures)
+		log.Warn("push: STATUS poller failed; retrying", "err", err, "in", d.Round(time.Millisecond))
+		if !sleepCtx(ctx, d) {
+			return
+		}
+	}
+}

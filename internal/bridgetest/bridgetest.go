@@ -1,0 +1,168 @@
+// Package bridgetest starts the whole bridge — HTTP front, mail engine,
+// push hub, a real store engine — on a loopback port in front of the test
+// Dovecot, and hands out ready device clients. Most end-to-end tests are a
+// few lines on top of Start (the client/server pair of go-imap's tests).
+package bridgetest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/activesync/client"
+	"github.com/idlebridge/idlebridge/bridge"
+	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/state"
+	"github.com/idlebridge/idlebridge/internal/testenv"
+	"github.com/idlebridge/idlebridge/upstream/imap"
+)
+
+// Options choose the engine and tune the bridge under test.
+type Options struct {
+	// Redis runs the store, bus and leases on the test Redis instead of
+	// the embedded engine and the in-process bus.
+	Redis bool
+	// Store, Bus and Leases, when set, are shared with another Env (two
+	// instances in front of one Redis).
+	Store  state.Store
+	Bus    state.Bus
+	Leases state.Leases
+	// User is the address to use (default: a fresh unique one).
+	User string
+	// Instance names the instance in leases.
+	Instance string
+	// Push tunes the hub (short lease TTLs in failover tests).
+	Push bridge.PushOptions
+	// Log receives the bridge's logs (default: discarded unless
+	// IDLEBRIDGE_TEST_LOG=1).
+	Log *slog.Logger
+}
+
+// Env is a running bridge in front of the test Dovecot.
+type Env struct {
+	URL      string
+	User     string
+	Password string
+	IMAPAddr string
+	Store    state.Store
+	Bus      state.Bus
+	Leases   state.Leases
+	Bridge   *bridge.Bridge
+	Server   *activesync.Server
+	Mail     *bridge.Mail
+	Push     *bridge.Push
+	HTTP     *httptest.Server
+}
+
+// Start runs a bridge for one user of the test Dovecot and stops it when
+// the test ends.
+func Start(t testing.TB, o Options) *Env {
+	t.Helper()
+	imapAddr, pass := testenv.IMAP(t)
+	user := o.User
+	if user == "" {
+		user = testenv.UniqueUser(t)
+	}
+	host, port, err := net.SplitHostPort(imapAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usersDir := t.TempDir()
+	userFile := fmt.Sprintf("imap: {host: %s, port: %s, security: none}\nlogin: {mode: passthrough}\n", host, port)
+	if smtpAddr := os.Getenv(testenv.EnvSMTPAddr); smtpAddr != "" {
+		sh, sp, _ := net.SplitHostPort(smtpAddr)
+		userFile = fmt.Sprintf("smtp: {host: %s, port: %s, security: none}\n", sh, sp) + userFile
+	}
+	if err := os.WriteFile(filepath.Join(usersDir, user+".yaml"), []byte(userFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := o.Log
+	if log == nil {
+		if os.Getenv("IDLEBRIDGE_TEST_LOG") == "1" {
+			log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		} else {
+			log = slog.New(slog.DiscardHandler)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+
+	e := &Env{User: user, Password: pass, IMAPAddr: imapAddr, Store: o.Store, Bus: o.Bus, Leases: o.Leases}
+	if e.Store == nil {
+		if o.Redis {
+			st, rdb, err := state.Open(ctx, state.Config{RedisURL: testenv.RedisURL(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.Store, e.Bus, e.Leases = st, state.NewRedisBus(ctx, rdb, log), state.NewRedisLeases(rdb)
+			t.Cleanup(func() { _ = e.Store.Close() })
+			t.Cleanup(func() { _ = e.Bus.Close() })
+		} else {
+			st, err := state.OpenEmbedded(filepath.Join(t.TempDir(), "idlebridge.db"), state.EmbeddedOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.Store, e.Bus, e.Leases = st, state.NewMemoryBus(), state.NewMemoryLeases()
+			t.Cleanup(func() { _ = e.Store.Close() })
+			t.Cleanup(func() { _ = e.Bus.Close() })
+		}
+	}
+	dir, err := accounts.OpenDirectory(ctx, usersDir, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, time.Minute, time.Now)
+	up := bridge.NewUpstreams(bridge.UpstreamOptions{}, log)
+	t.Cleanup(up.Close)
+	e.Bridge = bridge.New(e.Store, auth, log)
+	e.Mail = bridge.NewMail(e.Store, up, log, bridge.MailOptions{})
+	po := o.Push
+	if po.Instance == "" {
+		po.Instance = o.Instance
+	}
+	e.Push = bridge.NewPush(e.Bus, e.Leases, e.Store, e.Mail, log, po)
+	t.Cleanup(e.Push.Close)
+	e.Bridge.Mail, e.Bridge.Push = e.Mail, e.Push
+	e.Bridge.Sender = bridge.NewSender(e.Store, up, bridge.MailFolders(e.Mail), log, bridge.SenderOptions{})
+	e.Server = &activesync.Server{Backend: e.Bridge, PublicURL: "https://bridge.test", Log: log,
+		MinHeartbeat: time.Second, MaxHeartbeat: time.Hour}
+	e.HTTP = httptest.NewServer(e.Server.Handler())
+	t.Cleanup(e.HTTP.Close)
+	e.URL = e.HTTP.URL
+	return e
+}
+
+// Device returns a provisioned device client speaking version (e.g. "16.1").
+func (e *Env) Device(t testing.TB, id, version string) *client.Client {
+	t.Helper()
+	c := &client.Client{BaseURL: e.URL, User: e.User, Password: e.Password, DeviceID: id, Version: version, DeviceType: "TestPhone"}
+	if _, err := c.Provision(context.Background()); err != nil {
+		t.Fatalf("provisioning %s: %v", id, err)
+	}
+	return c
+}
+
+// IMAP returns a plain IMAP session of the user — "another mail client".
+func (e *Env) IMAP(t testing.TB) *imap.Session {
+	t.Helper()
+	s, err := imap.Dial(context.Background(), imap.Config{Addr: e.IMAPAddr, Security: imap.SecurityNone, Username: e.User, Password: e.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// Message returns a small RFC 5322 message.
+func Message(subject, body string) []byte {
+	return []byte(strings.ReplaceAll(fmt.Sprintf("From: Bob <bob@example.test>\nTo: Alice <alice@example.test>\nSubject: %s\nDate: %s\nMessage-ID: <%d@example.test>\nContent-Type: text/plain; charset=utf-8\n\n%s\n",
+		subject, time.Now().Format(time.RFC1123Z), time.Now().UnixNano(), body), "\n", "\r\n"))
+}
