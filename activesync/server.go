@@ -43,6 +43,9 @@ type Server struct {
 	// (defaults 60 s and 3540 s); MaxPingFolders bounds a Ping's folders.
 	MinHeartbeat, MaxHeartbeat time.Duration
 	MaxPingFolders             int
+	// OnLogin, if set, is told the result of every login check: "ok",
+	// "rejected", "throttled" or "error" (metrics).
+	OnLogin func(result string)
 	// Observe, if set, is told about every finished request (metrics).
 	Observe func(cmd string, httpCode int, status Status, d time.Duration)
 	Log     *slog.Logger
@@ -259,6 +262,7 @@ func (s *Server) authenticate(c *call) (Account, int) {
 	addr := s.clientAddr(r)
 	if s.Limiter != nil {
 		if d, err := s.Limiter.Wait(r.Context(), user, addr); errors.Is(err, ErrThrottled) {
+			s.loginResult("throttled")
 			c.log.Warn("login refused after repeated failures", "user", user, "remote", addr.String(), "retry_after", d)
 			w.Header().Set("Retry-After", strconv.Itoa(int(d/time.Second)))
 			http.Error(w, "too many failed logins", http.StatusTooManyRequests)
@@ -272,11 +276,13 @@ func (s *Server) authenticate(c *call) (Account, int) {
 	acct, err := s.Backend.Login(r.Context(), user, pass)
 	switch {
 	case err == nil:
+		s.loginResult("ok")
 		if s.Limiter != nil {
 			s.Limiter.Succeeded(user, addr)
 		}
 		return acct, 0
 	case errors.Is(err, ErrBadCredentials):
+		s.loginResult("rejected")
 		if s.Limiter != nil {
 			s.Limiter.Failed(user, addr, time.Now())
 		}
@@ -285,10 +291,17 @@ func (s *Server) authenticate(c *call) (Account, int) {
 		unauthorized(w)
 		return nil, http.StatusUnauthorized
 	default:
+		s.loginResult("error")
 		c.log.Error("login could not be checked", "user", user, "err", err)
 		w.Header().Set("Retry-After", "30")
 		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
 		return nil, http.StatusServiceUnavailable
+	}
+}
+
+func (s *Server) loginResult(r string) {
+	if s.OnLogin != nil {
+		s.OnLogin(r)
 	}
 }
 

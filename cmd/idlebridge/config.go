@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/spf13/viper"
+
+	"github.com/idlebridge/idlebridge/internal/httpserve"
 )
 
 // envPrefix prefixes the environment variables that set config keys:
@@ -25,28 +28,43 @@ const envPrefix = "IDLEBRIDGE"
 // overridden by IDLEBRIDGE_* environment variables. The key of each field is
 // its mapstructure tag; deploy/idlebridge.example.yaml documents them all.
 type Config struct {
-	Listen    string          `mapstructure:"listen"`     // HTTP listen address; plain HTTP unless tls is set
-	PublicURL string          `mapstructure:"public_url"` // external base URL, announced by Autodiscover
-	TLS       TLSConfig       `mapstructure:"tls"`
-	DataDir   string          `mapstructure:"data_dir"`  // embedded store and other local state
-	UsersDir  string          `mapstructure:"users_dir"` // one <address>.yaml per user
-	Redis     RedisConfig     `mapstructure:"redis"`
-	Heartbeat HeartbeatConfig `mapstructure:"heartbeat"`
-	Log       LogConfig       `mapstructure:"log"`
-	Policy    PolicyConfig    `mapstructure:"policy"`
-	Limits    LimitsConfig    `mapstructure:"limits"`
-	Auth      AuthConfig      `mapstructure:"auth"`
-	Metrics   MetricsConfig   `mapstructure:"metrics"`
+	Listen    string    `mapstructure:"listen"`     // HTTP listen address; plain HTTP unless tls is set
+	PublicURL string    `mapstructure:"public_url"` // external base URL, announced by Autodiscover
+	TLS       TLSConfig `mapstructure:"tls"`
+	// TrustedProxies lists the reverse proxies (CIDR prefixes or addresses,
+	// separated by commas or spaces) whose X-Forwarded-For / X-Real-IP
+	// headers name the client, for the failed-login back-off and the logs.
+	// Empty: the TCP peer is the client. A string rather than a list so
+	// IDLEBRIDGE_TRUSTED_PROXIES reads the same as the file (and Config
+	// stays comparable).
+	TrustedProxies string          `mapstructure:"trusted_proxies"`
+	DataDir        string          `mapstructure:"data_dir"`  // embedded store and other local state
+	UsersDir       string          `mapstructure:"users_dir"` // one <address>.yaml per user
+	Redis          RedisConfig     `mapstructure:"redis"`
+	Heartbeat      HeartbeatConfig `mapstructure:"heartbeat"`
+	Log            LogConfig       `mapstructure:"log"`
+	Policy         PolicyConfig    `mapstructure:"policy"`
+	Limits         LimitsConfig    `mapstructure:"limits"`
+	Auth           AuthConfig      `mapstructure:"auth"`
+	Metrics        MetricsConfig   `mapstructure:"metrics"`
 }
 
-// TLSConfig enables HTTPS on Listen when both files are given.
+// TLSConfig enables HTTPS on Listen: from certificate files (re-read when
+// they change, for certbot renewals), or by ACME for one hostname.
 type TLSConfig struct {
 	Cert string `mapstructure:"cert"` // PEM certificate chain file
 	Key  string `mapstructure:"key"`  // PEM private key file
+	// ACMEHost obtains and renews the certificate for this one hostname
+	// from an ACME CA (Let's Encrypt); exclusive with cert/key. Account key
+	// and certificates are cached in <data_dir>/acme.
+	ACMEHost      string `mapstructure:"acme_host"`
+	ACMEEmail     string `mapstructure:"acme_email"`       // contact for expiry notices; optional
+	ACMEHTTP      string `mapstructure:"acme_http_listen"` // HTTP-01 challenge listener, e.g. ":80"; "" = TLS-ALPN-01 on listen only
+	ACMEDirectory string `mapstructure:"acme_directory"`   // CA directory URL; "" = Let's Encrypt production
 }
 
 // Enabled reports whether the server terminates TLS itself.
-func (t TLSConfig) Enabled() bool { return t.Cert != "" }
+func (t TLSConfig) Enabled() bool { return t.Cert != "" || t.ACMEHost != "" }
 
 // RedisConfig selects the Redis store; an empty URL means the embedded store
 // in DataDir (single node).
@@ -317,6 +335,22 @@ func (c *Config) Validate() error {
 	switch {
 	case (c.TLS.Cert == "") != (c.TLS.Key == ""):
 		bad("tls.cert and tls.key must be given together")
+	case c.TLS.ACMEHost != "" && c.TLS.Cert != "":
+		bad("tls.acme_host and tls.cert are exclusive: get the certificate by ACME or from files, not both")
+	case c.TLS.ACMEHost != "":
+		if !validDNSName(c.TLS.ACMEHost) {
+			bad("tls.acme_host (%q) must be a DNS name such as mail.example.com", c.TLS.ACMEHost)
+		}
+		if c.TLS.ACMEHTTP != "" {
+			if err := checkListen(c.TLS.ACMEHTTP); err != nil {
+				bad("tls.acme_http_listen: %v", err)
+			}
+		}
+		if c.TLS.ACMEDirectory != "" {
+			if u, err := url.Parse(c.TLS.ACMEDirectory); err != nil || u.Scheme != "https" || u.Host == "" {
+				bad("tls.acme_directory (%q) must be an https URL", c.TLS.ACMEDirectory)
+			}
+		}
 	case c.TLS.Enabled():
 		if _, err := os.Stat(c.TLS.Cert); err != nil {
 			bad("tls.cert: %v", err)
@@ -324,6 +358,12 @@ func (c *Config) Validate() error {
 		if _, err := os.Stat(c.TLS.Key); err != nil {
 			bad("tls.key: %v", err)
 		}
+	}
+	if c.TLS.ACMEHost == "" && (c.TLS.ACMEEmail != "" || c.TLS.ACMEHTTP != "" || c.TLS.ACMEDirectory != "") {
+		bad("tls.acme_email, tls.acme_http_listen and tls.acme_directory need tls.acme_host")
+	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		bad("trusted_proxies: %v (write CIDR prefixes such as 10.0.0.0/8, or addresses)", err)
 	}
 	if c.DataDir == "" {
 		bad("data_dir must not be empty")
@@ -404,6 +444,32 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// TrustedProxyPrefixes parses TrustedProxies.
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	return httpserve.ParsePrefixes(strings.FieldsFunc(c.TrustedProxies, func(r rune) bool {
+		return r == ',' || r == ' ' || r == '\t' || r == '\n'
+	}))
+}
+
+// validDNSName accepts a hostname of letters, digits and hyphens in dotted
+// labels; ACME issues certificates for such names only (no IP, no port).
+func validDNSName(h string) bool {
+	if len(h) > 253 || !strings.Contains(h, ".") {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func checkListen(addr string) error {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -35,7 +36,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		err = cmdServe(ctx, args[1:], stderr)
 	case "check":
-		err = cmdCheck(ctx, args[1:], stdout)
+		if len(args) > 1 && !strings.HasPrefix(args[len(args)-1], "-") && strings.Contains(args[len(args)-1], "@") {
+			err = cmdCheckUser(ctx, args[1:], stdout) // check <user>
+		} else {
+			err = cmdCheck(ctx, args[1:], stdout)
+		}
+	case "check-user":
+		err = cmdCheckUser(ctx, args[1:], stdout)
+	case "devices":
+		err = cmdDevices(ctx, args[1:], stdout)
+	case "healthcheck":
+		err = cmdHealthcheck(ctx, args[1:], stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "idlebridge", version)
 	case "help", "-h", "--help":
@@ -59,9 +70,13 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: idlebridge <command> [flags]
 
 commands:
-  serve     run the bridge
-  check     validate the configuration and the users directory
-  version   print the version
+  serve                 run the bridge
+  check                 validate the configuration and the users directory
+  check <address>       try a user's IMAP, SMTP, CalDAV and CardDAV for real
+                        (same as check-user)
+  devices ...           list, show, resync, wipe or remove devices
+  healthcheck           GET a health URL (the container's HEALTHCHECK)
+  version               print the version
 
 Every command takes --config FILE (default: $IDLEBRIDGE_CONFIG, else none);
 every setting can also come from IDLEBRIDGE_* environment variables.

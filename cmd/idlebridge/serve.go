@@ -2,19 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
+	"os"
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
 	"github.com/idlebridge/idlebridge/bridge/state"
+	"github.com/idlebridge/idlebridge/internal/httpserve"
+	"github.com/idlebridge/idlebridge/internal/metrics"
 )
 
 func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
@@ -36,15 +37,23 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	slog.SetDefault(log)
 
-	store, _, err := state.Open(ctx, state.Config{DataDir: cfg.DataDir, RedisURL: cfg.Redis.URL, DeviceTTL: cfg.Redis.DeviceTTL})
+	store, rdb, err := state.Open(ctx, state.Config{DataDir: cfg.DataDir, RedisURL: cfg.Redis.URL, DeviceTTL: cfg.Redis.DeviceTTL})
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer store.Close() // last: with Redis it owns the client the bus and leases use
 	engine := "embedded (" + cfg.DataDir + ")"
-	if cfg.Redis.URL != "" {
+	var (
+		bus    state.Bus
+		leases state.Leases
+	)
+	if rdb != nil {
 		engine = "redis"
+		bus, leases = state.NewRedisBus(ctx, rdb, log), state.NewRedisLeases(rdb)
+	} else {
+		bus, leases = state.NewMemoryBus(), state.NewMemoryLeases()
 	}
+	defer bus.Close()
 
 	dir, err := accounts.OpenDirectory(ctx, cfg.UsersDir, log)
 	if err != nil {
@@ -59,10 +68,24 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		log.Error("user file ignored", "problem", p.Error())
 	}
 	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, cfg.Auth.PassthroughCacheTTL, time.Now)
-	br := bridge.New(store, auth, log)
 
-	if emb, ok := store.(*state.Embedded); ok {
-		go sweepDevices(ctx, emb, log)
+	m := metrics.New()
+	up := bridge.NewUpstreams(bridge.UpstreamOptions{}, log)
+	defer up.Close()
+	br := bridge.New(store, auth, log)
+	br.Mail = bridge.NewMail(store, up, log, bridge.MailOptions{})
+	br.Push = bridge.NewPush(bus, leases, store, br.Mail, log, bridge.PushOptions{
+		Instance:    instanceName(),
+		OnParked:    m.PingParked,
+		OnWatcher:   m.WatcherActive,
+		OnWake:      m.PushLatency,
+		OnReconnect: m.UpstreamReconnect,
+	})
+	br.Sender = bridge.NewSender(store, up, bridge.MailFolders(br.Mail), log, bridge.SenderOptions{})
+	defer br.Push.Close()
+
+	if sw, ok := store.(state.Sweeper); ok {
+		go sweepDevices(ctx, sw, log)
 	}
 
 	front := &activesync.Server{
@@ -70,57 +93,32 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		Policy:          cfg.Policy.activesync(),
 		PublicURL:       cfg.PublicURL,
 		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
+		MinHeartbeat:    cfg.Heartbeat.Min,
+		MaxHeartbeat:    cfg.Heartbeat.Max,
 		Log:             log,
 	}
 	if cfg.Limits.MaxFailedLogins > 0 {
 		front.Limiter = activesync.NewLoginLimiter(cfg.Limits.MaxFailedLogins, cfg.Limits.LoginBackoffMax)
 	}
-
-	srv := &http.Server{
-		Addr:              cfg.Listen,
-		Handler:           front.Handler(),
-		ReadHeaderTimeout: 20 * time.Second,
-		// No WriteTimeout: a parked Ping legitimately lasts up to the
-		// maximum heartbeat. Bodies are bounded by MaxRequestBytes.
-		IdleTimeout: 5 * time.Minute,
-		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext: func(net.Listener) context.Context { return ctx },
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	front.Observe = easObserver(m)
+	front.OnLogin = m.Login
+	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return err
 	}
-	log.Info("idlebridge serving", "version", version, "listen", ln.Addr().String(), "public_url", cfg.PublicURL,
-		"tls", cfg.TLS.Enabled(), "store", engine, "users", len(dir.Users()), "users_dir", cfg.UsersDir)
+	front.ClientAddr = httpserve.ClientAddrFunc(proxies)
+
+	log.Info("idlebridge serving", "version", version, "public_url", cfg.PublicURL,
+		"store", engine, "users", len(dir.Users()), "users_dir", cfg.UsersDir)
 	if len(dir.Users()) == 0 {
 		log.Warn("no users configured: add one file per user to the users directory (see deploy/users/*.example.yaml)", "users_dir", cfg.UsersDir)
 	}
-
-	errc := make(chan error, 1)
-	go func() {
-		if cfg.TLS.Enabled() {
-			errc <- srv.ServeTLS(ln, cfg.TLS.Cert, cfg.TLS.Key)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	return serveHTTP(ctx, cfg, front.Handler(), m, newHealth(store, dir, engine), log)
 }
 
 // sweepDevices expires abandoned devices of the embedded engine (Redis
 // expires keys by itself).
-func sweepDevices(ctx context.Context, emb *state.Embedded, log *slog.Logger) {
+func sweepDevices(ctx context.Context, emb state.Sweeper, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -156,4 +154,13 @@ func (p PolicyConfig) activesync() activesync.Policy {
 		DisallowAttachments:  !p.AttachmentsEnabled,
 		MaxAttachmentBytes:   p.MaxAttachmentBytes,
 	}
+}
+
+// instanceName identifies this process in leases: host, pid and a random
+// suffix, so a restarted instance never mistakes an old lease for its own.
+func instanceName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }
