@@ -30,6 +30,9 @@ type Options struct {
 	// Redis runs the store, bus and leases on the test Redis instead of
 	// the embedded engine and the in-process bus.
 	Redis bool
+	// RedisURL overrides the shared test Redis (a private one from
+	// testenv.StartRedis, for outage tests).
+	RedisURL string
 	// Store, Bus and Leases, when set, are shared with another Env (two
 	// instances in front of one Redis).
 	Store  state.Store
@@ -98,7 +101,11 @@ func Start(t testing.TB, o Options) *Env {
 	e := &Env{User: user, Password: pass, IMAPAddr: imapAddr, Store: o.Store, Bus: o.Bus, Leases: o.Leases}
 	if e.Store == nil {
 		if o.Redis {
-			st, rdb, err := state.Open(ctx, state.Config{RedisURL: testenv.RedisURL(t)})
+			url := o.RedisURL
+			if url == "" {
+				url = testenv.RedisURL(t)
+			}
+			st, rdb, err := state.Open(ctx, state.Config{RedisURL: url})
 			if err != nil {
 				t.Fatal(err)
 			}
