@@ -126,16 +126,12 @@ func TestOwnChangeDoesNotWakeOwnPing(t *testing.T) {
 	ctx := context.Background()
 	e := bridgetest.Start(t, bridgetest.Options{})
 	appendMail(t, e, "to be read")
-	phone, inbox, key := inboxReady(t, e, "phone")
+	phone, inbox, _ := inboxReady(t, e, "phone")
 	tablet, _, _ := inboxReady(t, e, "tablet")
-	items, _, err := phone.SyncAll(ctx, inbox, client.SyncOptions{})
+	// Sync again from 0 to see the items (inboxReady drops them).
+	items, key, err := phone.SyncAll(ctx, inbox, client.SyncOptions{})
 	if err != nil || len(items) != 1 {
 		t.Fatalf("items %v %v", items, err)
-	}
-	// SyncAll restarted the phone's collection; take its key afresh.
-	_, key, err = phone.SyncAll(ctx, inbox, client.SyncOptions{})
-	if err != nil {
-		t.Fatal(err)
 	}
 	var id string
 	for id = range items {

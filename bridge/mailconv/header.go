@@ -26,16 +26,6 @@ func (h header) get(key string) string {
 	return ""
 }
 
-// has reports whether key is present.
-func (h header) has(key string) bool {
-	for _, f := range h {
-		if strings.EqualFold(f.key, key) {
-			return true
-		}
-	}
-	return false
-}
-
 // splitHeader separates the header block of an entity from its body. The
 // header ends at the first empty line; an entity with no empty line is all
 // header when its first line looks like a header field, else all body (a
