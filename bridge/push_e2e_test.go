@@ -9,6 +9,7 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync/client"
 	"github.com/idlebridge/idlebridge/internal/bridgetest"
+	"github.com/idlebridge/idlebridge/internal/testenv"
 )
 
 // pingResult is what a parked Ping answered.
@@ -212,5 +213,38 @@ func TestPingAcrossInstances(t *testing.T) {
 	r := awaitPing(t, bPing, 30*time.Second)
 	if r.status != "2" {
 		t.Fatalf("after A stopped, B's Ping answered %s, want 2", r.status)
+	}
+}
+
+// TestPushSurvivesProviderRestart: the provider drops every connection and
+// refuses new ones for a while (a Dovecot restart, seen through a relay);
+// the watcher reconnects by itself and the next delivery still wakes the
+// parked Ping. A delivery made while the provider was away is not lost.
+func TestPushSurvivesProviderRestart(t *testing.T) {
+	addr, _ := testenv.IMAP(t)
+	proxy := bridgetest.StartProxy(t, addr)
+	e := bridgetest.Start(t, bridgetest.Options{IMAPAddr: proxy.Addr()})
+	dev, inbox, key := inboxReady(t, e, "phone1")
+	ping := parkPing(t, e, dev, 300, inbox)
+	waitFor(t, "the watcher's IDLE connection", func() bool { return proxy.Conns() >= 2 })
+
+	proxy.Drop()
+	appendMail(t, e, "delivered while the bridge could not see the provider")
+	time.Sleep(500 * time.Millisecond)
+	proxy.Restore()
+
+	r := awaitPing(t, ping, 60*time.Second)
+	if r.status != "2" {
+		t.Fatalf("after the provider came back, Ping answered %s, want 2", r.status)
+	}
+	s, err := dev.Sync(context.Background(), inbox, key, client.SyncOptions{})
+	if err != nil || len(s.Adds()) != 1 {
+		t.Fatalf("Sync after the outage: %v %+v", err, s)
+	}
+	// And push keeps working on the new connection.
+	ping = parkPing(t, e, dev, 300, inbox)
+	appendMail(t, e, "after the restart")
+	if r := awaitPing(t, ping, 60*time.Second); r.status != "2" {
+		t.Fatalf("second delivery after the restart: Ping answered %s, want 2", r.status)
 	}
 }

@@ -40,6 +40,9 @@ type Options struct {
 	Leases state.Leases
 	// User is the address to use (default: a fresh unique one).
 	User string
+	// IMAPAddr points the user's file at another address than the test
+	// Dovecot (a Proxy in front of it, for outage tests).
+	IMAPAddr string
 	// Instance names the instance in leases.
 	Instance string
 	// Push tunes the hub (short lease TTLs in failover tests).
@@ -74,7 +77,11 @@ func Start(t testing.TB, o Options) *Env {
 	if user == "" {
 		user = testenv.UniqueUser(t)
 	}
-	host, port, err := net.SplitHostPort(imapAddr)
+	fileAddr := imapAddr
+	if o.IMAPAddr != "" {
+		fileAddr = o.IMAPAddr
+	}
+	host, port, err := net.SplitHostPort(fileAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
