@@ -67,6 +67,8 @@ type BodyPreference struct {
 // SyncOptions are the Options of a Sync collection (or of ItemOperations
 // Fetch, or GetItemEstimate).
 type SyncOptions struct {
+	// Version is the request's protocol version (set by the front).
+	Version        Version
 	Class          string // "Email", "Calendar", "Contacts", "Tasks", "" unknown
 	FilterType     int    // MS-ASCMD 2.2.3.70.1: 0 all, 1 one day, 2 three days, 3 a week, 4 two weeks, 5 a month, 6 three months, 7 six months, 8 incomplete tasks
 	BodyPrefs      []BodyPreference

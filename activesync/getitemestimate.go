@@ -30,6 +30,7 @@ func handleGetItemEstimate(ctx context.Context, c *call) (*wbxml.Element, error)
 		if o := either(col, "Options"); o != nil {
 			opts = parseOptions(o)
 		}
+		opts.Version = c.ver
 		if ft := col.ChildText(wbxml.GetItemEstimate, "FilterType"); ft != "" {
 			opts.FilterType, _ = strconv.Atoi(ft)
 		}

@@ -88,6 +88,7 @@ func fetchOne(ctx context.Context, c *call, be ItemFetcher, op *wbxml.Element) (
 	if o := op.Child(wbxml.ItemOperations, "Options"); o != nil {
 		opts = parseOptions(o)
 	}
+	opts.Version = c.ver
 	if ref := op.ChildText(wbxml.AirSyncBase, "FileReference"); ref != "" {
 		el.AddText(wbxml.AirSyncBase, "FileReference", ref)
 		ctype, _, rc, err := be.OpenAttachment(ctx, c.acct, c.q.DeviceID, ref)

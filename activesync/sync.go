@@ -326,6 +326,7 @@ func parseSyncCollection(el *wbxml.Element, ver Version) (*SyncCollection, int) 
 		}
 		sc.Options = o
 	}
+	sc.Options.Version = ver
 	if cmds := el.Child(wbxml.AirSync, "Commands"); cmds != nil {
 		for _, cm := range cmds.Children {
 			if cm.Space != wbxml.AirSync {

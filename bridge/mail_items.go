@@ -211,9 +211,11 @@ func (m *Mail) FetchItem(ctx context.Context, a activesync.Account, deviceID, co
 		if _, err := s.Select(ctx, mailbox, true); err != nil {
 			return err
 		}
-		// Protocol version: ItemOperations exists from 12.0; the front's
-		// options carry no version, so assume the richest answer (14.1).
-		items, err := m.fetchItems(ctx, s, folder, []uint32{uid}, convOptions(activesync.V141, opts))
+		ver := opts.Version
+		if ver == 0 {
+			ver = activesync.V141 // callers outside the front: the richest answer
+		}
+		items, err := m.fetchItems(ctx, s, folder, []uint32{uid}, convOptions(ver, opts))
 		if err != nil {
 			return err
 		}
