@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync/client"
+	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/internal/bridgetest"
 	"github.com/idlebridge/idlebridge/internal/testenv"
 )
@@ -246,5 +247,63 @@ func TestPushSurvivesProviderRestart(t *testing.T) {
 	appendMail(t, e, "after the restart")
 	if r := awaitPing(t, ping, 60*time.Second); r.status != "2" {
 		t.Fatalf("second delivery after the restart: Ping answered %s, want 2", r.status)
+	}
+}
+
+// TestHangingSyncWakesOnNewMail: a Sync with HeartbeatInterval and
+// nothing to report is parked, and answers with the new message when it
+// arrives; with nothing by the end it answers with an empty body.
+func TestHangingSyncWakesOnNewMail(t *testing.T) {
+	ctx := context.Background()
+	e := bridgetest.Start(t, bridgetest.Options{})
+	dev, inbox, key := inboxReady(t, e, "phone1")
+
+	hanging := func(hb string) (*client.SyncResult, error) {
+		req := wbxml.New(wbxml.AirSync, "Sync")
+		col := req.Add(wbxml.AirSync, "Collections").Add(wbxml.AirSync, "Collection")
+		col.AddText(wbxml.AirSync, "SyncKey", key)
+		col.AddText(wbxml.AirSync, "CollectionId", inbox)
+		req.AddText(wbxml.AirSync, "HeartbeatInterval", hb)
+		r, err := dev.Do(ctx, "Sync", req)
+		if err != nil {
+			return nil, err
+		}
+		if r.Doc == nil {
+			return &client.SyncResult{}, nil
+		}
+		for _, c := range r.Doc.Child(wbxml.AirSync, "Collections").All(wbxml.AirSync, "Collection") {
+			res := &client.SyncResult{Status: c.ChildText(wbxml.AirSync, "Status"), SyncKey: c.ChildText(wbxml.AirSync, "SyncKey")}
+			for _, it := range c.Child(wbxml.AirSync, "Commands").All(wbxml.AirSync, "Add") {
+				res.Items = append(res.Items, client.Item{Kind: "Add", ServerID: it.ChildText(wbxml.AirSync, "ServerId")})
+			}
+			return res, nil
+		}
+		return &client.SyncResult{}, nil
+	}
+
+	// Nothing arrives: an empty answer after the heartbeat.
+	start := time.Now()
+	r, err := hanging("2")
+	if err != nil || r.Status != "" || time.Since(start) < time.Second {
+		t.Fatalf("quiet hanging Sync: %v %+v after %v, want an empty body after the heartbeat", err, r, time.Since(start))
+	}
+
+	done := make(chan *client.SyncResult, 1)
+	go func() {
+		r, err := hanging("300")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- r
+	}()
+	waitFor(t, "the hanging Sync to park", func() bool { return e.Push.Parked() == 1 })
+	appendMail(t, e, "wakes the hanging sync")
+	select {
+	case r := <-done:
+		if r == nil || r.Status != "1" || len(r.Adds()) != 1 {
+			t.Fatalf("woken hanging Sync answered %+v, want the new message", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("hanging Sync still parked after the delivery")
 	}
 }
