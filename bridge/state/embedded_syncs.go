@@ -134,13 +134,7 @@ func (e *Embedded) SnapshotGet(ctx context.Context, user, deviceID, collectionID
 // Commit implements Syncs. The generation check and every write happen in
 // one bbolt write transaction, which bbolt serialises.
 func (e *Embedded) Commit(ctx context.Context, user, deviceID, collectionID string, expectGeneration uint64, req CommitRequest) (*Collection, error) {
-	if err := checkIDs(user, deviceID); err != nil {
-		return nil, err
-	}
-	if err := checkDelta(req.Apply); err != nil {
-		return nil, err
-	}
-	if err := checkDelta(req.Pending); err != nil {
+	if err := checkCommit(user, deviceID, req); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

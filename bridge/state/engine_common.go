@@ -80,3 +80,14 @@ func nextHeader(old *Collection, collectionID string, gen uint64, req CommitRequ
 	}
 	return h
 }
+
+// checkCommit validates a Commit's arguments, the same for every engine.
+func checkCommit(user, deviceID string, req CommitRequest) error {
+	if err := checkIDs(user, deviceID); err != nil {
+		return err
+	}
+	if err := checkDelta(req.Apply); err != nil {
+		return err
+	}
+	return checkDelta(req.Pending)
+}

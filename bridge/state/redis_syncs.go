@@ -166,13 +166,7 @@ func (s *RedisStore) SnapshotGet(ctx context.Context, user, deviceID, collection
 // with generation expect+1: the script only stores it when the stored
 // generation is expect, so that number is right whenever it lands.
 func (s *RedisStore) Commit(ctx context.Context, user, deviceID, collectionID string, expectGeneration uint64, req CommitRequest) (*Collection, error) {
-	if err := checkIDs(user, deviceID); err != nil {
-		return nil, err
-	}
-	if err := checkDelta(req.Apply); err != nil {
-		return nil, err
-	}
-	if err := checkDelta(req.Pending); err != nil {
+	if err := checkCommit(user, deviceID, req); err != nil {
 		return nil, err
 	}
 	colsKey := redisColsKey(user, deviceID)
