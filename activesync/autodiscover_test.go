@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/idlebridge/idlebridge/activesync"
 )
 
 func TestAutodiscoverXML(t *testing.T) {
@@ -82,4 +85,23 @@ func TestAutodiscoverJSON(t *testing.T) {
 	if res.StatusCode != 400 {
 		t.Errorf("other protocol: %d, want 400", res.StatusCode)
 	}
+}
+
+// FuzzAutodiscoverXML: any request body gets a well-formed answer (never a
+// panic, never a 5xx) from an authenticated client.
+func FuzzAutodiscoverXML(f *testing.F) {
+	f.Add(`<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006"><Request><EMailAddress>a@b</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006</AcceptableResponseSchema></Request></Autodiscover>`)
+	f.Add(`<Autodiscover><Request><EMailAddress>`)
+	f.Add("")
+	s := &activesync.Server{Backend: newFakeBackend(), PublicURL: "https://mail.example.com"}
+	h := s.Handler()
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest("POST", "/autodiscover/autodiscover.xml", strings.NewReader(body))
+		req.SetBasicAuth("alice@example.com", "secret")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "<Autodiscover") {
+			t.Fatalf("body %q: HTTP %d %q", body, rec.Code, rec.Body.String())
+		}
+	})
 }
