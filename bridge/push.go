@@ -83,11 +83,12 @@ type Push struct {
 	log    *slog.Logger
 	opts   PushOptions
 
-	mu     sync.Mutex
-	parked map[string]*parkedRequest // by user + "\x00" + device
-	users  map[string]*userWatch     // by user
-	closed bool
-	wg     sync.WaitGroup
+	mu           sync.Mutex
+	parked       map[string]*parkedRequest // by user + "\x00" + device
+	parkedByUser map[string]int            // parked requests per user
+	users        map[string]*userWatch     // by user
+	closed       bool
+	wg           sync.WaitGroup
 }
 
 // parkedRequest is one Ping or hanging Sync waiting on this instance.
@@ -102,7 +103,7 @@ func NewPush(bus state.Bus, leases state.Leases, store state.Store, check change
 		log = slog.Default()
 	}
 	return &Push{bus: bus, leases: leases, store: store, check: check, log: log, opts: opts.withDefaults(),
-		parked: map[string]*parkedRequest{}, users: map[string]*userWatch{}}
+		parked: map[string]*parkedRequest{}, parkedByUser: map[string]int{}, users: map[string]*userWatch{}}
 }
 
 func parkKey(user, device string) string { return user + "\x00" + device }
@@ -115,15 +116,18 @@ func (p *Push) DeviceRequest(a activesync.Account, deviceID, cmd string) {
 	user := a.Address()
 	p.mu.Lock()
 	if pr := p.parked[parkKey(user, deviceID)]; pr != nil {
-		pr.cancel()
-		delete(p.parked, parkKey(user, deviceID))
+		pr.cancel() // its Ping returns and unparks itself
 	}
 	if uw := p.users[user]; uw != nil {
 		uw.touch()
 	}
 	p.mu.Unlock()
 	// Tell other instances too; their parked request of this device ends.
-	_ = p.bus.Publish(context.Background(), state.Change{User: user, Collection: supersedeCollection, Source: deviceID, At: time.Now()})
+	// Bounded: with the bus down the request itself goes on (and fails on
+	// the store if that is down too).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = p.bus.Publish(ctx, state.Change{User: user, Collection: supersedeCollection, Source: deviceID, At: time.Now()})
 }
 
 // supersedeCollection marks bus events that say "this device started a new
@@ -290,6 +294,7 @@ func (p *Push) park(user, device string, cancel context.CancelFunc, since time.T
 	}
 	pr := &parkedRequest{cancel: cancel, since: since}
 	p.parked[parkKey(user, device)] = pr
+	p.parkedByUser[user]++
 	if p.opts.OnParked != nil {
 		p.opts.OnParked(1)
 	}
@@ -302,6 +307,9 @@ func (p *Push) unpark(user, device string, pr *parkedRequest) {
 	if p.opts.OnParked != nil {
 		p.opts.OnParked(-1)
 	}
+	if p.parkedByUser[user]--; p.parkedByUser[user] <= 0 {
+		delete(p.parkedByUser, user)
+	}
 	k := parkKey(user, device)
 	// Only remove our own registration; a newer request may own the slot.
 	if p.parked[k] == pr {
@@ -313,7 +321,11 @@ func (p *Push) unpark(user, device string, pr *parkedRequest) {
 func (p *Push) Parked() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.parked)
+	n := 0
+	for _, c := range p.parkedByUser {
+		n += c
+	}
+	return n
 }
 
 // Close ends parked requests and stops every watcher.

@@ -100,13 +100,7 @@ func (uw *userWatch) active(last time.Time) bool {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	prefix := uw.user + "\x00"
-	for k := range p.parked {
-		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
-			return true
-		}
-	}
-	return false
+	return p.parkedByUser[uw.user] > 0
 }
 
 // run is the manager loop: hold the lease, run the connections for the
