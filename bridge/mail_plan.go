@@ -124,7 +124,9 @@ func (m *Mail) planIncremental(ctx context.Context, s *imap.Session, in planInpu
 		return nil, false, err
 	}
 	if !since.IsZero() && len(fresh) > 0 {
-		inWin, err := s.SearchUIDs(ctx, since)
+		// Only the new arrivals' range: on a big folder the answer stays
+		// a few UIDs instead of the whole filter window. fresh is sorted.
+		inWin, err := s.SearchUIDRange(ctx, fresh[0].UID, fresh[len(fresh)-1].UID, since)
 		if err != nil {
 			return nil, false, err
 		}

@@ -261,6 +261,28 @@ func TestSyncFilterType(t *testing.T) {
 	}
 }
 
+// TestSyncFilterTypeIncremental: new mail arriving after the window was
+// filled honours the filter too — a message dated outside the window is
+// not sent, the recent ones are, newest first.
+func TestSyncFilterTypeIncremental(t *testing.T) {
+	r := newRig(t, embeddedStore(t))
+	r.appendMsg("INBOX", message("recent", "x"), time.Now().Add(-time.Hour))
+	inbox := r.folderID("INBOX")
+	o := syncOpts{filter: 3} // one week
+	key, items := r.drain(inbox, r.primed(inbox, o), o)
+	if len(items) != 1 {
+		t.Fatalf("initial window: %+v", serverIDs(items))
+	}
+	a := r.appendMsg("INBOX", message("new a", "x"), time.Now().Add(-2*time.Hour))
+	b := r.appendMsg("INBOX", message("new b", "x"), time.Now().Add(-time.Minute))
+	r.appendMsg("INBOX", message("new but dated last month", "x"), time.Now().AddDate(0, 0, -30))
+	res := r.sync(inbox, key, o)
+	got := serverIDs(res.Commands)
+	if len(got) != 2 || !slices.Contains(got, itemID(inbox, a)) || !slices.Contains(got, itemID(inbox, b)) {
+		t.Fatalf("incremental with a one-week filter sent %v, want %s and %s", got, itemID(inbox, a), itemID(inbox, b))
+	}
+}
+
 func TestSyncEmptyIncrementalIsOneCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 3000 messages")
