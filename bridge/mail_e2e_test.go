@@ -244,3 +244,24 @@ func upstreamFlags(t *testing.T, s *imap.Session, mailbox string) [][]string {
 	}
 	return out
 }
+
+// TestResyncStartsOver: what `idlebridge devices resync` does (reset the
+// device's collection in the store) makes the device's next Sync answer
+// status 3, and the device starts over from key 0 without duplicates.
+func TestResyncStartsOver(t *testing.T) {
+	ctx := context.Background()
+	e := bridgetest.Start(t, bridgetest.Options{})
+	appendMail(t, e, "one")
+	dev, inbox, key := inboxReady(t, e, "phone")
+	if err := e.Store.ResetCollection(ctx, e.User, "phone", inbox); err != nil {
+		t.Fatal(err)
+	}
+	r, err := dev.Sync(ctx, inbox, key, client.SyncOptions{})
+	if err != nil || r.Status != "3" {
+		t.Fatalf("Sync after a resync: %v %+v, want status 3", err, r)
+	}
+	items, _, err := dev.SyncAll(ctx, inbox, client.SyncOptions{})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("starting over: %v, %d items, want 1", err, len(items))
+	}
+}
