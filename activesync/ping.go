@@ -112,6 +112,9 @@ func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
 		return nil, err
 	}
 
+	// A parked Ping keeps as little as possible: thousands wait at once,
+	// and the request tree and device record are not needed any more.
+	c.req, c.dev = nil, nil
 	changed, err := c.s.Backend.(Pinger).Ping(ctx, c.acct, c.q.DeviceID, folders, hb)
 	if err != nil {
 		if code, ok := commandStatusOf(err); ok {

@@ -370,6 +370,7 @@ func (s *Server) readBody(c *call) error {
 			fmt.Sprintf("body is <%s:%s>, want <%s:%s>", el.Space, el.Name, c.cmd.space, c.cmd.root), nil)
 	}
 	c.req = el
+	c.raw = nil // the tree is all the handlers need; do not hold the body twice
 	return nil
 }
 

@@ -8,9 +8,11 @@ import (
 
 // busSubscriberBuffer is how many undelivered changes one subscription
 // holds before new ones are dropped and the subscriber is told to resync.
-// A parked Ping reacts to the first change, so a handful would do; 64
-// absorbs a burst (a mass move of mail) without forcing a resync.
-const busSubscriberBuffer = 64
+// A parked Ping reacts to the first change, so a handful would do; 16
+// absorbs an ordinary burst, and a larger one (a mass move of mail) costs
+// a resync — one re-check per folder — rather than memory held by every
+// parked request (thousands wait at once).
+const busSubscriberBuffer = 16
 
 // errBusClosed is returned by a bus after Close.
 var errBusClosed = errors.New("state: change bus closed")
