@@ -1,0 +1,122 @@
+// Package loadtest drives a running idlebridge with many simulated
+// ActiveSync devices parked in Ping, delivers mail to their users by plain
+// IMAP APPEND, and measures how quickly each device is woken — next to a
+// plain IMAP IDLE client on the same mailboxes as the baseline — together
+// with the bridge's memory, CPU and connection use. cmd/idlebridge-load is
+// its command line.
+package loadtest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Options describe one load run. Zero fields take the defaults of
+// WithDefaults.
+type Options struct {
+	// Bridge under test: either BridgeBin (or, when empty, a binary built
+	// from this module) started as a subprocess, or URL of a running one.
+	BridgeBin string
+	URL       string
+	BridgePID int    // with URL: the pid to read RSS/CPU/connections from
+	Redis     string // redis:// URL for the spawned bridge's store; "" = embedded
+	Metrics   bool   // give the spawned bridge a metrics listener and scrape it
+	WorkDir   string // temp dir for config, users, data and logs; "" = a fresh one
+	KeepWork  bool   // leave WorkDir behind (logs) after the run
+
+	// Upstream: the IMAP server the users live on.
+	IMAPAddr string
+	Password string
+	// SMTPAddr goes into the user files, which require an SMTP server;
+	// the run sends no mail ("" = 127.0.0.1:25, never contacted).
+	SMTPAddr string
+	// UserPrefix names the users <prefix><n>@<UserDomain>; "" = a per-run
+	// unique prefix (needed with URL: the running bridge must know them).
+	UserPrefix string
+	UserDomain string
+
+	Devices     int
+	Users       int
+	Heartbeat   time.Duration // Ping HeartbeatInterval
+	Ramp        time.Duration // spread device start-up over this long
+	Settle      time.Duration // wait after the last device parked before measuring
+	Deliveries  int
+	Rate        float64 // deliveries per second
+	WakeTimeout time.Duration
+	IdleMeasure time.Duration // CPU measurement with everything parked; 0 = skip
+	NoBaseline  bool
+
+	Log io.Writer // progress lines; nil = none
+}
+
+// WithDefaults fills zero fields.
+func (o Options) WithDefaults() Options {
+	if o.Devices <= 0 {
+		o.Devices = 100
+	}
+	if o.Users <= 0 {
+		o.Users = max(1, o.Devices/10)
+	}
+	if o.Users > o.Devices {
+		o.Users = o.Devices
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 600 * time.Second
+	}
+	if o.Ramp < 0 {
+		o.Ramp = 0
+	}
+	if o.Settle <= 0 {
+		// The last Pings must reach the hub and the users' IDLE watchers
+		// must be established before the first delivery.
+		o.Settle = 2*time.Second + time.Duration(o.Devices)*time.Millisecond/2
+	}
+	if o.Deliveries <= 0 {
+		o.Deliveries = 50
+	}
+	if o.Rate <= 0 {
+		// Dovecot holds IDLE notifications back 500 ms to batch them, so
+		// two APPENDs to one user closer than that reach an IDLE client
+		// (the baseline) as one change. At most one delivery per user
+		// every 2 s keeps each delivery its own wake-up.
+		o.Rate = min(5, float64(min(o.Users, o.Deliveries))/2)
+	}
+	if o.WakeTimeout <= 0 {
+		o.WakeTimeout = 30 * time.Second
+	}
+	if o.SMTPAddr == "" {
+		o.SMTPAddr = "127.0.0.1:25"
+	}
+	if o.UserDomain == "" {
+		o.UserDomain = "example.test"
+	}
+	return o
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	var errs []error
+	if o.IMAPAddr == "" {
+		errs = append(errs, errors.New("the IMAP address is required (--imap, or IDLEBRIDGE_TEST_IMAP_ADDR)"))
+	}
+	if o.Password == "" {
+		errs = append(errs, errors.New("the users' password is required (--password, or IDLEBRIDGE_TEST_IMAP_PASSWORD)"))
+	}
+	if o.URL != "" && o.UserPrefix == "" {
+		errs = append(errs, errors.New("--url needs --user-prefix: the running bridge must have the users <prefix><n>@<domain> configured"))
+	}
+	if o.URL != "" && o.Redis != "" {
+		errs = append(errs, errors.New("--redis only applies to a bridge this tool starts, not to --url"))
+	}
+	if o.Heartbeat%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("heartbeat %v must be whole seconds", o.Heartbeat))
+	}
+	return errors.Join(errs...)
+}
+
+// userName returns the address of user i.
+func (o Options) userName(i int) string {
+	return fmt.Sprintf("%s%d@%s", o.UserPrefix, i, o.UserDomain)
+}

@@ -1,0 +1,234 @@
+package loadtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Run performs one load run and returns its report. The report is
+// returned (partially filled) along with an error when the run could not
+// finish.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o = o.WithDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	logf := func(format string, a ...any) {
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
+		}
+	}
+	nofile, err := raiseNoFile()
+	if err != nil {
+		return nil, fmt.Errorf("raising RLIMIT_NOFILE: %w", err)
+	}
+	if need := uint64(o.Devices) + 256; nofile < need {
+		logf("warning: RLIMIT_NOFILE is %d, below the ~%d descriptors %d devices need", nofile, need, o.Devices)
+	}
+	var rb [3]byte
+	_, _ = rand.Read(rb[:])
+	runID := hex.EncodeToString(rb[:])
+	if o.UserPrefix == "" {
+		o.UserPrefix = "load-" + runID + "-"
+	}
+	_, imapPortStr, err := net.SplitHostPort(o.IMAPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("imap address %q: %w", o.IMAPAddr, err)
+	}
+	imapPort, _ := strconv.Atoi(imapPortStr)
+
+	rep := &Report{Started: time.Now(), Devices: o.Devices, Users: o.Users, NoFileLimit: nofile, RateRequested: o.Rate, Store: "embedded"}
+	if o.Redis != "" {
+		rep.Store = "redis"
+	}
+
+	// The bridge under test.
+	url, pid := o.URL, o.BridgePID
+	var metricsAddr string
+	if url == "" {
+		work := o.WorkDir
+		if work == "" {
+			if work, err = os.MkdirTemp("", "idlebridge-load-"); err != nil {
+				return nil, err
+			}
+			if !o.KeepWork {
+				defer os.RemoveAll(work)
+			}
+		}
+		bin := o.BridgeBin
+		if bin == "" {
+			logf("building the bridge")
+			if bin, err = buildBridge(ctx, work); err != nil {
+				return nil, err
+			}
+		}
+		bp, err := startBridge(ctx, bin, work, o)
+		if err != nil {
+			return nil, err
+		}
+		defer bp.stop()
+		url, pid, metricsAddr = bp.url, bp.pid(), bp.metricsAddr
+		logf("bridge pid %d on %s (log %s)", pid, url, bp.logPath)
+		defer func() {
+			if err, gone := bp.exited(); gone {
+				logf("the bridge had exited: %v; log tail:\n%s", err, tail(bp.logPath, 2000))
+			}
+		}()
+	} else {
+		rep.Store = "external"
+	}
+	rep.BridgeURL = url
+	if pid > 0 {
+		time.Sleep(500 * time.Millisecond) // let start-up allocations settle
+		if rss, err := rssBytes(pid); err == nil {
+			rep.RSSBeforeMiB = mib(rss)
+		}
+	}
+
+	// Devices.
+	rec := newRecorder()
+	devCtx, stopDevices := context.WithCancel(ctx)
+	defer stopDevices()
+	f := &fleet{o: o, url: url, http: newHTTPClient(o.Devices), rec: rec, runID: runID, ready: make([]atomic.Int32, o.Users)}
+	var devWG sync.WaitGroup
+	f.parkedWG.Add(o.Devices)
+	setupStart := time.Now()
+	logf("starting %d devices over %d users (ramp %v)", o.Devices, o.Users, o.Ramp)
+	go func() {
+		step := o.Ramp / time.Duration(o.Devices)
+		for dev := range o.Devices {
+			if devCtx.Err() != nil {
+				f.parkedWG.Add(dev - o.Devices) // never started
+				return
+			}
+			devWG.Add(1)
+			go func() {
+				defer devWG.Done()
+				f.run(devCtx, dev)
+			}()
+			if step > 0 {
+				sleepCtx(devCtx, step)
+			}
+		}
+	}()
+	parkedCh := make(chan struct{})
+	go func() { f.parkedWG.Wait(); close(parkedCh) }()
+	// Every device request is bounded only by the run's context; a bridge
+	// that stops answering must not hang the tool.
+	setupLimit := o.Ramp + 5*time.Minute
+	select {
+	case <-parkedCh:
+	case <-ctx.Done():
+		return rep, ctx.Err()
+	case <-time.After(setupLimit):
+		stopDevices()
+		devWG.Wait()
+		rep.FirstError, _ = f.firstErr.Load().(string)
+		return rep, fmt.Errorf("devices not all parked after %v (%d failed so far; first error: %s)", setupLimit, f.failed.Load(), rep.FirstError)
+	}
+	defer func() { stopDevices(); devWG.Wait() }()
+	rep.SetupSeconds = round3(time.Since(setupStart).Seconds())
+	rep.DevicesFailed = int(f.failed.Load())
+	rep.DevicesParked = o.Devices - rep.DevicesFailed
+	logf("%d devices parked, %d failed, in %.1f s; settling %v", rep.DevicesParked, rep.DevicesFailed, rep.SetupSeconds, o.Settle)
+	if rep.DevicesParked == 0 {
+		rep.FirstError, _ = f.firstErr.Load().(string)
+		return rep, fmt.Errorf("no device parked: %s", rep.FirstError)
+	}
+	sleepCtx(ctx, o.Settle)
+
+	if pid > 0 {
+		if rss, err := rssBytes(pid); err == nil {
+			rep.RSSParkedMiB = mib(rss)
+			rep.RSSPerDeviceKiB = round3((rep.RSSParkedMiB - rep.RSSBeforeMiB) * 1024 / float64(rep.DevicesParked))
+		}
+		rep.ThreadsParked, _ = threads(pid)
+		if n, err := upstreamConns(pid, imapPort); err == nil {
+			rep.UpstreamConns = n
+		} else {
+			logf("counting upstream connections: %v", err)
+		}
+	}
+	if metricsAddr != "" {
+		if m, err := scrapeMetrics(ctx, metricsAddr, "go_goroutines", "idlebridge_upstream_connections"); err == nil {
+			if v, ok := m["go_goroutines"]; ok {
+				rep.Goroutines = &v
+			}
+			if v, ok := m["idlebridge_upstream_connections"]; ok {
+				rep.UpstreamConnsMetric = &v
+			}
+		} else {
+			logf("metrics endpoint not answering (%v): goroutines n/a", err)
+		}
+	}
+
+	var bgWG sync.WaitGroup
+	bgCtx, stopBG := context.WithCancel(ctx)
+	defer func() { stopBG(); bgWG.Wait() }()
+	var base *baseline
+	if !o.NoBaseline {
+		base = &baseline{o: o, rec: rec}
+		if err := base.start(bgCtx, &bgWG); err != nil {
+			return rep, err
+		}
+		logf("baseline IDLE clients ready on %d users", targets(o))
+	}
+
+	if pid > 0 && o.IdleMeasure > 0 {
+		logf("measuring idle CPU for %v", o.IdleMeasure)
+		c0, err0 := cpuTime(pid)
+		t0 := time.Now()
+		sleepCtx(ctx, o.IdleMeasure)
+		c1, err1 := cpuTime(pid)
+		if err := errors.Join(err0, err1); err == nil {
+			el := time.Since(t0).Seconds()
+			rep.IdleSeconds = round3(el)
+			rep.IdleCPUSeconds = round3((c1 - c0).Seconds())
+			rep.IdleCPUPercent = round3(100 * (c1 - c0).Seconds() / el)
+		}
+	}
+
+	// Deliveries.
+	dl, err := newDeliverer(ctx, o, rec, f.subject)
+	if err != nil {
+		return rep, err
+	}
+	defer dl.close()
+	logf("delivering %d messages at %.1f/s", o.Deliveries, o.Rate)
+	dStart := time.Now()
+	dl.run(ctx, func(u int) int { return int(f.ready[u].Load()) })
+	rep.Deliveries = o.Deliveries
+	rep.DeliverySeconds = round3(time.Since(dStart).Seconds())
+
+	// Wait for the wake-ups, up to WakeTimeout after the last APPEND.
+	deadline := time.Now().Add(o.WakeTimeout)
+	for !rec.complete(base != nil) && time.Now().Before(deadline) && ctx.Err() == nil {
+		sleepCtx(ctx, 50*time.Millisecond)
+	}
+	// A short grace for duplicate wake-ups to show up.
+	sleepCtx(ctx, 500*time.Millisecond)
+	if pid > 0 {
+		if rss, err := rssBytes(pid); err == nil {
+			rep.RSSEndMiB = mib(rss)
+		}
+	}
+	rep.Pings, rep.PingErrors, rep.SyncErrors = f.pings.Load(), f.pingErrs.Load(), f.syncErrs.Load()
+	rep.PingOtherStatus = f.pingStatuses()
+	rep.FirstError, _ = f.firstErr.Load().(string)
+	if base != nil {
+		rep.BaselineReconnects = base.reconnects.Load()
+	}
+	rep.fill(rec, o.WakeTimeout, base != nil)
+	rep.RSSBeforeMiB, rep.RSSParkedMiB, rep.RSSEndMiB = round3(rep.RSSBeforeMiB), round3(rep.RSSParkedMiB), round3(rep.RSSEndMiB)
+	logf("done")
+	return rep, ctx.Err()
+}
