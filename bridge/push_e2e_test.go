@@ -271,14 +271,15 @@ func TestHangingSyncWakesOnNewMail(t *testing.T) {
 		if r.Doc == nil {
 			return &client.SyncResult{}, nil
 		}
-		for _, c := range r.Doc.Child(wbxml.AirSync, "Collections").All(wbxml.AirSync, "Collection") {
-			res := &client.SyncResult{Status: c.ChildText(wbxml.AirSync, "Status"), SyncKey: c.ChildText(wbxml.AirSync, "SyncKey")}
-			for _, it := range c.Child(wbxml.AirSync, "Commands").All(wbxml.AirSync, "Add") {
-				res.Items = append(res.Items, client.Item{Kind: "Add", ServerID: it.ChildText(wbxml.AirSync, "ServerId")})
-			}
-			return res, nil
+		c := r.Doc.Child(wbxml.AirSync, "Collections").Child(wbxml.AirSync, "Collection")
+		if c == nil {
+			return &client.SyncResult{}, nil
 		}
-		return &client.SyncResult{}, nil
+		res := &client.SyncResult{Status: c.ChildText(wbxml.AirSync, "Status"), SyncKey: c.ChildText(wbxml.AirSync, "SyncKey")}
+		for _, it := range c.Child(wbxml.AirSync, "Commands").All(wbxml.AirSync, "Add") {
+			res.Items = append(res.Items, client.Item{Kind: "Add", ServerID: it.ChildText(wbxml.AirSync, "ServerId")})
+		}
+		return res, nil
 	}
 
 	// Nothing arrives: an empty answer after the heartbeat.

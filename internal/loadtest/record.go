@@ -16,7 +16,6 @@ type delivery struct {
 	baseSeen   bool
 	wakes      map[int]time.Time // device → Ping Status 2
 	coalesced  map[int]bool      // device learned of it in a Sync woken by an earlier delivery
-	lateWakes  int
 	deviceWant int
 }
 
