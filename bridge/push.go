@@ -34,6 +34,7 @@ type PushOptions struct {
 	OnWatcher   func(delta int)
 	OnWake      func(latency time.Duration)
 	OnReconnect func()
+	OnConn      func(delta int) // upstream connections opened/closed
 }
 
 func (o PushOptions) withDefaults() PushOptions {

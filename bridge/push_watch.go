@@ -33,6 +33,7 @@ type userWatch struct {
 // the request's credentials and folders.
 func (p *Push) watchUser(acct *Account, deviceID string, folders map[string]string) {
 	cfg := IMAPConfig(acct.Principal.User.IMAP, p.opts.TLS, acct.Principal.Upstream.Username, acct.Principal.Upstream.Password, 0)
+	cfg.OnConn = p.opts.OnConn
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {

@@ -30,6 +30,8 @@ type UpstreamOptions struct {
 	// DialTimeout and CommandTimeout bound upstream I/O; 0: imap defaults.
 	DialTimeout    time.Duration
 	CommandTimeout time.Duration
+	// OnConn is told +1/-1 as upstream sessions open and close (metrics).
+	OnConn func(delta int)
 }
 
 func (o UpstreamOptions) withDefaults() UpstreamOptions {
@@ -118,6 +120,7 @@ func (u *Upstreams) poolFor(acct *Account) (*userPool, error) {
 	}
 	user := acct.Principal.User
 	cfg := IMAPConfig(user.IMAP, u.opts.TLS, acct.Principal.Upstream.Username, acct.Principal.Upstream.Password, u.opts.DialTimeout)
+	cfg.OnConn = u.opts.OnConn
 	cfg.CommandTimeout = u.opts.CommandTimeout
 	id := poolIdentity(cfg)
 

@@ -70,7 +70,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, cfg.Auth.PassthroughCacheTTL, time.Now)
 
 	m := metrics.New()
-	up := bridge.NewUpstreams(bridge.UpstreamOptions{}, log)
+	up := bridge.NewUpstreams(bridge.UpstreamOptions{OnConn: m.UpstreamConns}, log)
 	defer up.Close()
 	br := bridge.New(store, auth, log)
 	br.Mail = bridge.NewMail(store, up, log, bridge.MailOptions{})
@@ -80,6 +80,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		OnWatcher:   m.WatcherActive,
 		OnWake:      m.PushLatency,
 		OnReconnect: m.UpstreamReconnect,
+		OnConn:      m.UpstreamConns,
 	})
 	br.Sender = bridge.NewSender(store, up, bridge.MailFolders(br.Mail), log, bridge.SenderOptions{})
 	defer br.Push.Close()

@@ -147,6 +147,10 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+	// Upstream connections are counted: the pool's and the watcher's.
+	if strings.Contains(m, "idlebridge_upstream_connections 0\n") || !strings.Contains(m, "idlebridge_upstream_connections ") {
+		t.Errorf("upstream connections not counted")
+	}
 	if t.Failed() {
 		t.Logf("metrics:\n%s", m)
 	}

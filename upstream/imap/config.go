@@ -39,6 +39,9 @@ type Config struct {
 	Password       string
 	DialTimeout    time.Duration // connect + TLS + greeting + login; 0: DefaultDialTimeout
 	CommandTimeout time.Duration // bound on each command; 0: DefaultCommandTimeout
+	// OnConn, if set, is told +1 when a session is established (logged in)
+	// and -1 when it is closed: the caller's count of open connections.
+	OnConn func(delta int)
 }
 
 func (c Config) dialTimeout() time.Duration {

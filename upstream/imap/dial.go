@@ -65,6 +65,9 @@ func dial(ctx context.Context, cfg Config, handler *imapclient.UnilateralDataHan
 		}
 		return nil, err
 	}
+	if cfg.OnConn != nil {
+		cfg.OnConn(1)
+	}
 	return &Session{cfg: cfg, client: client, caps: caps, lastUsed: time.Now()}, nil
 }
 

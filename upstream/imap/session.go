@@ -22,6 +22,7 @@ type Session struct {
 
 	commands atomic.Int64
 	broken   atomic.Bool
+	closed   atomic.Bool
 
 	selected string // mailbox of the last successful Select, "" if none
 	readOnly bool
@@ -128,6 +129,9 @@ func (s *Session) Logout(ctx context.Context) error {
 func (s *Session) Close() error {
 	s.broken.Store(true)
 	_ = s.client.Close()
+	if !s.closed.Swap(true) && s.cfg.OnConn != nil {
+		s.cfg.OnConn(-1)
+	}
 	return nil
 }
 
