@@ -9,10 +9,12 @@ import (
 )
 
 // LoginLimiter slows down password guessing. It counts consecutive failed
-// logins per user and per client address; past the allowance every further
-// attempt for that key waits, doubling each time up to MaxDelay, before the
-// password is even checked. A success clears the user's and the address's
-// count. The wait costs the server a sleeping goroutine, nothing more.
+// logins per user and per client address; past the allowance the next
+// attempt may come only a back-off after the last failure, doubling with
+// each failure up to MaxDelay. An attempt that comes early waits out the
+// rest before the password is even checked (or, if that is long, is
+// refused with Retry-After). A success clears the user's and the
+// address's count.
 type LoginLimiter struct {
 	// Allowance is how many failures in a row go unpunished (per user;
 	// addresses get four times as many, since NAT puts families behind one).
@@ -60,6 +62,8 @@ func (l *LoginLimiter) Delay(user string, addr netip.Addr, now time.Time) time.D
 	return d
 }
 
+// delayLocked is how long, from now, an attempt must wait: the back-off
+// for the key's failure count, counted from its last failure.
 func (l *LoginLimiter) delayLocked(key string, allowance int, now time.Time) time.Duration {
 	f := l.entries[key]
 	if f == nil || now.Sub(f.last) > l.Forget {
@@ -69,8 +73,8 @@ func (l *LoginLimiter) delayLocked(key string, allowance int, now time.Time) tim
 	if over < 0 {
 		return 0
 	}
-	d := time.Second << min(over, 20)
-	return min(d, l.MaxDelay)
+	d := min(time.Second<<min(over, 20), l.MaxDelay)
+	return max(f.last.Add(d).Sub(now), 0)
 }
 
 // maxSleep is the longest an attempt is held before its password is

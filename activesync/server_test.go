@@ -108,6 +108,13 @@ func TestLoginFailuresAreSlowedDown(t *testing.T) {
 	if d9 < 8*time.Second {
 		t.Fatalf("10th attempt after 9 failures waits %v, want ≥ 8s", d9)
 	}
+	// The back-off counts from the last failure: waiting it out is enough.
+	if d := l.Delay("alice@example.com", netipAddr("198.51.100.7"), now.Add(d9)); d != 0 {
+		t.Fatalf("after waiting out the back-off the attempt still waits %v", d)
+	}
+	if d := l.Delay("alice@example.com", netipAddr("198.51.100.7"), now.Add(d9/2)); d != d9-d9/2 {
+		t.Fatalf("half-way through the back-off the attempt waits %v, want the rest (%v)", d, d9-d9/2)
+	}
 	if d := l.Delay("bob@example.com", netipAddr("198.51.100.7"), now); d != 0 {
 		t.Fatalf("another user from another address waits %v", d)
 	}
@@ -409,5 +416,16 @@ func TestUnavailableBackend(t *testing.T) {
 	var he *client.HTTPError
 	if !errors.As(err, &he) || he.Code != 503 {
 		t.Fatalf("backend down: %v, want 503", err)
+	}
+}
+
+func TestLongBackoffIsRefusedNotSlept(t *testing.T) {
+	l := activesync.NewLoginLimiter(2, 10*time.Minute)
+	for range 12 {
+		l.Failed("mallory@example.com", netipAddr("203.0.113.5"), time.Now())
+	}
+	d, err := l.Wait(context.Background(), "mallory@example.com", netipAddr("203.0.113.5"))
+	if !errors.Is(err, activesync.ErrThrottled) || d < time.Minute {
+		t.Fatalf("Wait after 12 failures = %v, %v; want ErrThrottled with the remaining back-off", d, err)
 	}
 }
