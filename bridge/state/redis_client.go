@@ -25,38 +25,69 @@ import (
 // the single-server forms are go-redis's (dial_timeout, pool_size, ...).
 // Nothing connects until the first command.
 func OpenRedisClient(rawURL string) (redis.UniversalClient, error) {
+	t, err := parseRedisURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if t.single != nil {
+		return redis.NewClient(t.single), nil
+	}
+	return redis.NewUniversalClient(t.multi), nil
+}
+
+// redisTarget is a parsed Redis URL: options for one server, or for a
+// cluster or a sentinel-managed primary.
+type redisTarget struct {
+	single *redis.Options
+	multi  *redis.UniversalOptions
+}
+
+// Bounds on pool options a URL may set: a typo such as pool_size=1000000000
+// must be an error, not a huge allocation at start-up.
+const (
+	maxRedisPool    = 10000
+	maxRedisMinIdle = 1000
+)
+
+// parseRedisURL parses without connecting (and without creating a client,
+// which may start dialing in the background), so it can be fuzzed safely.
+func parseRedisURL(rawURL string) (redisTarget, error) {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
-		return nil, fmt.Errorf("state: redis URL %q has no scheme", redactURL(rawURL))
+		return redisTarget{}, fmt.Errorf("state: redis URL %q has no scheme", redactURL(rawURL))
 	}
 	switch strings.ToLower(scheme) {
 	case "redis", "rediss", "unix":
 		opts, err := redis.ParseURL(rawURL)
 		if err != nil {
-			return nil, fmt.Errorf("state: redis URL %q: %w", redactURL(rawURL), err)
+			return redisTarget{}, fmt.Errorf("state: redis URL %q: %w", redactURL(rawURL), err)
 		}
-		return redis.NewClient(opts), nil
+		if opts.PoolSize > maxRedisPool || opts.MaxIdleConns > maxRedisPool || opts.MaxActiveConns > maxRedisPool || opts.MinIdleConns > maxRedisMinIdle {
+			return redisTarget{}, fmt.Errorf("state: redis URL %q: pool options out of range (pool_size, max_idle_conns, max_active_conns ≤ %d; min_idle_conns ≤ %d)",
+				redactURL(rawURL), maxRedisPool, maxRedisMinIdle)
+		}
+		return redisTarget{single: opts}, nil
 	case "redis+cluster", "rediss+cluster":
 		opts, err := parseMultiHostURL(rest, false)
 		if err != nil {
-			return nil, fmt.Errorf("state: redis URL %q: %w", redactURL(rawURL), err)
+			return redisTarget{}, fmt.Errorf("state: redis URL %q: %w", redactURL(rawURL), err)
 		}
 		opts.IsClusterMode = true
 		if strings.HasPrefix(scheme, "rediss") {
 			opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
-		return redis.NewUniversalClient(opts), nil
+		return redisTarget{multi: opts}, nil
 	case "redis+sentinel", "rediss+sentinel":
 		opts, err := parseMultiHostURL(rest, true)
 		if err != nil {
-			return nil, fmt.Errorf("state: redis URL %q: %w", redactURL(rawURL), err)
+			return redisTarget{}, fmt.Errorf("state: redis URL %q: %w", redactURL(rawURL), err)
 		}
 		if strings.HasPrefix(scheme, "rediss") {
 			opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
-		return redis.NewUniversalClient(opts), nil
+		return redisTarget{multi: opts}, nil
 	}
-	return nil, fmt.Errorf("state: redis URL %q: unsupported scheme %q", redactURL(rawURL), scheme)
+	return redisTarget{}, fmt.Errorf("state: redis URL %q: unsupported scheme %q", redactURL(rawURL), scheme)
 }
 
 // parseMultiHostURL parses "[user:password@]h1:p1,h2:p2[/path][?query]".

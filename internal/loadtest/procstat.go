@@ -97,13 +97,15 @@ func parseStatCPU(data []byte) (time.Duration, error) {
 	}
 	var ticks int64
 	for _, s := range f[11:13] {
+		// Bounded so the sum and the conversion to a Duration cannot
+		// overflow (2^36 ticks is over 20 years of CPU).
 		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
+		if err != nil || n < 0 || n > 1<<36 {
 			return 0, fmt.Errorf("/proc stat: bad cpu time %q", s)
 		}
 		ticks += n
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
+	return time.Duration(ticks) * (time.Second / clockTicks), nil
 }
 
 // upstreamConns counts the ESTABLISHED TCP connections a process holds to
