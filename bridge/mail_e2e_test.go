@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -263,5 +265,60 @@ func TestResyncStartsOver(t *testing.T) {
 	items, _, err := dev.SyncAll(ctx, inbox, client.SyncOptions{})
 	if err != nil || len(items) != 1 {
 		t.Fatalf("starting over: %v, %d items, want 1", err, len(items))
+	}
+}
+
+// TestMailCorpusThroughDovecot stores the hand-written corpus of
+// bridge/mailconv (ISO-2022-JP, Windows-1252, broken headers, garbage…)
+// in Dovecot and syncs it through the front: every message arrives as an
+// item, decoded where it can be, and none stalls the folder.
+func TestMailCorpusThroughDovecot(t *testing.T) {
+	ctx := context.Background()
+	e := bridgetest.Start(t, bridgetest.Options{})
+	up := e.IMAP(t)
+	files, err := filepath.Glob("mailconv/testdata/*.eml")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("corpus: %v %v", files, err)
+	}
+	stored := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = bytes.ReplaceAll(bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
+		if _, err := up.Append(ctx, "INBOX", nil, time.Now(), bytes.NewReader(raw), int64(len(raw))); err != nil {
+			t.Logf("Dovecot refused %s: %v", filepath.Base(f), err)
+			continue
+		}
+		stored++
+	}
+	dev := e.Device(t, "phone", "16.1")
+	fs, err := dev.FolderSync(ctx, "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := client.FolderByType(fs.Add, 2)
+	items, _, err := dev.SyncAll(ctx, inbox.ServerID, client.SyncOptions{BodyType: 1, WindowSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != stored {
+		t.Fatalf("%d items for %d stored messages", len(items), stored)
+	}
+	want := map[string]string{"会議の件": "", "Café": ""}
+	for _, d := range items {
+		subj := d.ChildText(wbxml.Email, "Subject")
+		body := d.Child(wbxml.AirSyncBase, "Body").ChildText(wbxml.AirSyncBase, "Data")
+		for w := range want {
+			if strings.Contains(subj, w) || strings.Contains(body, w) {
+				want[w] = subj
+			}
+		}
+	}
+	for w, subj := range want {
+		if subj == "" {
+			t.Errorf("no item carries %q decoded", w)
+		}
 	}
 }
