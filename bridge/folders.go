@@ -216,8 +216,20 @@ func (m *Mail) FolderSync(ctx context.Context, a activesync.Account, deviceID, s
 	}
 	role := roleOf(col, syncKey)
 	if role == keyUnknown {
-		// MS-ASCMD 2.2.3.177.5: 9 makes the device restart at key 0.
-		return nil, activesync.CommandStatus(folderStatusBadKey, "unknown folder sync key")
+		stale, err := m.staleFolderKey(ctx, user, deviceID, syncKey)
+		if err != nil {
+			return nil, storeErr(err)
+		}
+		if stale < staleFolderKeyLimit {
+			// MS-ASCMD 2.2.3.177.5: 9 makes the device restart at key 0.
+			return nil, activesync.CommandStatus(folderStatusBadKey, "unknown folder sync key")
+		}
+		// Some Android clients resend the same stale key after status 9
+		// instead of restarting at 0; answering 9 forever is a loop. After
+		// a few rounds, answer as to key 0: the whole hierarchy, new key.
+		m.log.Warn("folder sync: device keeps sending a stale key; sending the whole hierarchy again",
+			"user", user, "device", deviceID, "key", syncKey, "times", stale)
+		role = keyInitial
 	}
 	var folders []hierarchyFolder
 	err = m.withSession(ctx, acct, "FolderSync", func(s *imap.Session) error {
@@ -311,4 +323,32 @@ func (m *Mail) hierarchyKey(ctx context.Context, user, deviceID, syncKey string)
 		return nil, 0, activesync.CommandStatus(folderStatusBadKey, "unknown folder sync key")
 	}
 	return col, role, nil
+}
+
+// staleFolderKeyLimit is how many times in a row a device may present the
+// same unknown FolderSync key before it is answered as if it sent 0.
+const staleFolderKeyLimit = 3
+
+// metaStaleFolderKey remembers, per device, the last unknown FolderSync key
+// and how often it came in a row ("<count>:<key>").
+const metaStaleFolderKey = "foldersync.stale"
+
+// staleFolderKey counts this presentation of an unknown key and returns
+// how many times in a row the device has sent it.
+func (m *Mail) staleFolderKey(ctx context.Context, user, deviceID, key string) (int, error) {
+	n := 0
+	_, err := m.store.UpdateDevice(ctx, user, deviceID, func(d *state.Device) error {
+		n = 1
+		if c, k, ok := strings.Cut(d.Meta[metaStaleFolderKey], ":"); ok && k == key {
+			if prev, err := strconv.Atoi(c); err == nil {
+				n = prev + 1
+			}
+		}
+		if d.Meta == nil {
+			d.Meta = map[string]string{}
+		}
+		d.Meta[metaStaleFolderKey] = strconv.Itoa(n) + ":" + key
+		return nil
+	})
+	return n, err
 }

@@ -322,3 +322,33 @@ func TestMailCorpusThroughDovecot(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleFolderSyncKeyDoesNotLoop: a client that keeps resending a stale
+// FolderSync key after status 9 (some Android mail apps do) gets 9 a few
+// times, then the whole hierarchy under a fresh key instead of 9 forever.
+func TestStaleFolderSyncKeyDoesNotLoop(t *testing.T) {
+	ctx := context.Background()
+	e := bridgetest.Start(t, bridgetest.Options{})
+	dev := e.Device(t, "android", "14.1")
+	first, err := dev.FolderSync(ctx, "0")
+	if err != nil || first.Status != "1" {
+		t.Fatalf("FolderSync 0: %v %+v", err, first)
+	}
+	var statuses []string
+	var last *client.FolderChanges
+	for range 4 {
+		last, err = dev.FolderSync(ctx, "17")
+		if err != nil {
+			t.Fatal(err)
+		}
+		statuses = append(statuses, last.Status)
+	}
+	if !slices.Equal(statuses[:2], []string{"9", "9"}) || last.Status != "1" || len(last.Add) != len(first.Add) || last.SyncKey == "" {
+		t.Fatalf("stale key answered %v, last %+v; want 9 a few times, then the whole hierarchy", statuses, last)
+	}
+	// And the device carries on normally from the new key.
+	next, err := dev.FolderSync(ctx, last.SyncKey)
+	if err != nil || next.Status != "1" || len(next.Add) != 0 {
+		t.Fatalf("after recovery: %v %+v", err, next)
+	}
+}
