@@ -132,7 +132,12 @@ func (s *Server) httpServer(ctx context.Context, h http.Handler) *http.Server {
 		ReadHeaderTimeout: 20 * time.Second,
 		// No WriteTimeout: a parked Ping legitimately lasts up to the
 		// maximum heartbeat. Bodies are bounded by the handler.
-		IdleTimeout: 5 * time.Minute,
+		//
+		// An idle keep-alive connection costs a goroutine and two buffers
+		// (~17 KB); a phone's second connection sits idle between wake-ups
+		// that may be hours apart, so idle ones close after a minute —
+		// the next Sync after a wake-up opens a new one.
+		IdleTimeout: time.Minute,
 		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
