@@ -71,9 +71,7 @@ func handleFolderCreate(ctx context.Context, c *call) (*wbxml.Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := wbxml.New(wbxml.FolderHierarchy, "FolderCreate")
-	resp.AddText(wbxml.FolderHierarchy, "Status", strconv.Itoa(folderOK))
-	resp.AddText(wbxml.FolderHierarchy, "SyncKey", key)
+	resp := folderEditResponse("FolderCreate", key)
 	resp.AddText(wbxml.FolderHierarchy, "ServerId", id)
 	c.log.Info("folder created", "folder", id)
 	return resp, nil
@@ -93,9 +91,7 @@ func handleFolderUpdate(ctx context.Context, c *call) (*wbxml.Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := wbxml.New(wbxml.FolderHierarchy, "FolderUpdate")
-	resp.AddText(wbxml.FolderHierarchy, "Status", strconv.Itoa(folderOK))
-	resp.AddText(wbxml.FolderHierarchy, "SyncKey", key)
+	resp := folderEditResponse("FolderUpdate", key)
 	c.log.Info("folder updated", "folder", id)
 	return resp, nil
 }
@@ -112,9 +108,16 @@ func handleFolderDelete(ctx context.Context, c *call) (*wbxml.Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := wbxml.New(wbxml.FolderHierarchy, "FolderDelete")
-	resp.AddText(wbxml.FolderHierarchy, "Status", strconv.Itoa(folderOK))
-	resp.AddText(wbxml.FolderHierarchy, "SyncKey", key)
+	resp := folderEditResponse("FolderDelete", key)
 	c.log.Info("folder deleted", "folder", id)
 	return resp, nil
+}
+
+// folderEditResponse starts the success answer of FolderCreate, FolderUpdate
+// and FolderDelete: Status 1 and the new hierarchy key.
+func folderEditResponse(root, key string) *wbxml.Element {
+	resp := wbxml.New(wbxml.FolderHierarchy, root)
+	resp.AddText(wbxml.FolderHierarchy, "Status", strconv.Itoa(folderOK))
+	resp.AddText(wbxml.FolderHierarchy, "SyncKey", key)
+	return resp
 }

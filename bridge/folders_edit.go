@@ -125,12 +125,9 @@ func (m *Mail) FolderUpdate(ctx context.Context, a activesync.Account, deviceID,
 		if err != nil {
 			return err
 		}
-		target, ok := findFolder(folders, serverID)
-		if !ok {
-			return activesync.CommandStatus(folderStatusNotFound, "folder not found")
-		}
-		if target.Special != "" {
-			return activesync.CommandStatus(folderStatusSpecial, "special folders cannot be changed")
+		target, err := editableFolder(folders, serverID, "changed")
+		if err != nil {
+			return err
 		}
 		if parentID == serverID {
 			return activesync.CommandStatus(folderStatusBadRequest, "folder cannot be its own parent")
@@ -193,12 +190,9 @@ func (m *Mail) FolderDelete(ctx context.Context, a activesync.Account, deviceID,
 		if err != nil {
 			return err
 		}
-		target, ok := findFolder(folders, serverID)
-		if !ok {
-			return activesync.CommandStatus(folderStatusNotFound, "folder not found")
-		}
-		if target.Special != "" {
-			return activesync.CommandStatus(folderStatusSpecial, "special folders cannot be deleted")
+		target, err := editableFolder(folders, serverID, "deleted")
+		if err != nil {
+			return err
 		}
 		doomed := []hierarchyFolder{target}
 		if target.Delim != 0 {
@@ -247,11 +241,18 @@ func (m *Mail) FolderDelete(ctx context.Context, a activesync.Account, deviceID,
 	return m.hierarchyEdit(ctx, user, deviceID, col, role, apply)
 }
 
-func findFolder(folders []hierarchyFolder, id string) (hierarchyFolder, bool) {
+// editableFolder finds the folder a FolderUpdate or FolderDelete names, and
+// refuses special folders (Inbox, Sent, Trash...) with the statuses of
+// MS-ASCMD 2.2.3.177.4/6; verb completes "special folders cannot be …".
+func editableFolder(folders []hierarchyFolder, id, verb string) (hierarchyFolder, error) {
 	for _, f := range folders {
-		if f.ServerID == id {
-			return f, true
+		if f.ServerID != id {
+			continue
 		}
+		if f.Special != "" {
+			return f, activesync.CommandStatus(folderStatusSpecial, "special folders cannot be "+verb)
+		}
+		return f, nil
 	}
-	return hierarchyFolder{}, false
+	return hierarchyFolder{}, activesync.CommandStatus(folderStatusNotFound, "folder not found")
 }

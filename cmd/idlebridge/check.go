@@ -19,11 +19,8 @@ func cmdCheck(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(*cfgPath)
+	cfg, err := loadValidConfig(*cfgPath)
 	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "config: ok (listen %s, public URL %s)\n", cfg.Listen, cfg.PublicURL)

@@ -482,3 +482,16 @@ func checkListen(addr string) error {
 	}
 	return nil
 }
+
+// loadValidConfig loads the configuration at path and validates it: what
+// every command that runs the bridge or judges its setup needs.
+func loadValidConfig(path string) (*Config, error) {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}

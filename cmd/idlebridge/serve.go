@@ -24,11 +24,8 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(*cfgPath)
+	cfg, err := loadValidConfig(*cfgPath)
 	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	log, err := newLogger(cfg, logOut)
