@@ -41,6 +41,13 @@ func (m *Mail) Estimate(ctx context.Context, a activesync.Account, deviceID, col
 	if err != nil {
 		return 0, storeErr(err)
 	}
+	return m.estimate(ctx, acct, deviceID, collectionID, mailbox, col, syncKey, opts)
+}
+
+// estimate is Estimate once the folder's mailbox and the device's
+// collection state are known (the push hub's re-check has them already).
+func (m *Mail) estimate(ctx context.Context, acct *Account, deviceID, collectionID, mailbox string, col *state.Collection, syncKey string, opts activesync.SyncOptions) (int, error) {
+	user := acct.Address()
 	role := roleOf(col, syncKey)
 	switch {
 	case syncKey == "0" || col == nil:
@@ -54,7 +61,7 @@ func (m *Mail) Estimate(ctx context.Context, a activesync.Account, deviceID, col
 		now: time.Now(), shortcut: true,
 	}
 	n := 0
-	err = m.withSession(ctx, acct, "GetItemEstimate", func(s *imap.Session) error {
+	err := m.withSession(ctx, acct, "GetItemEstimate", func(s *imap.Session) error {
 		p, err := m.planMail(ctx, s, in)
 		if err != nil {
 			return err

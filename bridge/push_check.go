@@ -28,8 +28,15 @@ func (m *Mail) hasChanges(ctx context.Context, acct *Account, deviceID, collecti
 	if col.SyncKey == "" || col.SyncKey == "0" {
 		return false, nil
 	}
+	mailbox, ok, err := m.mailboxOf(ctx, acct.Address(), collectionID)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		return true, nil // the folder is gone: the device learns it on its next Sync
+	}
 	opts := activesync.SyncOptions{Class: "Email", FilterType: parseMailMeta(col.Meta).filter, MIMETruncation: -1, Conflict: 1}
-	n, err := m.Estimate(ctx, acct, deviceID, collectionID, col.SyncKey, opts)
+	n, err := m.estimate(ctx, acct, deviceID, collectionID, mailbox, col, col.SyncKey, opts)
 	if err != nil {
 		var e *activesync.Error
 		if errors.As(err, &e) && e.Command {
