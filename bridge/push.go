@@ -95,7 +95,6 @@ type Push struct {
 // parkedRequest is one Ping or hanging Sync waiting on this instance.
 type parkedRequest struct {
 	cancel context.CancelFunc
-	since  time.Time
 }
 
 // NewPush returns the hub. log may be nil.
@@ -179,7 +178,7 @@ func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, 
 
 	ctx, cancel := context.WithTimeout(ctx, heartbeat)
 	defer cancel()
-	pr := p.park(user, deviceID, cancel, start)
+	pr := p.park(user, deviceID, cancel)
 	if pr == nil {
 		return nil, nil
 	}
@@ -284,7 +283,7 @@ func (p *Push) checkAll(ctx context.Context, acct *Account, deviceID string, ids
 
 // park registers a parked request, ending an older one of the same
 // device; nil when the hub is closed.
-func (p *Push) park(user, device string, cancel context.CancelFunc, since time.Time) *parkedRequest {
+func (p *Push) park(user, device string, cancel context.CancelFunc) *parkedRequest {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -293,7 +292,7 @@ func (p *Push) park(user, device string, cancel context.CancelFunc, since time.T
 	if old := p.parked[parkKey(user, device)]; old != nil {
 		old.cancel()
 	}
-	pr := &parkedRequest{cancel: cancel, since: since}
+	pr := &parkedRequest{cancel: cancel}
 	p.parked[parkKey(user, device)] = pr
 	p.parkedByUser[user]++
 	if p.opts.OnParked != nil {
