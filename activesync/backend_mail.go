@@ -198,14 +198,21 @@ type PingFolder struct {
 	Class string
 }
 
-// Pinger parks a Ping (MS-ASCMD 2.2.1.13): it returns the IDs of the
-// folders that have changes for this device as soon as there are any, or
-// nil when the heartbeat elapses or ctx ends first. Changes that happened
-// before the call (between the device's last Sync and this Ping) count.
-// A folder the bridge does not know is CommandStatus(7) when no known
-// folder is left to watch.
+// Pinger parks a Ping (MS-ASCMD 2.2.1.13) or a hanging Sync. Ping
+// registers the wait and returns at once; from then on done is called
+// exactly once, from any goroutine (possibly before Ping returns), with
+// the IDs of the folders that have changes for this device, or with none
+// when the heartbeat elapsed, stop was called, or a newer request of the
+// device superseded this one. Changes that happened before the call
+// (between the device's last Sync and this Ping) count.
+//
+// ctx bounds the registration only: a parked Ping outlives the HTTP
+// handler that started it (the front may hand its connection back and
+// keep no goroutine while it waits). When Ping returns an error, done is
+// never called; CommandStatus(7) means no known folder is left to watch.
 type Pinger interface {
-	Ping(ctx context.Context, acct Account, deviceID string, folders []PingFolder, heartbeat time.Duration) ([]string, error)
+	Ping(ctx context.Context, acct Account, deviceID string, folders []PingFolder, heartbeat time.Duration,
+		done func(changed []string, err error)) (stop func(), err error)
 }
 
 // RequestObserver, when the Backend implements it, is told about every

@@ -54,12 +54,6 @@ func (s *Server) maxPingFolders() int {
 // heartbeat are remembered per device, so a Ping without them (or
 // without a body) reuses the last ones.
 func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
-	resp := wbxml.New(wbxml.Ping, "Ping")
-	status := func(code int) *wbxml.Element {
-		resp.AddText(wbxml.Ping, "Status", strconv.Itoa(code))
-		c.status = Status(code)
-		return resp
-	}
 	lo, hi := c.s.heartbeatBounds()
 
 	var folders []PingFolder
@@ -69,13 +63,13 @@ func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
 		for _, f := range c.req.Child(wbxml.Ping, "Folders").All(wbxml.Ping, "Folder") {
 			id := f.ChildText(wbxml.Ping, "Id")
 			if id == "" {
-				return status(pingProtocolError), nil
+				return c.pingStatus(pingProtocolError), nil
 			}
 			folders = append(folders, PingFolder{ID: id, Class: f.ChildText(wbxml.Ping, "Class")})
 		}
 	}
 	if len(folders) > c.s.maxPingFolders() {
-		status(pingTooManyFolders)
+		resp := c.pingStatus(pingTooManyFolders)
 		resp.AddText(wbxml.Ping, "MaxFolders", strconv.Itoa(c.s.maxPingFolders()))
 		return resp, nil
 	}
@@ -83,7 +77,7 @@ func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
 	if hbText != "" {
 		n, err := strconv.Atoi(hbText)
 		if err != nil {
-			return status(pingProtocolError), nil
+			return c.pingStatus(pingProtocolError), nil
 		}
 		hb = time.Duration(n) * time.Second
 		if hb < lo || hb > hi {
@@ -91,7 +85,7 @@ func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
 			if hb > hi {
 				limit = hi
 			}
-			status(pingBadHeartbeat)
+			resp := c.pingStatus(pingBadHeartbeat)
 			resp.AddText(wbxml.Ping, "HeartbeatInterval", strconv.Itoa(int(limit/time.Second)))
 			return resp, nil
 		}
@@ -106,7 +100,7 @@ func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
 		folders = decodePingFolders(c.dev.Meta[metaPingFolders])
 	}
 	if hb == 0 || len(folders) == 0 {
-		return status(pingMissingParams), nil
+		return c.pingStatus(pingMissingParams), nil
 	}
 	if err := c.rememberPing(ctx, folders, hb); err != nil {
 		return nil, err
@@ -115,23 +109,43 @@ func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
 	// A parked Ping keeps as little as possible: thousands wait at once,
 	// and the request tree and device record are not needed any more.
 	c.req, c.dev = nil, nil
-	changed, err := c.s.Backend.(Pinger).Ping(ctx, c.acct, c.q.DeviceID, folders, hb)
+	pw := newPingWait()
+	stop, err := c.s.Backend.(Pinger).Ping(ctx, c.acct, c.q.DeviceID, folders, hb, pw.done)
+	if err != nil {
+		return c.pingAnswer(nil, err)
+	}
+	if c.detach(pw, c.pingAnswer) {
+		return nil, errDetached
+	}
+	return c.pingAnswer(pw.wait(ctx, stop))
+}
+
+// pingAnswer turns what the Pinger reported into the Ping response.
+func (c *call) pingAnswer(changed []string, err error) (*wbxml.Element, error) {
 	if err != nil {
 		if code, ok := commandStatusOf(err); ok {
-			return status(code), nil
+			return c.pingStatus(code), nil
 		}
 		return nil, err
 	}
 	if len(changed) == 0 {
-		return status(pingExpired), nil
+		return c.pingStatus(pingExpired), nil
 	}
-	status(pingChanges)
+	resp := c.pingStatus(pingChanges)
 	fs := resp.Add(wbxml.Ping, "Folders")
 	for _, id := range changed {
 		fs.AddText(wbxml.Ping, "Folder", id)
 	}
 	c.log.Info("ping: changes", "folders", strings.Join(changed, ","))
 	return resp, nil
+}
+
+// pingStatus starts a Ping response with its Status.
+func (c *call) pingStatus(code int) *wbxml.Element {
+	resp := wbxml.New(wbxml.Ping, "Ping")
+	resp.AddText(wbxml.Ping, "Status", strconv.Itoa(code))
+	c.status = Status(code)
+	return resp
 }
 
 // rememberPing stores the folder set and heartbeat when they changed.

@@ -20,7 +20,8 @@ type fakePinger struct {
 	changed []string
 }
 
-func (p *fakePinger) Ping(ctx context.Context, acct activesync.Account, dev string, fs []activesync.PingFolder, hb time.Duration) ([]string, error) {
+func (p *fakePinger) Ping(ctx context.Context, acct activesync.Account, dev string, fs []activesync.PingFolder, hb time.Duration,
+	done func([]string, error)) (func(), error) {
 	p.mu.Lock()
 	p.got = append(p.got, fs)
 	p.hbs = append(p.hbs, hb)
@@ -31,7 +32,8 @@ func (p *fakePinger) Ping(ctx context.Context, acct activesync.Account, dev stri
 			return nil, activesync.CommandStatus(7, "no such folder")
 		}
 	}
-	return ch, nil
+	done(ch, nil)
+	return func() {}, nil
 }
 
 func pingReq(hb string, ids ...string) *wbxml.Element {

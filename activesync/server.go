@@ -1,6 +1,7 @@
 package activesync
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -48,7 +49,13 @@ type Server struct {
 	OnLogin func(result string)
 	// Observe, if set, is told about every finished request (metrics).
 	Observe func(cmd string, httpCode int, status Status, d time.Duration)
-	Log     *slog.Logger
+	// Resume, if set, takes back an HTTP/1.x connection the front took
+	// over to park a Ping without a goroutine, once its answer is written,
+	// so the device's next request reuses it (keep-alive). Use
+	// httpserve.ResumeListener's Resume. Without it a parked Ping waits
+	// in its handler.
+	Resume func(net.Conn)
+	Log    *slog.Logger
 }
 
 // Handler returns the HTTP handler for the ActiveSync path and both
@@ -111,73 +118,94 @@ type call struct {
 	raw []byte
 	log *slog.Logger
 
+	// start and label (a bounded command name) are for the request log
+	// line and metrics.
+	start time.Time
+	label string
 	// Set by the handler for the request log line.
 	status Status
 	// wrote is set when the handler wrote the response itself (streams).
 	wrote bool
 }
 
-func (s *Server) serveEAS(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	c := &call{s: s, w: w, r: r, log: s.log()}
-	httpCode := http.StatusOK
-	cmdName := "unknown"
-	defer func() {
-		if v := recover(); v != nil {
-			// One recovery point per request: a bug in one command answers
-			// 500 and is logged with its stack, the server goes on.
-			c.log.Error("panic in request", "panic", v, "stack", string(debug.Stack()))
-			httpCode = http.StatusInternalServerError
-			if !c.wrote {
-				w.WriteHeader(httpCode)
-			}
-		}
-		d := time.Since(start)
-		if s.Observe != nil {
-			s.Observe(cmdName, httpCode, c.status, d)
-		}
-		level := slog.LevelInfo
-		if httpCode >= 500 {
-			level = slog.LevelError
-		}
-		c.log.Log(r.Context(), level, "request", "http", httpCode, "status", int(c.status), "ms", d.Milliseconds())
-	}()
-	httpCode, cmdName = s.handle(c)
+// ctx is the request's context while net/http still owns the request.
+func (c *call) ctx() context.Context {
+	if c.r != nil {
+		return c.r.Context()
+	}
+	return context.Background()
 }
 
-// handle runs the request and returns the HTTP code it answered with and a
-// bounded command label.
-func (s *Server) handle(c *call) (int, string) {
+func (s *Server) serveEAS(w http.ResponseWriter, r *http.Request) {
+	c := &call{s: s, w: w, r: r, log: s.log(), start: time.Now(), label: "unknown"}
+	s.run(c, func() int { return s.handle(c) })
+}
+
+// run runs a request (or the rest of a detached one) with one recovery
+// point, then logs it and reports it, unless it detached.
+func (s *Server) run(c *call, f func() int) {
+	code := http.StatusInternalServerError
+	defer func() {
+		if v := recover(); v != nil {
+			// A bug in one command answers 500 and is logged with its
+			// stack; the server goes on.
+			c.log.Error("panic in request", "panic", v, "stack", string(debug.Stack()))
+			code = http.StatusInternalServerError
+			if !c.wrote {
+				c.w.WriteHeader(code)
+			}
+		}
+		if code == codeDetached {
+			return
+		}
+		d := time.Since(c.start)
+		if s.Observe != nil {
+			s.Observe(c.label, code, c.status, d)
+		}
+		level := slog.LevelInfo
+		if code >= 500 {
+			level = slog.LevelError
+		}
+		c.log.Log(c.ctx(), level, "request", "http", code, "status", int(c.status), "ms", d.Milliseconds())
+	}()
+	code = f()
+}
+
+// handle runs the request and returns the HTTP code it answered with
+// (codeDetached when it goes on without the handler); it sets c.label.
+func (s *Server) handle(c *call) int {
 	w, r := c.w, c.r
 	w.Header().Set("MS-Server-ActiveSync", serverVersion)
 	w.Header().Set("Cache-Control", "private")
 	switch r.Method {
 	case http.MethodOptions:
-		return s.serveOptions(c), "OPTIONS"
+		c.label = "OPTIONS"
+		return s.serveOptions(c)
 	case http.MethodPost:
 	default:
 		w.Header().Set("Allow", "OPTIONS, POST")
 		w.WriteHeader(http.StatusMethodNotAllowed)
-		return http.StatusMethodNotAllowed, "other"
+		c.label = "other"
+		return http.StatusMethodNotAllowed
 	}
 
 	q, err := ParseQuery(r.URL.RawQuery, r.Header.Get)
 	if err != nil {
 		c.log.Warn("bad request URI", "err", err, "remote", s.clientAddr(r).String())
 		http.Error(w, "bad request", http.StatusBadRequest)
-		return http.StatusBadRequest, "invalid"
+		c.label = "invalid"
+		return http.StatusBadRequest
 	}
 	c.q = q
 	c.cmd = commandTable[q.Cmd]
-	label := q.Cmd
-	if c.cmd == nil {
-		label = "unknown"
+	if c.cmd != nil {
+		c.label = q.Cmd
 	}
 	c.log = c.log.With("cmd", q.Cmd, "device", q.DeviceID)
 
 	acct, code := s.authenticate(c)
 	if acct == nil {
-		return code, label
+		return code
 	}
 	c.acct = acct
 	c.log = c.log.With("user", acct.Address())
@@ -188,22 +216,22 @@ func (s *Server) handle(c *call) (int, string) {
 		w.Header().Set("MS-ASProtocolVersions", SupportedVersions)
 		c.log.Warn("unsupported protocol version", "version", q.ProtocolVersion)
 		http.Error(w, "unsupported protocol version", http.StatusBadRequest)
-		return http.StatusBadRequest, label
+		return http.StatusBadRequest
 	}
 	c.ver = ver
 	c.log = c.log.With("ver", ver.String())
 
 	if c.cmd == nil {
-		return s.notImplemented(c), label
+		return s.notImplemented(c)
 	}
 	if err := s.readBody(c); err != nil {
-		return s.fail(c, err), label
+		return s.fail(c, err)
 	}
 	if err := s.touchDevice(c); err != nil {
-		return s.fail(c, err), label
+		return s.fail(c, err)
 	}
 	if err := s.checkPolicy(c); err != nil {
-		return s.fail(c, err), label
+		return s.fail(c, err)
 	}
 	if o, ok := s.Backend.(RequestObserver); ok {
 		o.DeviceRequest(c.acct, c.q.DeviceID, q.Cmd)
@@ -212,16 +240,19 @@ func (s *Server) handle(c *call) (int, string) {
 		// Known to the protocol but not built (or not offered by this
 		// Backend): the provisioning answer above still comes first, so a
 		// device learns it must provision before learning anything else.
-		return s.notImplemented(c), label
+		return s.notImplemented(c)
 	}
 	resp, err := c.cmd.handle(r.Context(), c)
+	if errors.Is(err, errDetached) {
+		return codeDetached
+	}
 	if err != nil {
-		return s.fail(c, err), label
+		return s.fail(c, err)
 	}
 	if c.wrote {
-		return http.StatusOK, label
+		return http.StatusOK
 	}
-	return s.writeWBXML(c, resp), label
+	return s.writeWBXML(c, resp)
 }
 
 // notImplemented answers 501, MS-ASHTTP's code for a command the server
@@ -444,7 +475,7 @@ func (s *Server) fail(c *call, err error) int {
 		level = slog.LevelError
 	}
 	c.status = e.Status
-	c.log.Log(c.r.Context(), level, "request failed", "err", e.Error())
+	c.log.Log(c.ctx(), level, "request failed", "err", e.Error())
 	if code != 0 {
 		if e.Retry {
 			c.w.Header().Set("Retry-After", "30")

@@ -73,7 +73,12 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 		for _, el := range items {
 			folders = append(folders, PingFolder{ID: el.ChildText(wbxml.AirSync, "CollectionId")})
 		}
-		ids, err := p.Ping(ctx, c.acct, c.q.DeviceID, folders, hold)
+		pw := newPingWait()
+		stop, err := p.Ping(ctx, c.acct, c.q.DeviceID, folders, hold, pw.done)
+		var ids []string
+		if err == nil {
+			ids, err = pw.wait(ctx, stop)
+		}
 		if err != nil {
 			if _, ok := commandStatusOf(err); !ok {
 				return nil, err

@@ -50,9 +50,10 @@ func (b *Bridge) DeviceRequest(acct activesync.Account, deviceID, cmd string) {
 }
 
 // Ping parks on the push hub; without one it refuses cleanly.
-func (b *Bridge) Ping(ctx context.Context, acct activesync.Account, deviceID string, folders []activesync.PingFolder, heartbeat time.Duration) ([]string, error) {
+func (b *Bridge) Ping(ctx context.Context, acct activesync.Account, deviceID string, folders []activesync.PingFolder, heartbeat time.Duration,
+	done func(changed []string, err error)) (func(), error) {
 	if b.Push == nil {
 		return nil, activesync.ErrUnavailable
 	}
-	return b.Push.Ping(ctx, acct, deviceID, folders, heartbeat)
+	return b.Push.Ping(ctx, acct, deviceID, folders, heartbeat, done)
 }

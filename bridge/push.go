@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -71,11 +72,17 @@ type changeChecker interface {
 // parked requests through the change bus.
 //
 // The wake-up path: an IMAP IDLE watcher sees EXISTS/EXPUNGE/FETCH →
-// publishes Change{user, folder} on the bus → every instance holding a
-// parked request of that user re-checks that folder for the request's
-// device → if the device's next Sync would carry something, the request
-// answers. Re-checking against the device's own sync state is what keeps
-// a device's own changes (and spurious wake-ups) from answering its Ping.
+// publishes Change{user, folder} on the bus → on every instance holding
+// parked requests of that user, the user's dispatcher re-checks that
+// folder for each parked device → a device whose next Sync would carry
+// something is answered. Re-checking against the device's own sync state
+// is what keeps a device's own changes (and spurious wake-ups) from
+// answering its Ping.
+//
+// A parked request holds no goroutine: a timer ends it, and one
+// dispatcher goroutine per user (with one bus subscription) wakes all of
+// that user's parked requests on this instance. Goroutines exist only
+// while a re-check runs.
 type Push struct {
 	bus    state.Bus
 	leases state.Leases
@@ -83,30 +90,59 @@ type Push struct {
 	check  changeChecker
 	log    *slog.Logger
 	opts   PushOptions
+	// ctx ends at Close; it bounds re-checks and bus subscriptions, which
+	// outlive the requests that started them.
+	ctx  context.Context
+	stop context.CancelFunc
 
-	mu           sync.Mutex
-	parked       map[string]*parkedRequest // by user + "\x00" + device
-	parkedByUser map[string]int            // parked requests per user
-	users        map[string]*userWatch     // by user
-	closed       bool
-	wg           sync.WaitGroup
+	mu     sync.Mutex
+	byUser map[string]*userParks // parked requests on this instance
+	users  map[string]*userWatch // by user
+	closed bool
+	wg     sync.WaitGroup
 }
 
-// parkedRequest is one Ping or hanging Sync waiting on this instance.
-type parkedRequest struct {
-	cancel context.CancelFunc
+// userParks is one user's parked requests on this instance and the one
+// bus subscription that serves them all.
+type userParks struct {
+	user  string
+	parks map[string]*park // by device
+	ready chan struct{}    // closed once sub or err is set
+	sub   state.Subscription
+	err   error
+	gone  bool // no longer in Push.byUser: parks must not join it
 }
+
+// park is one Ping or hanging Sync waiting on this instance.
+type park struct {
+	acct    *Account
+	user    string
+	device  string
+	folders []string // folder IDs, in request order
+	start   time.Time
+	done    func(changed []string, err error)
+
+	// Guarded by Push.mu.
+	up       *userParks // set once registered
+	timer    *time.Timer
+	finished bool
+	checking bool      // a re-check runs; changes queue in pending
+	pending  []string  // folders to re-check next
+	wakeAt   time.Time // when the change under check was seen upstream
+}
+
+// checkTimeout bounds one re-check of a folder for a parked device.
+const checkTimeout = 30 * time.Second
 
 // NewPush returns the hub. log may be nil.
 func NewPush(bus state.Bus, leases state.Leases, store state.Store, check changeChecker, log *slog.Logger, opts PushOptions) *Push {
 	if log == nil {
 		log = slog.Default()
 	}
+	ctx, stop := context.WithCancel(context.Background())
 	return &Push{bus: bus, leases: leases, store: store, check: check, log: log, opts: opts.withDefaults(),
-		parked: map[string]*parkedRequest{}, parkedByUser: map[string]int{}, users: map[string]*userWatch{}}
+		ctx: ctx, stop: stop, byUser: map[string]*userParks{}, users: map[string]*userWatch{}}
 }
-
-func parkKey(user, device string) string { return user + "\x00" + device }
 
 // DeviceRequest ends the device's parked request, if any: a device has one
 // request at a time, and a new one means the old one is abandoned
@@ -114,14 +150,18 @@ func parkKey(user, device string) string { return user + "\x00" + device }
 // also keeps the user's watchers alive.
 func (p *Push) DeviceRequest(a activesync.Account, deviceID, cmd string) {
 	user := a.Address()
+	var old *park
 	p.mu.Lock()
-	if pr := p.parked[parkKey(user, deviceID)]; pr != nil {
-		pr.cancel() // its Ping returns and unparks itself
+	if up := p.byUser[user]; up != nil {
+		old = up.parks[deviceID]
 	}
 	if uw := p.users[user]; uw != nil {
 		uw.touch()
 	}
 	p.mu.Unlock()
+	if old != nil {
+		p.finish(old, nil, nil)
+	}
 	// Tell other instances too; their parked request of this device ends.
 	// Bounded: with the bus down the request itself goes on (and fails on
 	// the store if that is down too).
@@ -144,14 +184,15 @@ func (p *Push) Notify(ctx context.Context, user, folderID, sourceDevice string) 
 }
 
 // Ping parks until one of folders has changes for the device, the
-// heartbeat elapses, or the device sends a newer request.
-func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, folders []activesync.PingFolder, heartbeat time.Duration) ([]string, error) {
+// heartbeat elapses, or the device sends a newer request; see
+// activesync.Pinger.
+func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, folders []activesync.PingFolder, heartbeat time.Duration,
+	done func(changed []string, err error)) (func(), error) {
 	acct, err := account(a)
 	if err != nil {
 		return nil, err
 	}
 	user := acct.Address()
-	start := time.Now()
 
 	// Resolve folders; unknown ones are dropped rather than answered with
 	// status 7, which some Samsung clients loop on (they keep a folder the
@@ -176,101 +217,216 @@ func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, 
 		return nil, activesync.CommandStatus(7, "no known folder to watch; FolderSync needed")
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, heartbeat)
-	defer cancel()
-	pr := p.park(user, deviceID, cancel)
-	if pr == nil {
-		return nil, nil
-	}
-	defer p.unpark(user, deviceID, pr)
-
-	// Subscribe before checking, so a change between the check and the
-	// wait is not lost.
-	sub, err := p.bus.Subscribe(ctx, user)
-	if err != nil {
+	pk := &park{acct: acct, user: user, device: deviceID, folders: order, start: time.Now(), done: done}
+	// Registered (and subscribed) before the first check, so a change
+	// between the check and the wait is not lost.
+	if err := p.register(ctx, pk); err != nil {
 		return nil, err
 	}
-	defer sub.Close()
+	p.mu.Lock()
+	if !pk.finished {
+		pk.timer = time.AfterFunc(heartbeat, func() { p.finish(pk, nil, nil) })
+	}
+	p.mu.Unlock()
 	p.watchUser(acct, deviceID, watch)
 
 	// Changes that happened before this Ping count at once.
-	if changed := p.checkAll(ctx, acct, deviceID, order); len(changed) > 0 {
-		return changed, nil
+	p.runChecks(pk, order)
+	return func() { p.finish(pk, nil, nil) }, nil
+}
+
+// register parks pk in its user's set on this instance, subscribing to
+// the user's changes when it is the first, and ends an older request of
+// the same device. pk starts in the checking state.
+func (p *Push) register(ctx context.Context, pk *park) error {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return activesync.ErrUnavailable
+		}
+		up := p.byUser[pk.user]
+		if up == nil {
+			up = &userParks{user: pk.user, parks: map[string]*park{}, ready: make(chan struct{})}
+			p.byUser[pk.user] = up
+			p.mu.Unlock()
+			p.subscribe(up)
+		} else {
+			p.mu.Unlock()
+			select {
+			case <-up.ready:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+
+		p.mu.Lock()
+		if up.err != nil {
+			p.mu.Unlock()
+			return up.err
+		}
+		if up.gone {
+			// Its last request ended while we waited: start over.
+			p.mu.Unlock()
+			continue
+		}
+		old := up.parks[pk.device]
+		up.parks[pk.device] = pk
+		pk.up = up
+		pk.checking = true
+		if p.opts.OnParked != nil {
+			p.opts.OnParked(1)
+		}
+		p.mu.Unlock()
+		if old != nil {
+			p.finish(old, nil, nil) // leaves pk in the set: it is no longer old's
+		}
+		return nil
 	}
+}
+
+// subscribe opens up's bus subscription and starts its dispatcher.
+func (p *Push) subscribe(up *userParks) {
+	sub, err := p.bus.Subscribe(p.ctx, up.user)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil && p.closed {
+		_ = sub.Close()
+		err = activesync.ErrUnavailable
+	}
+	up.sub, up.err = sub, err
+	if err != nil {
+		up.gone = true
+		if p.byUser[up.user] == up {
+			delete(p.byUser, up.user)
+		}
+	} else {
+		p.wg.Add(1)
+		go p.dispatch(up)
+	}
+	close(up.ready)
+}
+
+// dispatch wakes up's parked requests on the user's changes until the
+// subscription ends.
+func (p *Push) dispatch(up *userParks) {
+	defer p.wg.Done()
 	for {
 		select {
-		case <-ctx.Done():
-			return nil, nil
-		case <-sub.Resync():
-			if changed := p.checkAll(ctx, acct, deviceID, order); len(changed) > 0 {
-				return changed, nil
-			}
-		case ch, ok := <-sub.Changes():
+		case ch, ok := <-up.sub.Changes():
 			if !ok {
-				return nil, nil
+				p.endUser(up)
+				return
 			}
-			if ch.Collection == supersedeCollection {
-				if ch.Source == deviceID && ch.At.After(start) {
-					return nil, nil // a newer request of this device, maybe elsewhere
-				}
-				continue
+			p.onChange(up, ch)
+		case <-up.sub.Resync():
+			// Events may have been lost: every parked request re-checks
+			// everything it watches.
+			p.mu.Lock()
+			for _, pk := range up.parks {
+				p.queueCheck(pk, pk.folders, time.Time{})
 			}
-			if ch.Source == deviceID {
-				continue // the device's own change: no echo
-			}
-			if _, mine := watch[ch.Collection]; !mine {
-				continue
-			}
-			ok, err := p.check.hasChanges(ctx, acct, deviceID, ch.Collection)
-			if err != nil {
-				p.log.Warn("ping: checking a folder failed", "user", user, "device", deviceID, "folder", ch.Collection, "err", err)
-				continue
-			}
-			if ok {
-				if p.opts.OnWake != nil && !ch.At.IsZero() {
-					p.opts.OnWake(time.Since(ch.At))
-				}
-				// Gather the other folders that changed meanwhile, cheaply:
-				// only those with pending events are re-checked.
-				changed := []string{ch.Collection}
-				changed = append(changed, p.drain(ctx, sub, acct, deviceID, watch, ch.Collection)...)
-				return changed, nil
-			}
+			p.mu.Unlock()
 		}
 	}
 }
 
-// drain collects folders named by events already queued.
-func (p *Push) drain(ctx context.Context, sub state.Subscription, acct *Account, deviceID string, watch map[string]string, first string) []string {
-	seen := map[string]bool{first: true}
-	var out []string
-	for {
-		select {
-		case ch, ok := <-sub.Changes():
-			if !ok {
-				return out
+// onChange routes one change to the user's parked requests.
+func (p *Push) onChange(up *userParks, ch state.Change) {
+	var ended []*park
+	p.mu.Lock()
+	for _, pk := range up.parks {
+		switch {
+		case ch.Collection == supersedeCollection:
+			if ch.Source == pk.device && ch.At.After(pk.start) {
+				ended = append(ended, pk) // a newer request of this device, maybe elsewhere
 			}
-			if _, mine := watch[ch.Collection]; !mine || seen[ch.Collection] || ch.Source == deviceID {
-				continue
-			}
-			seen[ch.Collection] = true
-			if ok, err := p.check.hasChanges(ctx, acct, deviceID, ch.Collection); err == nil && ok {
-				out = append(out, ch.Collection)
-			}
-		default:
-			return out
+		case ch.Source == pk.device:
+			// The device's own change: no echo.
+		case slices.Contains(pk.folders, ch.Collection):
+			p.queueCheck(pk, []string{ch.Collection}, ch.At)
 		}
+	}
+	p.mu.Unlock()
+	for _, pk := range ended {
+		p.finish(pk, nil, nil)
 	}
 }
 
-// checkAll returns the folders with changes for the device.
-func (p *Push) checkAll(ctx context.Context, acct *Account, deviceID string, ids []string) []string {
+// queueCheck re-checks folders for pk: at once on a new goroutine, or
+// after the re-check already running. Called with p.mu held.
+func (p *Push) queueCheck(pk *park, folders []string, at time.Time) {
+	if pk.finished {
+		return
+	}
+	if pk.wakeAt.IsZero() {
+		pk.wakeAt = at
+	}
+	if pk.checking {
+		for _, f := range folders {
+			if !slices.Contains(pk.pending, f) {
+				pk.pending = append(pk.pending, f)
+			}
+		}
+		return
+	}
+	pk.checking = true
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.runChecks(pk, folders)
+	}()
+}
+
+// runChecks checks folders, then whatever queued meanwhile, until pk has
+// changes (it is answered) or nothing is left to check.
+func (p *Push) runChecks(pk *park, folders []string) {
+	for {
+		changed := p.checkAll(pk, folders)
+		p.mu.Lock()
+		if pk.finished {
+			p.mu.Unlock()
+			return
+		}
+		more := pk.pending
+		pk.pending = nil
+		if len(changed) == 0 {
+			if len(more) == 0 {
+				pk.checking = false
+				pk.wakeAt = time.Time{}
+				p.mu.Unlock()
+				return
+			}
+			p.mu.Unlock()
+			folders = more
+			continue
+		}
+		wakeAt := pk.wakeAt
+		p.mu.Unlock()
+		// Folders whose changes queued meanwhile go in the same answer.
+		for _, id := range more {
+			if !slices.Contains(changed, id) && len(p.checkAll(pk, []string{id})) > 0 {
+				changed = append(changed, id)
+			}
+		}
+		if p.opts.OnWake != nil && !wakeAt.IsZero() {
+			p.opts.OnWake(time.Since(wakeAt))
+		}
+		p.finish(pk, changed, nil)
+		return
+	}
+}
+
+// checkAll returns the folders with changes for the parked device.
+func (p *Push) checkAll(pk *park, ids []string) []string {
 	var changed []string
 	for _, id := range ids {
-		ok, err := p.check.hasChanges(ctx, acct, deviceID, id)
+		ctx, cancel := context.WithTimeout(p.ctx, checkTimeout)
+		ok, err := p.check.hasChanges(ctx, pk.acct, pk.device, id)
+		cancel()
 		if err != nil {
-			if ctx.Err() == nil {
-				p.log.Warn("ping: checking a folder failed", "user", acct.Address(), "device", deviceID, "folder", id, "err", err)
+			if p.ctx.Err() == nil {
+				p.log.Warn("ping: checking a folder failed", "user", pk.user, "device", pk.device, "folder", id, "err", err)
 			}
 			continue
 		}
@@ -281,40 +437,62 @@ func (p *Push) checkAll(ctx context.Context, acct *Account, deviceID string, ids
 	return changed
 }
 
-// park registers a parked request, ending an older one of the same
-// device; nil when the hub is closed.
-func (p *Push) park(user, device string, cancel context.CancelFunc) *parkedRequest {
+// finish answers pk once: with changes, or with none (heartbeat, newer
+// request, shutdown). The user's subscription closes with its last park.
+func (p *Push) finish(pk *park, changed []string, err error) {
+	var closeSub state.Subscription
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil
+	if pk.finished {
+		p.mu.Unlock()
+		return
 	}
-	if old := p.parked[parkKey(user, device)]; old != nil {
-		old.cancel()
+	pk.finished = true
+	if pk.timer != nil {
+		pk.timer.Stop()
 	}
-	pr := &parkedRequest{cancel: cancel}
-	p.parked[parkKey(user, device)] = pr
-	p.parkedByUser[user]++
-	if p.opts.OnParked != nil {
-		p.opts.OnParked(1)
-	}
-	return pr
-}
-
-func (p *Push) unpark(user, device string, pr *parkedRequest) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.opts.OnParked != nil {
 		p.opts.OnParked(-1)
 	}
-	if p.parkedByUser[user]--; p.parkedByUser[user] <= 0 {
-		delete(p.parkedByUser, user)
+	if up := pk.up; up != nil && up.parks[pk.device] == pk {
+		delete(up.parks, pk.device)
+		if len(up.parks) == 0 && !up.gone {
+			up.gone = true
+			if p.byUser[up.user] == up {
+				delete(p.byUser, up.user)
+			}
+			closeSub = up.sub
+		}
 	}
-	k := parkKey(user, device)
-	// Only remove our own registration; a newer request may own the slot.
-	if p.parked[k] == pr {
-		delete(p.parked, k)
+	p.mu.Unlock()
+	if closeSub != nil {
+		_ = closeSub.Close()
 	}
+	pk.done(changed, err)
+}
+
+// endUser answers what is still parked on a subscription that ended
+// underneath (bus closed): the devices Ping again and subscribe anew.
+func (p *Push) endUser(up *userParks) {
+	p.mu.Lock()
+	parks := make([]*park, 0, len(up.parks))
+	for _, pk := range up.parks {
+		parks = append(parks, pk)
+	}
+	up.gone = true
+	if p.byUser[up.user] == up {
+		delete(p.byUser, up.user)
+	}
+	p.mu.Unlock()
+	for _, pk := range parks {
+		p.finish(pk, nil, nil)
+	}
+}
+
+// parkedFor reports whether the user has parked requests here. Called
+// with p.mu held.
+func (p *Push) parkedFor(user string) bool {
+	up := p.byUser[user]
+	return up != nil && len(up.parks) > 0
 }
 
 // Parked returns the number of parked requests on this instance.
@@ -322,8 +500,8 @@ func (p *Push) Parked() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := 0
-	for _, c := range p.parkedByUser {
-		n += c
+	for _, up := range p.byUser {
+		n += len(up.parks)
 	}
 	return n
 }
@@ -332,12 +510,19 @@ func (p *Push) Parked() int {
 func (p *Push) Close() {
 	p.mu.Lock()
 	p.closed = true
-	for _, pr := range p.parked {
-		pr.cancel()
+	var parks []*park
+	for _, up := range p.byUser {
+		for _, pk := range up.parks {
+			parks = append(parks, pk)
+		}
 	}
 	for _, uw := range p.users {
 		uw.stop()
 	}
 	p.mu.Unlock()
+	for _, pk := range parks {
+		p.finish(pk, nil, nil)
+	}
+	p.stop()
 	p.wg.Wait()
 }

@@ -101,7 +101,7 @@ func (uw *userWatch) active(last time.Time) bool {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.parkedByUser[uw.user] > 0
+	return p.parkedFor(uw.user)
 }
 
 // run is the manager loop: hold the lease, run the connections for the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 
@@ -37,13 +38,18 @@ func httpOptions(cfg *Config) (httpserve.Options, error) {
 // serveHTTP runs the main listener (app plus /healthz and /readyz) and,
 // when metrics.listen is set, the metrics listener (/metrics plus the same
 // health endpoints), until ctx ends or one of them fails; then both stop
-// gracefully.
-func serveHTTP(ctx context.Context, cfg *Config, app http.Handler, m *metrics.Metrics, health *httpserve.Health, log *slog.Logger) error {
+// gracefully. app builds the handler given the main listener's Resume
+// (see httpserve.ResumeListener).
+func serveHTTP(ctx context.Context, cfg *Config, app func(resume func(net.Conn)) http.Handler, m *metrics.Metrics, health *httpserve.Health, log *slog.Logger) error {
 	opts, err := httpOptions(cfg)
 	if err != nil {
 		return err
 	}
-	appSrv, err := httpserve.New(opts, health.Wrap(app), log)
+	// The handler needs the server's Resume and the server needs the
+	// handler: bind through a variable set just below.
+	var appSrv *httpserve.Server
+	handler := app(func(c net.Conn) { appSrv.Resume(c) })
+	appSrv, err = httpserve.New(opts, health.Wrap(handler), log)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -100,7 +101,7 @@ func TestServeHTTP(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serveHTTP(ctx, &cfg, app, m, newHealth(store, dir, "embedded"), slog.New(slog.DiscardHandler))
+		done <- serveHTTP(ctx, &cfg, func(func(net.Conn)) http.Handler { return app }, m, newHealth(store, dir, "embedded"), slog.New(slog.DiscardHandler))
 	}()
 
 	get := func(addr, path string) (int, string) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -111,7 +113,11 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	if len(dir.Users()) == 0 {
 		log.Warn("no users configured: add one file per user to the users directory (see deploy/users/*.example.yaml)", "users_dir", cfg.UsersDir)
 	}
-	return serveHTTP(ctx, cfg, front.Handler(), m, newHealth(store, dir, engine), log)
+	app := func(resume func(net.Conn)) http.Handler {
+		front.Resume = resume
+		return front.Handler()
+	}
+	return serveHTTP(ctx, cfg, app, m, newHealth(store, dir, engine), log)
 }
 
 // sweepDevices expires abandoned devices of the embedded engine (Redis

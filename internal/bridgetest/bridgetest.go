@@ -21,6 +21,7 @@ import (
 	"github.com/idlebridge/idlebridge/bridge"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
 	"github.com/idlebridge/idlebridge/bridge/state"
+	"github.com/idlebridge/idlebridge/internal/httpserve"
 	"github.com/idlebridge/idlebridge/internal/testenv"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -148,7 +149,13 @@ func Start(t testing.TB, o Options) *Env {
 	e.Bridge.Sender = bridge.NewSender(e.Store, up, bridge.MailFolders(e.Mail), log, bridge.SenderOptions{})
 	e.Server = &activesync.Server{Backend: e.Bridge, PublicURL: "https://bridge.test", Log: log,
 		MinHeartbeat: time.Second, MaxHeartbeat: time.Hour}
-	e.HTTP = httptest.NewServer(e.Server.Handler())
+	// Served as in production: parked Pings leave their handlers and
+	// their connections come back through the ResumeListener.
+	e.HTTP = httptest.NewUnstartedServer(e.Server.Handler())
+	rl := httpserve.NewResumeListener(e.HTTP.Listener)
+	e.HTTP.Listener = rl
+	e.Server.Resume = rl.Resume
+	e.HTTP.Start()
 	t.Cleanup(e.HTTP.Close)
 	e.URL = e.HTTP.URL
 	return e

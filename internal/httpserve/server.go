@@ -70,6 +70,7 @@ type Server struct {
 	tls     *tls.Config // nil for plain HTTP
 	acme    *autocert.Manager
 	certs   *certReloader // set for certificate files
+	resume  *ResumeListener
 }
 
 // New checks opts and prepares TLS: certificate files are loaded once now,
@@ -120,6 +121,16 @@ func New(opts Options, handler http.Handler, log *slog.Logger) (*Server, error) 
 
 // TLSConfig is the server's TLS configuration, nil for plain HTTP.
 func (s *Server) TLSConfig() *tls.Config { return s.tls }
+
+// Resume gives a connection a handler took over back to the main server
+// (see ResumeListener); before Serve it closes it.
+func (s *Server) Resume(c net.Conn) {
+	if s.resume == nil {
+		_ = c.Close()
+		return
+	}
+	s.resume.Resume(c)
+}
 
 // ClientAddr is ClientAddrFunc for the configured trusted proxies.
 func (s *Server) ClientAddr() func(*http.Request) netip.Addr {
@@ -176,8 +187,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		main.TLSConfig = s.tls
 		ln = tls.NewListener(ln, s.tls)
 	}
+	s.resume = NewResumeListener(ln)
 	servers = append(servers, main)
-	go func() { errc <- main.Serve(ln) }()
+	go func() { errc <- main.Serve(s.resume) }()
 
 	if s.acme != nil && s.opts.ACMEHTTPListen != "" {
 		aln, err := net.Listen("tcp", s.opts.ACMEHTTPListen)

@@ -1,0 +1,305 @@
+package activesync_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/activesync/client"
+	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/internal/httpserve"
+)
+
+// heldPinger parks every Ping until the test answers it through the done
+// callback it receives on parked.
+type heldPinger struct {
+	*fakeBackend
+	parked chan func([]string, error)
+	stops  atomic.Int32
+}
+
+func newHeldPinger() *heldPinger {
+	return &heldPinger{fakeBackend: newFakeBackend(), parked: make(chan func([]string, error), 4)}
+}
+
+func (p *heldPinger) Ping(ctx context.Context, acct activesync.Account, dev string, fs []activesync.PingFolder, hb time.Duration,
+	done func([]string, error)) (func(), error) {
+	p.parked <- done
+	return func() { p.stops.Add(1); done(nil, nil) }, nil
+}
+
+func (p *heldPinger) next(t *testing.T) func([]string, error) {
+	t.Helper()
+	select {
+	case done := <-p.parked:
+		return done
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Ping parked")
+		return nil
+	}
+}
+
+// countingListener counts the TCP connections the server accepted.
+type countingListener struct {
+	net.Listener
+	n atomic.Int32
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+type observed struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (o *observed) add(cmd string, code int, st activesync.Status, _ time.Duration) {
+	o.mu.Lock()
+	o.seen = append(o.seen, fmt.Sprintf("%s %d %d", cmd, code, st))
+	o.mu.Unlock()
+}
+
+func (o *observed) has(s string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, x := range o.seen {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// serveDetaching runs the front on a real listener; with resume it parks
+// Pings off their handlers.
+func serveDetaching(t *testing.T, b activesync.Backend, resume bool) (string, *countingListener, *observed) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{Listener: ln}
+	rl := httpserve.NewResumeListener(cl)
+	obs := &observed{}
+	s := &activesync.Server{Backend: b, Observe: obs.add}
+	if resume {
+		s.Resume = rl.Resume
+	}
+	srv := &http.Server{Handler: s.Handler()}
+	go func() { _ = srv.Serve(rl) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String(), cl, obs
+}
+
+// serverConnGoroutines counts net/http's per-connection goroutines.
+func serverConnGoroutines() int {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	return strings.Count(string(buf[:n]), "net/http.(*conn).serve(")
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type pingResult struct {
+	status  string
+	folders []string
+	err     error
+}
+
+func pingAsync(c *client.Client, ctx context.Context, folders ...string) chan pingResult {
+	out := make(chan pingResult, 1)
+	go func() {
+		st, fs, err := c.Ping(ctx, 300, folders...)
+		out <- pingResult{st, fs, err}
+	}()
+	return out
+}
+
+func TestParkedPingHoldsNoGoroutineAndKeepsTheConnection(t *testing.T) {
+	ctx := context.Background()
+	p := newHeldPinger()
+	url, conns, obs := serveDetaching(t, p, true)
+	c := &client.Client{BaseURL: url, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "14.1"}
+	if _, err := c.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	res := pingAsync(c, ctx, "5", "7")
+	done := p.next(t)
+	// Parked: net/http no longer runs anything for this connection.
+	waitFor(t, "the parked Ping to leave its handler", func() bool { return serverConnGoroutines() == 0 })
+	if obs.has("Ping 200 2") {
+		t.Fatal("Ping reported before it was answered")
+	}
+	done([]string{"7"}, nil)
+	r := <-res
+	if r.err != nil || r.status != "2" || len(r.folders) != 1 || r.folders[0] != "7" {
+		t.Fatalf("woken Ping: %+v", r)
+	}
+	waitFor(t, "the Ping to be reported", func() bool { return obs.has("Ping 200 2") })
+
+	// The next request goes over the same connection, handed back to
+	// the server after the answer.
+	res = pingAsync(c, ctx)
+	done = p.next(t)
+	done(nil, nil)
+	if r := <-res; r.err != nil || r.status != "1" {
+		t.Fatalf("expired Ping: %+v", r)
+	}
+	if n := conns.n.Load(); n != 1 {
+		t.Fatalf("%d connections for provision + two Pings, want 1 (keep-alive lost)", n)
+	}
+}
+
+// rawRequest renders an ActiveSync POST the way a device sends it.
+func rawRequest(cmd string, policyKey uint32, body []byte, extra string) string {
+	auth := base64.StdEncoding.EncodeToString([]byte("alice@example.com:secret"))
+	return fmt.Sprintf("POST %s?Cmd=%s&User=alice&DeviceId=dev1&DeviceType=test HTTP/1.1\r\n"+
+		"Host: bridge\r\nAuthorization: Basic %s\r\nMS-ASProtocolVersion: 14.1\r\nX-MS-PolicyKey: %d\r\n"+
+		"Content-Type: application/vnd.ms-sync.wbxml\r\nContent-Length: %d\r\n%s\r\n%s",
+		activesync.Path, cmd, auth, policyKey, len(body), extra, body)
+}
+
+func TestDetachedPingKeepsPipelinedRequestAndHonoursClose(t *testing.T) {
+	ctx := context.Background()
+	p := newHeldPinger()
+	url, _, _ := serveDetaching(t, p, true)
+	c := &client.Client{BaseURL: url, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "14.1"}
+	if _, err := c.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ping, err := wbxml.Encode(pingReq("300", "5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(url, "http://")
+
+	// A Ping followed at once by another request on the same connection:
+	// the second is answered after the Ping, then the connection closes
+	// as that request asked.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pipelined := rawRequest("Ping", c.PolicyKey, ping, "") +
+		"OPTIONS " + activesync.Path + " HTTP/1.1\r\nHost: bridge\r\nConnection: close\r\nAuthorization: Basic " +
+		base64.StdEncoding.EncodeToString([]byte("alice@example.com:secret")) + "\r\n\r\n"
+	if _, err := io.WriteString(conn, pipelined); err != nil {
+		t.Fatal(err)
+	}
+	done := p.next(t)
+	done([]string{"5"}, nil)
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	doc, err := wbxml.Decode(body, wbxml.DefaultLimits)
+	if resp.StatusCode != 200 || err != nil || doc.ChildText(wbxml.Ping, "Status") != "2" {
+		t.Fatalf("Ping answer: %d %v %x", resp.StatusCode, err, body)
+	}
+	if resp.Header.Get("MS-Server-ActiveSync") == "" || resp.Header.Get("Content-Type") != activesync.ContentTypeWBXML {
+		t.Fatalf("Ping answer headers: %v", resp.Header)
+	}
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("pipelined request lost: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != 200 || resp.Header.Get("MS-ASProtocolVersions") == "" {
+		t.Fatalf("OPTIONS after the Ping: %d %v", resp.StatusCode, resp.Header)
+	}
+	if n, err := br.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Fatalf("connection still open after Connection: close (%d, %v)", n, err)
+	}
+
+	// A Ping that itself asks for Connection: close gets it.
+	conn2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	if _, err := io.WriteString(conn2, rawRequest("Ping", c.PolicyKey, ping, "Connection: close\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	p.next(t)(nil, nil)
+	_ = conn2.SetReadDeadline(time.Now().Add(10 * time.Second))
+	all, err := io.ReadAll(conn2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(all, []byte("Connection: close\r\n")) || !bytes.HasPrefix(all, []byte("HTTP/1.1 200 OK\r\n")) {
+		t.Fatalf("Ping with Connection: close answered %q", all)
+	}
+}
+
+func TestDetachedPingOfAGoneDeviceIsHarmless(t *testing.T) {
+	p := newHeldPinger()
+	url, _, obs := serveDetaching(t, p, true)
+	c := &client.Client{BaseURL: url, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "14.1"}
+	if _, err := c.Provision(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	res := pingAsync(c, ctx, "5")
+	done := p.next(t)
+	waitFor(t, "the parked Ping to leave its handler", func() bool { return serverConnGoroutines() == 0 })
+	cancel()
+	if r := <-res; r.err == nil {
+		t.Fatal("cancelled Ping returned no error")
+	}
+	c.HTTP = nil
+	done([]string{"5"}, nil) // written to a closed connection
+	waitFor(t, "the Ping to be reported", func() bool { return obs.has("Ping 200 2") })
+}
+
+func TestPingWaitsInItsHandlerWithoutResume(t *testing.T) {
+	p := newHeldPinger()
+	url, _, _ := serveDetaching(t, p, false)
+	c := &client.Client{BaseURL: url, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "14.1"}
+	if _, err := c.Provision(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res := pingAsync(c, context.Background(), "5")
+	p.next(t)([]string{"5"}, nil)
+	if r := <-res; r.err != nil || r.status != "2" {
+		t.Fatalf("Ping waiting in its handler: %+v", r)
+	}
+
+	// A device that goes away stops its wait.
+	ctx, cancel := context.WithCancel(context.Background())
+	res = pingAsync(c, ctx, "5")
+	p.next(t)
+	cancel()
+	<-res
+	waitFor(t, "the wait to be stopped", func() bool { return p.stops.Load() == 1 })
+}
