@@ -96,7 +96,6 @@ func (c *call) detach(pw *pingWait, then func(changed []string, err error) (*wbx
 	if pw.fired {
 		return false
 	}
-	header := c.w.Header().Clone()
 	conn, brw, err := hj.Hijack()
 	if err != nil {
 		c.log.Warn("ping: cannot take over the connection; waiting in the handler", "err", err)
@@ -109,8 +108,9 @@ func (c *call) detach(pw *pingWait, then func(changed []string, err error) (*wbx
 		early, _ := brw.Reader.Peek(n)
 		conn = &prefixedConn{Conn: conn, r: io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)}
 	}
-	dr := &detachedResponse{conn: conn, header: header, close: c.r.Close, resume: c.s.Resume}
-	c.w, c.r = dr, nil
+	dr := &detachedResponse{conn: conn, close: c.r.Close, resume: c.s.Resume}
+	// Keep only what answering needs: thousands of these wait at once.
+	c.w, c.r, c.q, c.acct = dr, nil, nil, nil
 	pw.then = func(changed []string, err error) {
 		c.s.run(c, func() int {
 			resp, err := then(changed, err)
@@ -137,7 +137,15 @@ type detachedResponse struct {
 	resume func(net.Conn)
 }
 
-func (d *detachedResponse) Header() http.Header { return d.header }
+// Header starts from the headers every answer carries; made only when
+// the answer is written, so a parked request holds no map.
+func (d *detachedResponse) Header() http.Header {
+	if d.header == nil {
+		d.header = http.Header{}
+		setCommonHeaders(d.header)
+	}
+	return d.header
+}
 
 func (d *detachedResponse) WriteHeader(code int) {
 	if d.code == 0 {
@@ -154,7 +162,7 @@ func (d *detachedResponse) Write(p []byte) (int, error) {
 // or closes it.
 func (d *detachedResponse) finish() error {
 	d.WriteHeader(http.StatusOK)
-	h := d.header
+	h := d.Header()
 	h.Set("Content-Length", strconv.Itoa(d.body.Len()))
 	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	if d.close {

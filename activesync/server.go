@@ -175,8 +175,7 @@ func (s *Server) run(c *call, f func() int) {
 // (codeDetached when it goes on without the handler); it sets c.label.
 func (s *Server) handle(c *call) int {
 	w, r := c.w, c.r
-	w.Header().Set("MS-Server-ActiveSync", serverVersion)
-	w.Header().Set("Cache-Control", "private")
+	setCommonHeaders(w.Header())
 	switch r.Method {
 	case http.MethodOptions:
 		c.label = "OPTIONS"
@@ -253,6 +252,12 @@ func (s *Server) handle(c *call) int {
 		return http.StatusOK
 	}
 	return s.writeWBXML(c, resp)
+}
+
+// setCommonHeaders sets what every ActiveSync answer carries.
+func setCommonHeaders(h http.Header) {
+	h.Set("MS-Server-ActiveSync", serverVersion)
+	h.Set("Cache-Control", "private")
 }
 
 // notImplemented answers 501, MS-ASHTTP's code for a command the server

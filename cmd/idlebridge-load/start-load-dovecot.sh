@@ -46,12 +46,25 @@ else
 	EXTRA=$(printf '%s\n' "service imap-login {" "  chroot =" "}" "service anvil {" "  chroot =" "}" \
 		"service auth-worker {" "  user = $MAIL_USER" "}")
 fi
+# One process per IMAP connection: when a process serves several IDLE
+# sessions of one user, Dovecot 2.3 sometimes tells only some of them
+# about a delivery (the others learn it at mailbox_idle_check_interval,
+# 30 s later), which would be charged to the bridge. Each process takes an
+# inotify instance, so raise the per-uid limit (default 128) when we can;
+# otherwise share processes and say so.
+CLIENT_LIMIT=1
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 2048 ]; then
+	if ! (echo 2048 >/proc/sys/fs/inotify/max_user_instances) 2>/dev/null; then
+		CLIENT_LIMIT=50
+		echo "$0: cannot raise fs.inotify.max_user_instances; Dovecot shares processes (client_limit $CLIENT_LIMIT), expect some 30 s late IDLE notices" >&2
+	fi
+fi
 PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 
 cp "$TEMPLATE" "$DIR/dovecot/dovecot.conf.tmp"
 for kv in "DIR=$DIR" "IMAP_PORT=$IMAP_PORT" "IMAPS_PORT=$IMAPS_PORT" "PASSWORD=$PASSWORD" \
 	"MAIL_USER=$MAIL_USER" "MAIL_GROUP=$MAIL_GROUP" "INTERNAL_USER=$INTERNAL_USER" \
-	"INTERNAL_GROUP=$INTERNAL_GROUP" "LOGIN_USER=$LOGIN_USER" "EXTRA=$EXTRA"; do
+	"INTERNAL_GROUP=$INTERNAL_GROUP" "LOGIN_USER=$LOGIN_USER" "EXTRA=$EXTRA" "CLIENT_LIMIT=$CLIENT_LIMIT"; do
 	KEY="@${kv%%=*}@" VAL="${kv#*=}" perl -pi -e 's/\Q$ENV{KEY}\E/$ENV{VAL}/g' "$DIR/dovecot/dovecot.conf.tmp"
 done
 mv "$DIR/dovecot/dovecot.conf.tmp" "$DIR/dovecot/dovecot.conf"

@@ -35,11 +35,23 @@ func raiseNoFile() (uint64, error) {
 
 // rssBytes reads VmRSS of a process.
 func rssBytes(pid int) (int64, error) {
+	rss, _, err := memBytes(pid)
+	return rss, err
+}
+
+// memBytes reads VmRSS and its anonymous part (RssAnon: heap, stacks),
+// which leaves out file pages mapped in, such as the embedded store's
+// bbolt file and the binary itself.
+func memBytes(pid int) (rss, anon int64, err error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return parseStatusKB(data, "VmRSS:")
+	if rss, err = parseStatusKB(data, "VmRSS:"); err != nil {
+		return 0, 0, err
+	}
+	anon, err = parseStatusKB(data, "RssAnon:")
+	return rss, anon, err
 }
 
 // threads reads the thread count of a process.

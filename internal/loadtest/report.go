@@ -54,17 +54,27 @@ type Report struct {
 	RatioMedian      float64 `json:"ratio_median"`
 
 	// Bridge process (absent with --url and no --bridge-pid).
-	RSSBeforeMiB        float64  `json:"rss_before_mib,omitempty"`
-	RSSParkedMiB        float64  `json:"rss_parked_mib,omitempty"`
-	RSSEndMiB           float64  `json:"rss_end_mib,omitempty"`
-	RSSPerDeviceKiB     float64  `json:"rss_per_parked_device_kib,omitempty"`
-	ThreadsParked       int64    `json:"threads_parked,omitempty"`
-	Goroutines          *float64 `json:"goroutines_parked,omitempty"` // from the metrics endpoint, when served
-	UpstreamConns       int      `json:"upstream_connections_parked"`
-	UpstreamConnsMetric *float64 `json:"upstream_connections_metric,omitempty"`
-	IdleSeconds         float64  `json:"idle_measure_seconds,omitempty"`
-	IdleCPUSeconds      float64  `json:"idle_cpu_seconds,omitempty"`
-	IdleCPUPercent      float64  `json:"idle_cpu_percent,omitempty"` // of one core
+	RSSBeforeMiB    float64 `json:"rss_before_mib,omitempty"`
+	RSSParkedMiB    float64 `json:"rss_parked_mib,omitempty"`
+	RSSEndMiB       float64 `json:"rss_end_mib,omitempty"`
+	RSSPerDeviceKiB float64 `json:"rss_per_parked_device_kib,omitempty"`
+	// The anonymous part of RSS (heap, stacks), without mapped files such
+	// as the embedded store's bbolt file, whose pages the kernel may drop.
+	AnonBeforeMiB    float64 `json:"rss_anon_before_mib,omitempty"`
+	AnonParkedMiB    float64 `json:"rss_anon_parked_mib,omitempty"`
+	AnonPerDeviceKiB float64 `json:"rss_anon_per_parked_device_kib,omitempty"`
+	// The same after the idle measurement, all devices still parked.
+	RSSIdleMiB           float64  `json:"rss_idle_mib,omitempty"`
+	AnonIdleMiB          float64  `json:"rss_anon_idle_mib,omitempty"`
+	RSSIdlePerDeviceKiB  float64  `json:"rss_idle_per_parked_device_kib,omitempty"`
+	AnonIdlePerDeviceKiB float64  `json:"rss_anon_idle_per_parked_device_kib,omitempty"`
+	ThreadsParked        int64    `json:"threads_parked,omitempty"`
+	Goroutines           *float64 `json:"goroutines_parked,omitempty"` // from the metrics endpoint, when served
+	UpstreamConns        int      `json:"upstream_connections_parked"`
+	UpstreamConnsMetric  *float64 `json:"upstream_connections_metric,omitempty"`
+	IdleSeconds          float64  `json:"idle_measure_seconds,omitempty"`
+	IdleCPUSeconds       float64  `json:"idle_cpu_seconds,omitempty"`
+	IdleCPUPercent       float64  `json:"idle_cpu_percent,omitempty"` // of one core
 
 	// Slowest lists the slowest bridge wake-ups, to tell one stuck user
 	// from general slowness.
@@ -115,6 +125,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.RSSParkedMiB > 0 {
 		row("bridge RSS before / parked / end", "%.1f / %.1f / %.1f MiB", r.RSSBeforeMiB, r.RSSParkedMiB, r.RSSEndMiB)
 		row("RSS per parked device", "%.1f KiB", r.RSSPerDeviceKiB)
+		row("  of which anonymous (heap, stacks)", "%.1f KiB (%.1f → %.1f MiB)", r.AnonPerDeviceKiB, r.AnonBeforeMiB, r.AnonParkedMiB)
+		if r.RSSIdleMiB > 0 {
+			row("RSS per parked device after idle", "%.1f KiB (%.1f MiB; anonymous %.1f KiB, %.1f MiB)",
+				r.RSSIdlePerDeviceKiB, r.RSSIdleMiB, r.AnonIdlePerDeviceKiB, r.AnonIdleMiB)
+		}
 		g := "n/a (no metrics endpoint)"
 		if r.Goroutines != nil {
 			g = fmt.Sprintf("%.0f", *r.Goroutines)

@@ -89,8 +89,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.BridgeURL = url
 	if pid > 0 {
 		time.Sleep(500 * time.Millisecond) // let start-up allocations settle
-		if rss, err := rssBytes(pid); err == nil {
-			rep.RSSBeforeMiB = mib(rss)
+		if rss, anon, err := memBytes(pid); err == nil {
+			rep.RSSBeforeMiB, rep.AnonBeforeMiB = mib(rss), mib(anon)
 		}
 	}
 
@@ -147,9 +147,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	sleepCtx(ctx, o.Settle)
 
 	if pid > 0 {
-		if rss, err := rssBytes(pid); err == nil {
-			rep.RSSParkedMiB = mib(rss)
+		if rss, anon, err := memBytes(pid); err == nil {
+			rep.RSSParkedMiB, rep.AnonParkedMiB = mib(rss), mib(anon)
 			rep.RSSPerDeviceKiB = round3((rep.RSSParkedMiB - rep.RSSBeforeMiB) * 1024 / float64(rep.DevicesParked))
+			rep.AnonPerDeviceKiB = round3((rep.AnonParkedMiB - rep.AnonBeforeMiB) * 1024 / float64(rep.DevicesParked))
 		}
 		rep.ThreadsParked, _ = threads(pid)
 		if n, err := upstreamConns(pid, imapPort); err == nil {
@@ -195,6 +196,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.IdleCPUSeconds = round3((c1 - c0).Seconds())
 			rep.IdleCPUPercent = round3(100 * (c1 - c0).Seconds() / el)
 		}
+		// Memory again, in the steady state: the set-up burst's garbage
+		// has been collected (Go forces a GC every 2 minutes at the
+		// latest) and returned to the OS.
+		if rss, anon, err := memBytes(pid); err == nil {
+			rep.RSSIdleMiB, rep.AnonIdleMiB = round3(mib(rss)), round3(mib(anon))
+			rep.RSSIdlePerDeviceKiB = round3((mib(rss) - rep.RSSBeforeMiB) * 1024 / float64(rep.DevicesParked))
+			rep.AnonIdlePerDeviceKiB = round3((mib(anon) - rep.AnonBeforeMiB) * 1024 / float64(rep.DevicesParked))
+		}
 	}
 
 	// Deliveries.
@@ -229,6 +238,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.fill(rec, o.WakeTimeout, base != nil)
 	rep.RSSBeforeMiB, rep.RSSParkedMiB, rep.RSSEndMiB = round3(rep.RSSBeforeMiB), round3(rep.RSSParkedMiB), round3(rep.RSSEndMiB)
+	rep.AnonBeforeMiB, rep.AnonParkedMiB = round3(rep.AnonBeforeMiB), round3(rep.AnonParkedMiB)
 	logf("done")
 	return rep, ctx.Err()
 }
