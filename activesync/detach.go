@@ -111,7 +111,9 @@ func (c *call) detach(pw *pingWait, then func(changed []string, err error) (*wbx
 	dr := &detachedResponse{conn: conn, close: c.r.Close, resume: c.s.Resume}
 	// Keep only what answering needs: thousands of these wait at once.
 	c.w, c.r, c.q, c.acct = dr, nil, nil, nil
+	c.s.detached.Add(1)
 	pw.then = func(changed []string, err error) {
+		defer c.s.detached.Done()
 		c.s.run(c, func() int {
 			resp, err := then(changed, err)
 			if err != nil {
@@ -124,6 +126,24 @@ func (c *call) detach(pw *pingWait, then func(changed []string, err error) (*wbx
 		}
 	}
 	return true
+}
+
+// WaitDetached waits up to timeout for detached requests to be answered,
+// and reports whether they all were. A stopping bridge ends its parked
+// Pings, then calls this so the devices get their answers before the
+// process exits.
+func (s *Server) WaitDetached(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		s.detached.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
 }
 
 // detachedResponse is the ResponseWriter of a detached request: it

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
@@ -56,6 +57,8 @@ type Server struct {
 	// in its handler.
 	Resume func(net.Conn)
 	Log    *slog.Logger
+
+	detached sync.WaitGroup // requests answered off their handlers
 }
 
 // Handler returns the HTTP handler for the ActiveSync path and both

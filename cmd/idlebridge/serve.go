@@ -82,13 +82,21 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		OnConn:      m.UpstreamConns,
 	})
 	br.Sender = bridge.NewSender(store, up, bridge.MailFolders(br.Mail), log, bridge.SenderOptions{})
-	defer br.Push.Close()
+	var front *activesync.Server
+	defer func() {
+		// Parked Pings answer now (no changes), so devices Ping again
+		// at once, elsewhere or after the restart.
+		br.Push.Close()
+		if front != nil && !front.WaitDetached(5*time.Second) {
+			log.Warn("some parked Pings were not answered before stopping")
+		}
+	}()
 
 	if sw, ok := store.(state.Sweeper); ok {
 		go sweepDevices(ctx, sw, log)
 	}
 
-	front := &activesync.Server{
+	front = &activesync.Server{
 		Backend:         br,
 		Policy:          cfg.Policy.activesync(),
 		PublicURL:       cfg.PublicURL,

@@ -154,4 +154,33 @@ func TestServeEndToEnd(t *testing.T) {
 	if t.Failed() {
 		t.Logf("metrics:\n%s", m)
 	}
+
+	// Stopping the bridge answers a parked Ping (no changes), so the
+	// device Pings again at once instead of seeing its connection die.
+	if _, _, err := dev.SyncAll(bg, inbox.ServerID, client.SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		st, _, err := dev.Ping(bg, 300, inbox.ServerID)
+		if err != nil {
+			st = err.Error()
+		}
+		pinged <- st
+	}()
+	deadline = time.Now().Add(20 * time.Second)
+	for !strings.Contains(scrape(), "idlebridge_parked_pings 1") {
+		if time.Now().After(deadline) {
+			t.Fatal("second Ping never parked")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case st := <-pinged:
+		if st != "1" {
+			t.Fatalf("Ping parked at shutdown answered %q, want 1", st)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Ping parked at shutdown not answered")
+	}
 }
