@@ -13,6 +13,13 @@ import (
 // before handing it out: servers and NATs drop quiet connections.
 const staleAfter = time.Minute
 
+// spareIdle is how long sessions beyond the most recently used one stay
+// logged in unused. A burst (several devices syncing at once) opens up to
+// maxConns sessions; afterwards one is enough to answer the next Sync
+// quickly, and providers cap connections per account (15 at Gmail,
+// counting the phone's others and the push watcher's).
+const spareIdle = 30 * time.Second
+
 // ErrPoolClosed is returned by Acquire after Close.
 var ErrPoolClosed = errors.New("imap: pool closed")
 
@@ -21,7 +28,8 @@ var ErrPoolClosed = errors.New("imap: pool closed")
 // selected; holders Select before message commands.
 type Pool struct {
 	cfg         Config
-	idleTimeout time.Duration
+	idleTimeout time.Duration // for the most recently used idle session
+	spareIdle   time.Duration // for the others
 	log         *slog.Logger
 
 	slots chan struct{} // one token per session in use or being dialed
@@ -33,9 +41,14 @@ type Pool struct {
 	wg     sync.WaitGroup
 }
 
-// NewPool makes a pool for one user. Sessions idle longer than idleTimeout
-// are logged out. log may be nil.
+// NewPool makes a pool for one user. The most recently used idle session
+// is logged out after idleTimeout, the others after 30 s (or idleTimeout
+// if shorter). log may be nil.
 func NewPool(cfg Config, maxConns int, idleTimeout time.Duration, log *slog.Logger) *Pool {
+	return newPool(cfg, maxConns, idleTimeout, spareIdle, log)
+}
+
+func newPool(cfg Config, maxConns int, idleTimeout, spare time.Duration, log *slog.Logger) *Pool {
 	if maxConns < 1 {
 		maxConns = 1
 	}
@@ -48,6 +61,7 @@ func NewPool(cfg Config, maxConns int, idleTimeout time.Duration, log *slog.Logg
 	p := &Pool{
 		cfg:         cfg,
 		idleTimeout: idleTimeout,
+		spareIdle:   min(idleTimeout, spare),
 		log:         log.With("imap_user", cfg.Username),
 		slots:       make(chan struct{}, maxConns),
 		done:        make(chan struct{}),
@@ -133,10 +147,11 @@ func (p *Pool) put(s *Session, broken bool) {
 	p.mu.Unlock()
 }
 
-// reapIdle logs out sessions idle longer than idleTimeout.
+// reapIdle logs out the most recently used idle session after
+// idleTimeout and the others after spareIdle.
 func (p *Pool) reapIdle() {
 	defer p.wg.Done()
-	tick := time.NewTicker(max(p.idleTimeout/4, 50*time.Millisecond))
+	tick := time.NewTicker(max(min(p.idleTimeout/4, p.spareIdle/2), 50*time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
@@ -147,8 +162,12 @@ func (p *Pool) reapIdle() {
 		var expired []*Session
 		p.mu.Lock()
 		kept := p.idle[:0]
-		for _, s := range p.idle {
-			if time.Since(s.lastUsed) > p.idleTimeout {
+		for i, s := range p.idle {
+			limit := p.spareIdle
+			if i == len(p.idle)-1 {
+				limit = p.idleTimeout // the one handed out next
+			}
+			if time.Since(s.lastUsed) > limit {
 				expired = append(expired, s)
 			} else {
 				kept = append(kept, s)

@@ -110,6 +110,41 @@ func TestPoolDropsBrokenAndExpiresIdle(t *testing.T) {
 	}
 }
 
+func TestPoolKeepsOneSessionAfterABurst(t *testing.T) {
+	cfg := plainConfig(t)
+	p := newPool(cfg, 3, time.Minute, 300*time.Millisecond, nil)
+	defer p.Close()
+	ctx := testCtx(t)
+
+	var rels []func(bool)
+	for range 3 {
+		_, rel, err := p.Acquire(ctx)
+		if err != nil {
+			t.Fatalf("Acquire: %v", err)
+		}
+		rels = append(rels, rel)
+	}
+	for _, rel := range rels {
+		rel(false)
+	}
+	if n := p.Idle(); n != 3 {
+		t.Fatalf("idle sessions right after the burst = %d, want 3", n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Idle() > 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // long past spareIdle: the last one stays
+	if n := p.Idle(); n != 1 {
+		t.Fatalf("idle sessions after the burst = %d, want 1", n)
+	}
+	s, rel, err := p.Acquire(ctx)
+	if err != nil || s.Broken() {
+		t.Fatalf("the kept session: %v", err)
+	}
+	rel(false)
+}
+
 func TestPoolLoginRejected(t *testing.T) {
 	cfg := plainConfig(t)
 	cfg.Password = "wrong"
