@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -89,7 +90,7 @@ func (o *observed) has(s string) bool {
 
 // serveDetaching runs the front on a real listener; with resume it parks
 // Pings off their handlers.
-func serveDetaching(t *testing.T, b activesync.Backend, resume bool) (string, *countingListener, *observed) {
+func serveDetaching(t testing.TB, b activesync.Backend, resume bool) (string, *countingListener, *observed) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -98,7 +99,7 @@ func serveDetaching(t *testing.T, b activesync.Backend, resume bool) (string, *c
 	cl := &countingListener{Listener: ln}
 	rl := httpserve.NewResumeListener(cl)
 	obs := &observed{}
-	s := &activesync.Server{Backend: b, Observe: obs.add}
+	s := &activesync.Server{Backend: b, Observe: obs.add, Log: slog.New(slog.DiscardHandler)}
 	if resume {
 		s.Resume = rl.Resume
 	}
