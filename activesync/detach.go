@@ -22,7 +22,8 @@ import (
 // when the answer is ready it writes it itself and hands the connection
 // back to the http.Server (Server.Resume), which reads the device's next
 // request on it as on a new connection. Nothing runs while a Ping is
-// parked. HTTP/2 streams cannot be taken over: they wait in the handler.
+// parked. HTTP/2 streams cannot be taken over: they wait in the handler
+// (the bridge's own TLS listener does not offer HTTP/2 for this reason).
 
 // errDetached is returned by a handler whose request goes on without it.
 var errDetached = errors.New("activesync: request detached")

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -208,6 +209,9 @@ func TestACMEOptions(t *testing.T) {
 			}
 			if tt.opts.Mode() != "acme" || srv.TLSConfig() == nil {
 				t.Fatal("ACME options did not produce a TLS config")
+			}
+			if np := srv.TLSConfig().NextProtos; slices.Contains(np, "h2") || !slices.Contains(np, "acme-tls/1") {
+				t.Errorf("ACME ALPN offer %v: want acme-tls/1 and no h2", np)
 			}
 			// The HostPolicy must refuse names other than the configured one.
 			if err := srv.acme.HostPolicy(context.Background(), "evil.example.net"); err == nil {

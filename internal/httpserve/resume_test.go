@@ -90,6 +90,17 @@ func TestResumeOverTLS(t *testing.T) {
 	defer cancel()
 	go func() { _ = srv.Serve(ctx, ln) }()
 
+	// A client offering HTTP/2 gets HTTP/1.1: a parked Ping can then be
+	// taken off its handler.
+	tc, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}}) // self-signed on purpose
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := tc.ConnectionState().NegotiatedProtocol; p != "http/1.1" {
+		t.Fatalf("ALPN chose %q, want http/1.1", p)
+	}
+	tc.Close()
+
 	var dials atomic.Int32
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // self-signed on purpose

@@ -99,6 +99,7 @@ func New(opts Options, handler http.Handler, log *slog.Logger) (*Server, error) 
 		s.acme = m
 		s.tls = m.TLSConfig() // includes acme-tls/1 for TLS-ALPN-01
 		s.tls.MinVersion = tls.VersionTLS12
+		s.tls.NextProtos = withoutH2(s.tls.NextProtos)
 	case opts.CertFile != "" || opts.KeyFile != "":
 		if opts.CertFile == "" || opts.KeyFile == "" {
 			return nil, errors.New("httpserve: certificate and key files go together")
@@ -113,10 +114,27 @@ func New(opts Options, handler http.Handler, log *slog.Logger) (*Server, error) 
 		s.tls = &tls.Config{
 			MinVersion:     tls.VersionTLS12,
 			GetCertificate: r.GetCertificate,
-			NextProtos:     []string{"h2", "http/1.1"},
+			NextProtos:     []string{"http/1.1"}, // see withoutH2
 		}
 	}
 	return s, nil
+}
+
+// withoutH2 drops HTTP/2 from the ALPN offer. A parked Ping over
+// HTTP/1.1 is a socket and ~1 KB (the front takes the connection over and
+// frees its goroutines); an HTTP/2 stream cannot be taken over, so it
+// holds its handler goroutine and the connection its own (~27 KB in
+// BenchmarkParkedPing's in-handler case, before HTTP/2's buffers). iOS
+// negotiates HTTP/2 whenever offered; ActiveSync gains nothing from
+// multiplexing (a phone keeps one Ping and one Sync connection).
+func withoutH2(protos []string) []string {
+	out := []string{}
+	for _, p := range protos {
+		if p != "h2" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // TLSConfig is the server's TLS configuration, nil for plain HTTP.
@@ -185,6 +203,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	main := s.httpServer(ctx, s.handler)
 	if s.tls != nil {
 		main.TLSConfig = s.tls
+		// No HTTP/2 (see withoutH2), even if a caller's config offers it.
+		main.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 		ln = tls.NewListener(ln, s.tls)
 	}
 	s.resume = NewResumeListener(ln)
