@@ -323,6 +323,7 @@ func (p *Push) dispatch(up *userParks) {
 			// Events may have been lost: every parked request re-checks
 			// everything it watches.
 			p.mu.Lock()
+			p.log.Info("push: change events lost (bus reconnect or burst); re-checking parked requests", "user", up.user, "parked", len(up.parks))
 			for _, pk := range up.parks {
 				p.queueCheck(pk, pk.folders, time.Time{})
 			}
