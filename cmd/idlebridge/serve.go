@@ -36,11 +36,13 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	slog.SetDefault(log)
 
-	store, rdb, err := state.Open(ctx, state.Config{DataDir: cfg.DataDir, RedisURL: cfg.Redis.URL, DeviceTTL: cfg.Redis.DeviceTTL})
+	engineStore, rdb, err := state.Open(ctx, state.Config{DataDir: cfg.DataDir, RedisURL: cfg.Redis.URL, DeviceTTL: cfg.Redis.DeviceTTL})
 	if err != nil {
 		return err
 	}
-	defer store.Close() // last: with Redis it owns the client the bus and leases use
+	defer engineStore.Close() // last: with Redis it owns the client the bus and leases use
+	m := metrics.New()
+	store := state.Observed(engineStore, m.StoreError)
 	engine := "embedded (" + cfg.DataDir + ")"
 	var (
 		bus    state.Bus
@@ -68,7 +70,6 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, cfg.Auth.PassthroughCacheTTL, time.Now)
 
-	m := metrics.New()
 	up := bridge.NewUpstreams(bridge.UpstreamOptions{OnConn: m.UpstreamConns}, log)
 	defer up.Close()
 	br := bridge.New(store, auth, log)
@@ -92,7 +93,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		}
 	}()
 
-	if sw, ok := store.(state.Sweeper); ok {
+	if sw, ok := engineStore.(state.Sweeper); ok {
 		go sweepDevices(ctx, sw, log)
 	}
 
