@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
-	"github.com/idlebridge/idlebridge/activesync/client"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 )
 
@@ -56,10 +55,7 @@ func BenchmarkParkedPing(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			p := &collectPinger{fakeBackend: newFakeBackend()}
 			url, _, _ := serveDetaching(b, p, mode == "detached")
-			c := &client.Client{BaseURL: url, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "14.1"}
-			if _, err := c.Provision(context.Background()); err != nil {
-				b.Fatal(err)
-			}
+			c := provisioned(b, url)
 			body, err := wbxml.Encode(pingReq("300", "5"))
 			if err != nil {
 				b.Fatal(err)

@@ -127,6 +127,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// provisioned returns a provisioned device client of the test user.
+func provisioned(t testing.TB, url string) *client.Client {
+	t.Helper()
+	c := &client.Client{BaseURL: url, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "14.1"}
+	if _, err := c.Provision(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 type pingResult struct {
 	status  string
 	folders []string
@@ -146,10 +156,7 @@ func TestParkedPingHoldsNoGoroutineAndKeepsTheConnection(t *testing.T) {
 	ctx := context.Background()
 	p := newHeldPinger()
 	url, conns, obs := serveDetaching(t, p, true)
-	c := &client.Client{BaseURL: url, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "14.1"}
-	if _, err := c.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c := provisioned(t, url)
 
 	res := pingAsync(c, ctx, "5", "7")
 	done := p.next(t)
@@ -188,13 +195,9 @@ func rawRequest(cmd string, policyKey uint32, body []byte, extra string) string 
 }
 
 func TestDetachedPingKeepsPipelinedRequestAndHonoursClose(t *testing.T) {
-	ctx := context.Background()
 	p := newHeldPinger()
 	url, _, _ := serveDetaching(t, p, true)
-	c := &client.Client{BaseURL: url, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "14.1"}
-	if _, err := c.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c := provisioned(t, url)
 	ping, err := wbxml.Encode(pingReq("300", "5"))
 	if err != nil {
 		t.Fatal(err)
@@ -266,10 +269,7 @@ func TestDetachedPingKeepsPipelinedRequestAndHonoursClose(t *testing.T) {
 func TestDetachedPingOfAGoneDeviceIsHarmless(t *testing.T) {
 	p := newHeldPinger()
 	url, _, obs := serveDetaching(t, p, true)
-	c := &client.Client{BaseURL: url, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "14.1"}
-	if _, err := c.Provision(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	c := provisioned(t, url)
 	ctx, cancel := context.WithCancel(context.Background())
 	res := pingAsync(c, ctx, "5")
 	done := p.next(t)
@@ -286,10 +286,7 @@ func TestDetachedPingOfAGoneDeviceIsHarmless(t *testing.T) {
 func TestPingWaitsInItsHandlerWithoutResume(t *testing.T) {
 	p := newHeldPinger()
 	url, _, _ := serveDetaching(t, p, false)
-	c := &client.Client{BaseURL: url, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "14.1"}
-	if _, err := c.Provision(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	c := provisioned(t, url)
 	res := pingAsync(c, context.Background(), "5")
 	p.next(t)([]string{"5"}, nil)
 	if r := <-res; r.err != nil || r.status != "2" {

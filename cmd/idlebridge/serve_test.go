@@ -94,13 +94,16 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	pinged := make(chan string, 1)
-	go func() {
-		st, _, err := dev.Ping(bg, 300, inbox.ServerID)
-		if err != nil {
-			st = err.Error()
-		}
-		pinged <- st
-	}()
+	ping := func() {
+		go func() {
+			st, _, err := dev.Ping(bg, 300, inbox.ServerID)
+			if err != nil {
+				st = err.Error()
+			}
+			pinged <- st
+		}()
+	}
+	ping()
 	scrape := func() string {
 		res, err := http.Get("http://" + metricsListen + "/metrics")
 		if err != nil {
@@ -110,13 +113,17 @@ func TestServeEndToEnd(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return string(b)
 	}
-	deadline = time.Now().Add(20 * time.Second)
-	for !strings.Contains(scrape(), "idlebridge_parked_pings 1") {
-		if time.Now().After(deadline) {
-			t.Fatalf("parked Ping never showed in the metrics:\n%s", scrape())
+	waitParked := func() {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(scrape(), "idlebridge_parked_pings 1") {
+			if time.Now().After(deadline) {
+				t.Fatalf("parked Ping never showed in the metrics:\n%s", scrape())
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	waitParked()
 	up, err := imap.Dial(bg, imap.Config{Addr: imapAddr, Security: imap.SecurityNone, Username: user, Password: pass})
 	if err != nil {
 		t.Fatal(err)
@@ -160,20 +167,8 @@ func TestServeEndToEnd(t *testing.T) {
 	if _, _, err := dev.SyncAll(bg, inbox.ServerID, client.SyncOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		st, _, err := dev.Ping(bg, 300, inbox.ServerID)
-		if err != nil {
-			st = err.Error()
-		}
-		pinged <- st
-	}()
-	deadline = time.Now().Add(20 * time.Second)
-	for !strings.Contains(scrape(), "idlebridge_parked_pings 1") {
-		if time.Now().After(deadline) {
-			t.Fatal("second Ping never parked")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	ping()
+	waitParked()
 	cancel()
 	select {
 	case st := <-pinged:
