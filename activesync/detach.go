@@ -110,8 +110,7 @@ func (c *call) detach(pw *pingWait, then func(changed []string, err error) (*wbx
 		conn = &prefixedConn{Conn: conn, r: io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)}
 	}
 	dr := &detachedResponse{conn: conn, close: c.r.Close, resume: c.s.Resume}
-	// Keep only what answering needs: thousands of these wait at once.
-	c.w, c.r, c.q, c.acct = dr, nil, nil, nil
+	c.w, c.r = dr, nil
 	c.s.detached.Add(1)
 	pw.then = func(changed []string, err error) {
 		defer c.s.detached.Done()

@@ -301,3 +301,91 @@ func TestPingWaitsInItsHandlerWithoutResume(t *testing.T) {
 	<-res
 	waitFor(t, "the wait to be stopped", func() bool { return p.stops.Load() == 1 })
 }
+
+// hangingBackend syncs like recordingSyncer and parks like heldPinger.
+type hangingBackend struct {
+	*recordingSyncer
+	parked chan func([]string, error)
+}
+
+func (h *hangingBackend) Ping(ctx context.Context, acct activesync.Account, dev string, fs []activesync.PingFolder, hb time.Duration,
+	done func([]string, error)) (func(), error) {
+	h.parked <- done
+	return func() { done(nil, nil) }, nil
+}
+
+func TestHangingSyncWaitsDetachedAndResyncsWhenWoken(t *testing.T) {
+	rs := &recordingSyncer{fakeBackend: newFakeBackend(), next: map[string]*activesync.SyncResult{}}
+	hb := &hangingBackend{recordingSyncer: rs, parked: make(chan func([]string, error), 1)}
+	url, conns, obs := serveDetaching(t, hb, true)
+	c := provisioned(t, url)
+	c.Version = "16.1"
+
+	req := syncReq(collection("7", "2"))
+	req.AddText(wbxml.AirSync, "Wait", "5")
+	type result struct {
+		doc *wbxml.Element
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		r, err := c.Do(context.Background(), "Sync", req)
+		if err != nil {
+			res <- result{nil, err}
+			return
+		}
+		res <- result{r.Doc, nil}
+	}()
+	var done func([]string, error)
+	select {
+	case done = <-hb.parked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("hanging Sync never parked")
+	}
+	waitFor(t, "the hanging Sync to leave its handler", func() bool { return serverConnGoroutines() == 0 })
+	rs.calls() // the first pass, with nothing to report
+
+	// Woken: the collection is synced again, off the handler, and the
+	// answer carries it.
+	rs.mu.Lock()
+	rs.next["7"] = &activesync.SyncResult{Status: 1, SyncKey: "3"}
+	rs.mu.Unlock()
+	done([]string{"7"}, nil)
+	r := <-res
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	col := r.doc.Child(wbxml.AirSync, "Collections").Child(wbxml.AirSync, "Collection")
+	if col.ChildText(wbxml.AirSync, "CollectionId") != "7" || col.ChildText(wbxml.AirSync, "SyncKey") != "3" {
+		t.Fatalf("woken hanging Sync answered %s", r.doc.XML())
+	}
+	if got := rs.calls(); len(got) != 1 || got[0].CollectionID != "7" || got[0].SyncKey != "2" {
+		t.Fatalf("re-sync asked %+v, want collection 7 from key 2", got)
+	}
+	waitFor(t, "the Sync to be reported", func() bool { return obs.has("Sync 200 0") || obs.has("Sync 200 1") })
+
+	// Quiet until the end: an empty 200, and the connection lives on.
+	rs.mu.Lock()
+	delete(rs.next, "7") // back to "nothing new"
+	rs.mu.Unlock()
+	go func() {
+		r, err := c.Do(context.Background(), "Sync", req)
+		if err != nil {
+			res <- result{nil, err}
+			return
+		}
+		res <- result{r.Doc, nil}
+	}()
+	select {
+	case done = <-hb.parked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("second hanging Sync never parked")
+	}
+	done(nil, nil)
+	if r := <-res; r.err != nil || r.doc != nil {
+		t.Fatalf("expired hanging Sync: %v %v, want an empty answer", r.err, r.doc)
+	}
+	if n := conns.n.Load(); n != 1 {
+		t.Fatalf("%d connections, want 1", n)
+	}
+}

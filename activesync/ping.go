@@ -107,13 +107,15 @@ func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
 	}
 
 	// A parked Ping keeps as little as possible: thousands wait at once,
-	// and the request tree and device record are not needed any more.
+	// and the request tree, device record, query and account are not
+	// needed to answer.
 	c.req, c.dev = nil, nil
 	pw := newPingWait()
 	stop, err := c.s.Backend.(Pinger).Ping(ctx, c.acct, c.q.DeviceID, folders, hb, pw.done)
 	if err != nil {
 		return c.pingAnswer(nil, err)
 	}
+	c.q, c.acct = nil, nil
 	if c.detach(pw, c.pingAnswer) {
 		return nil, errDetached
 	}

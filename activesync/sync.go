@@ -24,6 +24,9 @@ const (
 	maxSyncCollections  = 1000
 	metaLastSyncRequest = "sync.request"
 	syncHoldWithoutPush = 60 * time.Second
+	// detachedSyncTimeout bounds re-syncing a woken hanging Sync that
+	// waited off its handler.
+	detachedSyncTimeout = 2 * time.Minute
 )
 
 func syncer(b Backend) bool { _, ok := b.(Syncer); return ok }
@@ -73,23 +76,36 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 		for _, el := range items {
 			folders = append(folders, PingFolder{ID: el.ChildText(wbxml.AirSync, "CollectionId")})
 		}
-		pw := newPingWait()
-		stop, err := p.Ping(ctx, c.acct, c.q.DeviceID, folders, hold, pw.done)
-		var ids []string
-		if err == nil {
-			ids, err = pw.wait(ctx, stop)
-		}
-		if err != nil {
-			if _, ok := commandStatusOf(err); !ok {
-				return nil, err
+		// When something changes the collections are synced again, in
+		// the request or, detached, after it (its context is gone then).
+		again := func(ctx context.Context, ids []string, err error) (*wbxml.Element, error) {
+			if err != nil {
+				if _, ok := commandStatusOf(err); !ok {
+					return nil, err
+				}
+				return nil, nil
 			}
-			return nil, nil
-		}
-		if len(ids) > 0 {
-			resp, _, err = c.syncCollections(ctx, sy, items, total)
+			if len(ids) == 0 {
+				return nil, nil
+			}
+			resp, _, err := c.syncCollections(ctx, sy, items, total)
 			return resp, err
 		}
-		return nil, nil
+		pw := newPingWait()
+		stop, err := p.Ping(ctx, c.acct, c.q.DeviceID, folders, hold, pw.done)
+		if err != nil {
+			return again(ctx, nil, err)
+		}
+		c.dev = nil // the request's collections are all a re-sync needs
+		if c.detach(pw, func(ids []string, err error) (*wbxml.Element, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), detachedSyncTimeout)
+			defer cancel()
+			return again(ctx, ids, err)
+		}) {
+			return nil, errDetached
+		}
+		ids, err := pw.wait(ctx, stop)
+		return again(ctx, ids, err)
 	}
 	// Without push, hold the request a while so the device does not loop.
 	t := time.NewTimer(min(hold, syncHoldWithoutPush))
