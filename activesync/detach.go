@@ -99,7 +99,7 @@ func (c *call) detach(pw *pingWait, then func(changed []string, err error) (*wbx
 	}
 	conn, brw, err := hj.Hijack()
 	if err != nil {
-		c.log.Warn("ping: cannot take over the connection; waiting in the handler", "err", err)
+		c.log.Warn("cannot take over the connection of a parked request; it waits in its handler", "err", err)
 		return false
 	}
 	_ = conn.SetDeadline(time.Time{})
@@ -122,7 +122,7 @@ func (c *call) detach(pw *pingWait, then func(changed []string, err error) (*wbx
 			return c.s.writeWBXML(c, resp)
 		})
 		if err := dr.finish(); err != nil {
-			c.log.Info("ping: the device left before its answer", "err", err)
+			c.log.Info("the device left before the answer to its parked request", "err", err)
 		}
 	}
 	return true
