@@ -216,9 +216,9 @@ type Pinger interface {
 }
 
 // RequestObserver, when the Backend implements it, is told about every
-// authenticated request of a device before it runs, so a parked Ping or
-// hanging Sync of the same device can end (a device issues one at a time;
-// the newer request wins).
+// authenticated request of a device before it runs (cmd is the command
+// name), so a newer Ping or Sync can end the device's parked one and any
+// request can keep the user's watchers alive.
 type RequestObserver interface {
 	DeviceRequest(acct Account, deviceID, cmd string)
 }

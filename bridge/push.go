@@ -111,21 +111,28 @@ func NewPush(bus state.Bus, leases state.Leases, store state.Store, check change
 		ctx: ctx, stop: stop, byUser: map[string]*userParks{}, users: map[string]*userWatch{}}
 }
 
-// DeviceRequest ends the device's parked request, if any: a device has one
-// request at a time, and a new one means the old one is abandoned
-// (MS-ASCMD 3.2.5.x: a newer Ping or Sync supersedes a parked one). It
-// also keeps the user's watchers alive.
+// DeviceRequest keeps the user's watchers alive and, for a Ping or a
+// Sync, ends the device's parked request, if any: a device parks one
+// request at a time, and a newer Ping or Sync means the old one is
+// abandoned (the rule; MS-ASCMD answers the superseded Ping
+// without changes). Other commands (fetching a message body while the Ping
+// waits on another connection, moving mail) leave it parked: ending it
+// would only make the device Ping again.
 func (p *Push) DeviceRequest(a activesync.Account, deviceID, cmd string) {
 	user := a.Address()
+	supersedes := cmd == "Ping" || cmd == "Sync"
 	var old *park
 	p.mu.Lock()
-	if up := p.byUser[user]; up != nil {
+	if up := p.byUser[user]; up != nil && supersedes {
 		old = up.parks[deviceID]
 	}
 	if uw := p.users[user]; uw != nil {
 		uw.touch()
 	}
 	p.mu.Unlock()
+	if !supersedes {
+		return
+	}
 	if old != nil {
 		p.finish(old, nil, nil)
 	}

@@ -170,6 +170,30 @@ func TestNewerRequestEndsParkedPing(t *testing.T) {
 	}
 }
 
+// Only a newer Ping or Sync ends a parked Ping: the device fetching or
+// estimating on another connection leaves it waiting, and the next
+// delivery still wakes it.
+func TestOtherRequestsLeaveParkedPing(t *testing.T) {
+	ctx := context.Background()
+	e := bridgetest.Start(t, bridgetest.Options{})
+	dev, inbox, key := inboxReady(t, e, "phone1")
+	parked := parkPing(t, e, dev, 300, inbox)
+	other := *dev // same device, another connection
+	if _, err := other.FolderSync(ctx, "0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Do(ctx, "GetItemEstimate", estimateReq(inbox, key)); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.Push.Parked(); n != 1 {
+		t.Fatalf("%d parked after FolderSync and GetItemEstimate, want the Ping still parked", n)
+	}
+	appendMail(t, e, "after other requests")
+	if r := awaitPing(t, parked, 30*time.Second); r.status != "2" {
+		t.Fatalf("Ping answered %s, want 2 from the delivery", r.status)
+	}
+}
+
 func TestPingAcrossInstances(t *testing.T) {
 	a := bridgetest.Start(t, bridgetest.Options{Redis: true, Instance: "a", Push: pushOpts("a")})
 	b := bridgetest.Start(t, bridgetest.Options{Redis: true, Instance: "b", User: a.User, Push: pushOpts("b")})
@@ -307,4 +331,13 @@ func TestHangingSyncWakesOnNewMail(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("hanging Sync still parked after the delivery")
 	}
+}
+
+// estimateReq is a 14.x GetItemEstimate for one collection.
+func estimateReq(collectionID, key string) *wbxml.Element {
+	req := wbxml.New(wbxml.GetItemEstimate, "GetItemEstimate")
+	col := req.Add(wbxml.GetItemEstimate, "Collections").Add(wbxml.GetItemEstimate, "Collection")
+	col.AddText(wbxml.AirSync, "SyncKey", key)
+	col.AddText(wbxml.GetItemEstimate, "CollectionId", collectionID)
+	return req
 }
