@@ -66,6 +66,12 @@ func TestSmallRun(t *testing.T) {
 	if rep.RSSBeforeMiB <= 0 || rep.RSSParkedMiB <= 0 || rep.RSSEndMiB <= 0 {
 		t.Errorf("RSS not measured: %v / %v / %v", rep.RSSBeforeMiB, rep.RSSParkedMiB, rep.RSSEndMiB)
 	}
+	if rep.AnonBeforeMiB <= 0 || rep.AnonParkedMiB <= 0 || rep.AnonParkedMiB > rep.RSSParkedMiB {
+		t.Errorf("anonymous RSS not measured: %v / %v (RSS %v)", rep.AnonBeforeMiB, rep.AnonParkedMiB, rep.RSSParkedMiB)
+	}
+	if rep.RSSIdleMiB <= 0 || rep.AnonIdleMiB <= 0 {
+		t.Errorf("RSS after the idle measurement not taken: %v / %v", rep.RSSIdleMiB, rep.AnonIdleMiB)
+	}
 	// At least the INBOX IDLE watcher of each user.
 	if rep.UpstreamConns < 2 {
 		t.Errorf("upstream connections = %d, want >= 2", rep.UpstreamConns)
