@@ -21,6 +21,8 @@ import (
 	"github.com/idlebridge/idlebridge/activesync/client"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/internal/httpserve"
+
+	"github.com/idlebridge/idlebridge/internal/testenv"
 )
 
 // heldPinger parks every Ping until the test answers it through the done
@@ -116,17 +118,6 @@ func serverConnGoroutines() int {
 	return strings.Count(string(buf[:n]), "net/http.(*conn).serve(")
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // provisioned returns a provisioned device client of the test user.
 func provisioned(t testing.TB, url string) *client.Client {
 	t.Helper()
@@ -161,7 +152,7 @@ func TestParkedPingHoldsNoGoroutineAndKeepsTheConnection(t *testing.T) {
 	res := pingAsync(c, ctx, "5", "7")
 	done := p.next(t)
 	// Parked: net/http no longer runs anything for this connection.
-	waitFor(t, "the parked Ping to leave its handler", func() bool { return serverConnGoroutines() == 0 })
+	testenv.WaitFor(t, 5*time.Second, "the parked Ping to leave its handler", func() bool { return serverConnGoroutines() == 0 })
 	if obs.has("Ping 200 2") {
 		t.Fatal("Ping reported before it was answered")
 	}
@@ -170,7 +161,7 @@ func TestParkedPingHoldsNoGoroutineAndKeepsTheConnection(t *testing.T) {
 	if r.err != nil || r.status != "2" || len(r.folders) != 1 || r.folders[0] != "7" {
 		t.Fatalf("woken Ping: %+v", r)
 	}
-	waitFor(t, "the Ping to be reported", func() bool { return obs.has("Ping 200 2") })
+	testenv.WaitFor(t, 5*time.Second, "the Ping to be reported", func() bool { return obs.has("Ping 200 2") })
 
 	// The next request goes over the same connection, handed back to
 	// the server after the answer.
@@ -273,14 +264,14 @@ func TestDetachedPingOfAGoneDeviceIsHarmless(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	res := pingAsync(c, ctx, "5")
 	done := p.next(t)
-	waitFor(t, "the parked Ping to leave its handler", func() bool { return serverConnGoroutines() == 0 })
+	testenv.WaitFor(t, 5*time.Second, "the parked Ping to leave its handler", func() bool { return serverConnGoroutines() == 0 })
 	cancel()
 	if r := <-res; r.err == nil {
 		t.Fatal("cancelled Ping returned no error")
 	}
 	c.HTTP = nil
 	done([]string{"5"}, nil) // written to a closed connection
-	waitFor(t, "the Ping to be reported", func() bool { return obs.has("Ping 200 2") })
+	testenv.WaitFor(t, 5*time.Second, "the Ping to be reported", func() bool { return obs.has("Ping 200 2") })
 }
 
 func TestPingWaitsInItsHandlerWithoutResume(t *testing.T) {
@@ -299,7 +290,7 @@ func TestPingWaitsInItsHandlerWithoutResume(t *testing.T) {
 	p.next(t)
 	cancel()
 	<-res
-	waitFor(t, "the wait to be stopped", func() bool { return p.stops.Load() == 1 })
+	testenv.WaitFor(t, 5*time.Second, "the wait to be stopped", func() bool { return p.stops.Load() == 1 })
 }
 
 // hangingBackend syncs like recordingSyncer and parks like heldPinger.
@@ -342,7 +333,7 @@ func TestHangingSyncWaitsDetachedAndResyncsWhenWoken(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("hanging Sync never parked")
 	}
-	waitFor(t, "the hanging Sync to leave its handler", func() bool { return serverConnGoroutines() == 0 })
+	testenv.WaitFor(t, 5*time.Second, "the hanging Sync to leave its handler", func() bool { return serverConnGoroutines() == 0 })
 	rs.calls() // the first pass, with nothing to report
 
 	// Woken: the collection is synced again, off the handler, and the
@@ -362,7 +353,7 @@ func TestHangingSyncWaitsDetachedAndResyncsWhenWoken(t *testing.T) {
 	if got := rs.calls(); len(got) != 1 || got[0].CollectionID != "7" || got[0].SyncKey != "2" {
 		t.Fatalf("re-sync asked %+v, want collection 7 from key 2", got)
 	}
-	waitFor(t, "the Sync to be reported", func() bool { return obs.has("Sync 200 0") || obs.has("Sync 200 1") })
+	testenv.WaitFor(t, 5*time.Second, "the Sync to be reported", func() bool { return obs.has("Sync 200 0") || obs.has("Sync 200 1") })
 
 	// Quiet until the end: an empty 200, and the connection lives on.
 	rs.mu.Lock()

@@ -32,19 +32,8 @@ func parkPing(t *testing.T, e *bridgetest.Env, dev *client.Client, hb int, folde
 		st, ch, err := dev.Ping(context.Background(), hb, folders...)
 		out <- pingResult{st, ch, err, time.Since(start)}
 	}()
-	waitFor(t, "the Ping to park", func() bool { return e.Push.Parked() > before })
+	testenv.WaitFor(t, 20*time.Second, "the Ping to park", func() bool { return e.Push.Parked() > before })
 	return out
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func awaitPing(t *testing.T, ch <-chan pingResult, within time.Duration) pingResult {
@@ -251,7 +240,7 @@ func TestPushSurvivesProviderRestart(t *testing.T) {
 	e := bridgetest.Start(t, bridgetest.Options{IMAPAddr: proxy.Addr()})
 	dev, inbox, key := inboxReady(t, e, "phone1")
 	ping := parkPing(t, e, dev, 300, inbox)
-	waitFor(t, "the watcher's IDLE connection", func() bool { return proxy.Conns() >= 2 })
+	testenv.WaitFor(t, 20*time.Second, "the watcher's IDLE connection", func() bool { return proxy.Conns() >= 2 })
 
 	proxy.Drop()
 	appendMail(t, e, "delivered while the bridge could not see the provider")
@@ -321,7 +310,7 @@ func TestHangingSyncWakesOnNewMail(t *testing.T) {
 		}
 		done <- r
 	}()
-	waitFor(t, "the hanging Sync to park", func() bool { return e.Push.Parked() == 1 })
+	testenv.WaitFor(t, 20*time.Second, "the hanging Sync to park", func() bool { return e.Push.Parked() == 1 })
 	appendMail(t, e, "wakes the hanging sync")
 	select {
 	case r := <-done:

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/idlebridge/idlebridge/internal/testenv"
 )
 
 // fakeChecker stands in for the upstream IMAP login: it accepts one
@@ -182,7 +184,7 @@ func TestAuthenticateConcurrentFirstLogins(t *testing.T) {
 		}()
 	}
 	// Hold the upstream login until every request is waiting on it.
-	eventually(t, "all requests to join the upstream check", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "all requests to join the upstream check", func() bool {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		for _, c := range a.inflight {

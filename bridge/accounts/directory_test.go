@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idlebridge/idlebridge/internal/testenv"
 )
 
 const (
@@ -100,18 +102,6 @@ func TestOpenDirectoryMissing(t *testing.T) {
 	}
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestWatchReloads(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "alice@example.com.yaml", passthroughFile)
@@ -130,15 +120,15 @@ func TestWatchReloads(t *testing.T) {
 	// Added while watching. (Watch rescans once after starting, so a file
 	// written before its watch was armed is still picked up.)
 	writeFile(t, dir, "bob@example.com.yaml", passthroughFile)
-	eventually(t, "bob to be added", func() bool { _, ok := d.Lookup("bob@example.com"); return ok })
+	testenv.WaitFor(t, 5*time.Second, "bob to be added", func() bool { _, ok := d.Lookup("bob@example.com"); return ok })
 
 	// Changed.
 	writeFile(t, dir, "alice@example.com.yaml", "preset: mailbox.org\nlogin: {mode: passthrough}\n")
-	eventually(t, "alice to be reloaded", func() bool { u, _ := d.Lookup("alice@example.com"); return u != nil && u.Preset == "mailbox.org" })
+	testenv.WaitFor(t, 5*time.Second, "alice to be reloaded", func() bool { u, _ := d.Lookup("alice@example.com"); return u != nil && u.Preset == "mailbox.org" })
 
 	// Broken: the user disappears and a problem names the field.
 	writeFile(t, dir, "alice@example.com.yaml", badPortFile)
-	eventually(t, "alice's file to become a problem", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "alice's file to become a problem", func() bool {
 		_, ok := d.Lookup("alice@example.com")
 		p := d.Problems()
 		return !ok && len(p) == 1 && p[0].Field == "imap.port"
@@ -148,13 +138,13 @@ func TestWatchReloads(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "alice@example.com.yaml"), []byte(passthroughFile), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "alice to be fixed", func() bool { _, ok := d.Lookup("alice@example.com"); return ok && len(d.Problems()) == 0 })
+	testenv.WaitFor(t, 5*time.Second, "alice to be fixed", func() bool { _, ok := d.Lookup("alice@example.com"); return ok && len(d.Problems()) == 0 })
 
 	// Removed.
 	if err := os.Remove(filepath.Join(dir, "bob@example.com.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "bob to be removed", func() bool { _, ok := d.Lookup("bob@example.com"); return !ok })
+	testenv.WaitFor(t, 5*time.Second, "bob to be removed", func() bool { _, ok := d.Lookup("bob@example.com"); return !ok })
 	if _, ok := d.Lookup("alice@example.com"); !ok {
 		t.Error("alice vanished when bob was removed")
 	}
