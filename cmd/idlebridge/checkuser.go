@@ -2,18 +2,15 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/smtp"
 	"net/textproto"
 	"net/url"
@@ -362,87 +359,6 @@ func hasWord(list, word string) bool {
 		}
 	}
 	return false
-}
-
-// principalQuery asks for the authenticated user's principal (RFC 5397),
-// which every CalDAV/CardDAV server answers and clients use to discover
-// the home sets.
-const principalQuery = `<?xml version="1.0" encoding="utf-8"?>
-<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-principal/></d:prop></d:propfind>`
-
-// davMultistatus is the part of a 207 answer the check reads.
-type davMultistatus struct {
-	Responses []struct {
-		Propstat []struct {
-			Href   string `xml:"prop>current-user-principal>href"`
-			Status string `xml:"status"`
-		} `xml:"propstat"`
-	} `xml:"response"`
-}
-
-// checkDAV sends PROPFIND current-user-principal (Depth 0) with the user's
-// credentials to the configured base URL: 207 means the URL is a DAV
-// server that accepts them.
-func (c *userCheck) checkDAV(ctx context.Context, part, rawURL string) {
-	if rawURL == "" {
-		c.skip(part, "not configured for this user")
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "PROPFIND", rawURL, bytes.NewReader([]byte(principalQuery)))
-	if err != nil {
-		c.fail(part, fmt.Sprintf("bad URL %q: %v", rawURL, err))
-		return
-	}
-	req.Header.Set("Depth", "0")
-	req.Header.Set("Content-Type", "application/xml; charset=utf-8")
-	req.SetBasicAuth(c.u.Login.UpstreamUser, c.password)
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	if c.tls != nil {
-		transport.TLSClientConfig = c.tls.Clone()
-	}
-	client := &http.Client{
-		Transport: transport,
-		// A redirect means the configured URL is not the server's; say
-		// where it points rather than follow it silently.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		c.fail(part, fmt.Sprintf("%s: %v", redactedURL(rawURL), err))
-		return
-	}
-	defer resp.Body.Close()
-	host := req.URL.Host
-	switch {
-	case resp.StatusCode == http.StatusMultiStatus:
-		var ms davMultistatus
-		body := io.LimitReader(resp.Body, 1<<20)
-		if err := xml.NewDecoder(body).Decode(&ms); err != nil {
-			c.fail(part, fmt.Sprintf("%s answered 207 with a body that is not DAV XML: %v", host, err))
-			return
-		}
-		principal := ""
-		for _, r := range ms.Responses {
-			for _, ps := range r.Propstat {
-				if ps.Href != "" {
-					principal = ps.Href
-				}
-			}
-		}
-		if principal == "" {
-			c.warn(part, fmt.Sprintf("%s accepted the login but names no current-user-principal", redactedURL(rawURL)))
-			return
-		}
-		c.ok(part, fmt.Sprintf("%s, principal %s", redactedURL(rawURL), principal))
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		c.fail(part, fmt.Sprintf("login rejected by %s (HTTP %d)", host, resp.StatusCode))
-	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		c.fail(part, fmt.Sprintf("%s redirects (HTTP %d) to %s: put that URL in the user file", redactedURL(rawURL), resp.StatusCode, resp.Header.Get("Location")))
-	default:
-		c.fail(part, fmt.Sprintf("%s answered HTTP %d to PROPFIND: not a DAV URL?", redactedURL(rawURL), resp.StatusCode))
-	}
 }
 
 // redactedURL drops any password written into a URL.

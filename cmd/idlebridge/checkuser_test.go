@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/idlebridge/idlebridge/internal/testenv"
+	"github.com/idlebridge/idlebridge/upstream/dav"
 )
 
 // closedPort returns a loopback address nothing listens on.
@@ -189,5 +190,60 @@ func TestCheckUserInputs(t *testing.T) {
 				t.Fatalf("err = %v, want %q\n%s", err, tt.want, out.String())
 			}
 		})
+	}
+}
+
+// TestCheckUserListsDAVCollections: check-user discovers the user's
+// calendars and address books on the test Radicale through upstream/dav
+// and names them.
+func TestCheckUserListsDAVCollections(t *testing.T) {
+	clearConfigEnv(t)
+	imapAddr, password := testenv.IMAP(t)
+	_, caFile := testenv.IMAPS(t)
+	davURL := testenv.DAVURL(t)
+	smtpAddr, _ := testenv.SMTP(t)
+	_, imapPort := hostPort(t, imapAddr)
+	_, smtpPort := hostPort(t, smtpAddr)
+	user := testenv.UniqueUser(t)
+
+	c, err := dav.New(dav.Config{URL: davURL, Username: user, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	home := "/" + user + "/"
+	if err := c.MakeCalendar(ctx, home+"work/", "Work", []string{"VEVENT"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MakeCalendar(ctx, home+"todo/", "Todo", []string{"VTODO"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MakeAddressBook(ctx, home+"people/", "People"); err != nil {
+		t.Fatal(err)
+	}
+
+	usersDir := t.TempDir()
+	file := "imap: {host: 127.0.0.1, port: " + imapPort + ", security: starttls}\n" +
+		"smtp: {host: 127.0.0.1, port: " + smtpPort + ", security: none}\n" +
+		"caldav: " + davURL + "\ncarddav: " + davURL + "\nlogin: {mode: passthrough}\n"
+	if err := os.WriteFile(filepath.Join(usersDir, user+".yaml"), []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, fmt.Sprintf("users_dir: %q\n", usersDir))
+	const envVar = "IDLEBRIDGE_TEST_CHECKUSER_PASSWORD"
+	t.Setenv(envVar, password)
+	var out bytes.Buffer
+	err = checkUserMain(ctx, []string{"--config", cfg, "--password-env", envVar, "--ca-file", caFile, "--timeout", "10s", user}, strings.NewReader(""), &out)
+	if err != nil {
+		t.Fatalf("check-user: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"ok    CalDAV: " + davURL + ", principal " + home + ", home " + home + `: 2 calendars: `,
+		`"Work" (VEVENT)`, `"Todo" (VTODO)`,
+		"ok    CardDAV: " + davURL + ", principal " + home + ", home " + home + `: 1 address book: "People"`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
