@@ -243,3 +243,21 @@ func TestPollStopsOnRateLimit(t *testing.T) {
 }
 
 func (w *wire) reset() { w.requests.Store(0); w.sent.Store(0); w.got.Store(0) }
+
+// TestSyncCollectionTruncated: RFC 6578 3.6 lets a server answer part of
+// the changes, marking the request-URI 507; the caller must poll again.
+func TestSyncCollectionTruncated(t *testing.T) {
+	c := canned(t, 207, nil, `<?xml version="1.0"?><d:multistatus xmlns:d="DAV:">
+<d:response><d:href>/cal/a.ics</d:href><d:propstat><d:prop><d:getetag>"1"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+<d:response><d:href>/cal/b.ics</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response>
+<d:response><d:href>/cal/</d:href><d:status>HTTP/1.1 507 Insufficient Storage</d:status></d:response>
+<d:sync-token>http://example/sync/2</d:sync-token></d:multistatus>`)
+	ch, err := c.Poll(context.Background(), "/cal/", Cursor{SyncToken: "http://example/sync/1", CTag: "c1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ch.Truncated || ch.Empty() || ch.Next.SyncToken != "http://example/sync/2" || ch.Next.CTag != "c1" {
+		t.Fatalf("got %+v", ch)
+	}
+	wantChanges(t, ch, RungSyncCollection, map[string]string{"/cal/a.ics": `"1"`}, []string{"/cal/b.ics"})
+}

@@ -52,7 +52,7 @@ func (w *wire) String() string {
 
 // radicale returns a client for a fresh user of the test Radicale, its
 // byte counter and the user's home href (Radicale: /<user>/).
-func radicale(t *testing.T) (*Client, *wire, string) {
+func radicale(t testing.TB) (*Client, *wire, string) {
 	t.Helper()
 	base := testenv.DAVURL(t)
 	user := testenv.UniqueUser(t)
@@ -74,7 +74,7 @@ func radicale(t *testing.T) (*Client, *wire, string) {
 	return c, w, "/" + user + "/"
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
@@ -93,7 +93,7 @@ func card(uid, name string) []byte {
 }
 
 // newCalendar makes a calendar under home for the test.
-func newCalendar(t *testing.T, c *Client, home, name string) string {
+func newCalendar(t testing.TB, c *Client, home, name string) string {
 	t.Helper()
 	href := home + name + "/"
 	if err := c.MakeCalendar(ctxT(t), href, name, []string{"VEVENT", "VTODO"}, "#FF8800FF"); err != nil {
