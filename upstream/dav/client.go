@@ -128,8 +128,9 @@ func (c *Client) do(ctx context.Context, r request) (*reply, error) {
 }
 
 func (c *Client) doURL(ctx context.Context, r request, u *url.URL) (*reply, error) {
+	href := escapedPath(u.Path) // the canonical form callers hold
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("dav %s %s: %w", r.op, u.Path, err)
+		return nil, fmt.Errorf("dav %s %s: %w", r.op, href, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.timeout())
 	defer cancel()
@@ -139,7 +140,7 @@ func (c *Client) doURL(ctx context.Context, r request, u *url.URL) (*reply, erro
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
 	if err != nil {
-		return nil, fmt.Errorf("dav %s %s: %w", r.op, u.Path, err)
+		return nil, fmt.Errorf("dav %s %s: %w", r.op, href, err)
 	}
 	c.decorate(req)
 	for k, v := range r.header {
@@ -150,16 +151,16 @@ func (c *Client) doURL(ctx context.Context, r request, u *url.URL) (*reply, erro
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("dav %s %s: %w", r.op, u.Path, transportError(err))
+		return nil, fmt.Errorf("dav %s %s: %w", r.op, href, transportError(err))
 	}
 	defer resp.Body.Close()
 	data, err := readBounded(resp.Body, c.cfg.maxResponse())
 	if err != nil {
-		return nil, fmt.Errorf("dav %s %s: %w", r.op, u.Path, transportError(err))
+		return nil, fmt.Errorf("dav %s %s: %w", r.op, href, transportError(err))
 	}
 	rep := &reply{code: resp.StatusCode, header: resp.Header, body: data}
 	if resp.StatusCode >= 400 {
-		return nil, statusError(r.op, u.Path, rep, time.Now())
+		return nil, statusError(r.op, href, rep, time.Now())
 	}
 	return rep, nil
 }

@@ -173,3 +173,12 @@ func TestCleartextRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusErrorHrefCanonical(t *testing.T) {
+	c := canned(t, 412, nil, "")
+	_, err := c.Update(context.Background(), "/cal/a%20b.ics", "e", ContentCalendar, []byte("x"))
+	var se *StatusError
+	if !errors.As(err, &se) || se.Href != "/cal/a%20b.ics" {
+		t.Fatalf("err %v, want Href /cal/a%%20b.ics", err)
+	}
+}

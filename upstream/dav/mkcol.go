@@ -63,7 +63,7 @@ func (c *Client) SetDisplayName(ctx context.Context, href, name string) error {
 	// The answer is per property (RFC 4918 9.2.1): anything but 2xx failed.
 	for _, r := range ms.Responses {
 		for _, ps := range r.Propstats {
-			if code := statusCode(ps.Status); code/100 != 2 {
+			if code := statusCode(ps.Status); code/100 != 2 && code != 0 {
 				return &StatusError{Op: "proppatch", Href: href, Code: code}
 			}
 		}

@@ -15,7 +15,9 @@ const (
 // Create stores a new object at href with If-None-Match: * (RFC 9110
 // 13.1.2), so a create never overwrites: ErrPrecondition when href exists,
 // ErrConflict (Precondition "no-uid-conflict", RFC 4791 5.3.2.1 / RFC 6352
-// 6.3.2.1) when the UID is already stored at another href. It returns the
+// 6.3.2.1) when the UID is already stored at another href, and also
+// ErrConflict, with no Precondition, when the collection does not exist
+// (RFC 4918 9.7.1; Radicale answers so). It returns the
 // new ETag, or "" when the server sent none (RFC 4791 5.3.4 allows that
 // when it changed the data; the caller lists or fetches it).
 func (c *Client) Create(ctx context.Context, href, contentType string, data []byte) (string, error) {
