@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -260,4 +261,38 @@ func TestSyncCollectionTruncated(t *testing.T) {
 		t.Fatalf("got %+v", ch)
 	}
 	wantChanges(t, ch, RungSyncCollection, map[string]string{"/cal/a.ics": `"1"`}, []string{"/cal/b.ics"})
+}
+
+// TestLadderAddressBook: the same ladder on CardDAV, and the hrefs it
+// reports fetched with addressbook-multiget (sync-collection gives no
+// card data).
+func TestLadderAddressBook(t *testing.T) {
+	c, _, home := radicale(t)
+	ctx := ctxT(t)
+	book := home + "book/"
+	if err := c.MakeAddressBook(ctx, book, "Book"); err != nil {
+		t.Fatal(err)
+	}
+	a := book + "a.vcf"
+	ea, err := c.Create(ctx, a, ContentVCard, card("ab-a", "Alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &follower{t: t, c: c, coll: book, snap: map[string]string{}}
+	wantChanges(t, f.poll(), RungListing, map[string]string{a: ea}, nil)
+
+	b := book + "b.vcf"
+	eb, err := c.Create(ctx, b, ContentVCard, card("ab-b", "Bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, a, ea); err != nil {
+		t.Fatal(err)
+	}
+	ch := f.poll()
+	wantChanges(t, ch, RungSyncCollection, map[string]string{b: eb}, []string{a})
+	objs, failed, err := c.MultiGet(ctx, book, KindAddressBook, slices.Collect(maps.Keys(ch.Changed)))
+	if err != nil || len(failed) != 0 || len(objs) != 1 || objs[0].ETag != eb || !strings.Contains(string(objs[0].Data), "FN:Bob") {
+		t.Fatalf("multiget of the changes: %+v %v %v", objs, failed, err)
+	}
 }
