@@ -100,3 +100,23 @@ func TestDiscoverRedirectToOtherHostNotFollowed(t *testing.T) {
 		t.Fatalf("want the base URL's 404, got %v", err)
 	}
 }
+
+// TestDiscoverFromContextPath: a URL with a path of its own (as presets
+// give, e.g. .../dav/) is asked directly, without the well-known step.
+func TestDiscoverFromContextPath(t *testing.T) {
+	user := testenv.UniqueUser(t)
+	w := &wire{}
+	c, err := New(Config{URL: testenv.DAVURL(t) + user + "/", Username: user, Password: "x",
+		Transport: countRT{http.DefaultTransport, w}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Discover(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := "/" + user + "/"
+	if d.Principal != home || d.CalendarHome != home || d.AddressBookHome != home || w.requests.Load() != 2 {
+		t.Fatalf("got %+v in %d requests, want homes %s in 2 (principal, home sets)", d, w.requests.Load(), home)
+	}
+}
