@@ -2,7 +2,8 @@
 // provider on behalf of the bridge: discovery (RFC 6764 well-known and SRV,
 // current-user-principal, calendar and address book home sets), listing
 // calendars and address books with what a folder list needs, change
-// detection as a ladder a caller drives per collection (Poll), fetching by
+// detection as a ladder a caller drives per collection (Poll), a time-range
+// listing for windowed initial syncs (ListRange), fetching by
 // multiget in batches, conditional writes, and making, renaming and
 // deleting collections.
 //
