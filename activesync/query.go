@@ -118,8 +118,11 @@ func parsePlainQuery(rawQuery string, header func(string) string) (*Query, error
 }
 
 func parseBase64Query(rawQuery string) (*Query, error) {
-	// Clients differ on padding and on URL-escaping '+' and '/'.
-	s, err := url.QueryUnescape(rawQuery)
+	// Clients differ on padding and on URL-escaping '+', '/' and '='. The
+	// value is not form-encoded: iOS and others send base64's '+' as it is
+	// (MS-ASHTTP 2.2.1.1.1.1), so '+' must stay '+' and never become a
+	// space; only %XX escapes are undone (PathUnescape, not QueryUnescape).
+	s, err := url.PathUnescape(rawQuery)
 	if err != nil {
 		s = rawQuery
 	}

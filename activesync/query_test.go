@@ -2,6 +2,7 @@ package activesync_test
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/idlebridge/idlebridge/activesync"
@@ -78,4 +79,30 @@ func FuzzParseQuery(f *testing.F) {
 			t.Fatalf("accepted an invalid query %q: %+v", s, q)
 		}
 	})
+}
+
+// MS-ASHTTP 2.2.1.1.1.1: iOS sends the base64 query unescaped, so a
+// literal '+' is base64, never a form-encoded space; the %2B form works too.
+func TestParseBase64QueryPlus(t *testing.T) {
+	for key := uint32(1); key < 1<<16; key++ {
+		enc, err := client.EncodeBase64Query("14.1", "FolderSync", "Appl123", "iPhone", key, "alice@example.com", client.Params{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(enc, "+") {
+			continue
+		}
+		escaped := strings.NewReplacer("+", "%2B", "/", "%2F", "=", "%3D").Replace(enc)
+		for _, raw := range []string{enc, escaped, strings.TrimRight(enc, "=")} {
+			q, err := activesync.ParseQuery(raw, nil)
+			if err != nil {
+				t.Fatalf("ParseQuery(%q) with policy key %d: %v", raw, key, err)
+			}
+			if q.PolicyKey != key || q.Cmd != "FolderSync" || q.DeviceID != "Appl123" || q.User != "alice@example.com" {
+				t.Fatalf("ParseQuery(%q) = %+v, want policy key %d", raw, q, key)
+			}
+		}
+		return
+	}
+	t.Fatal("no policy key below 65536 encodes to a '+'")
 }
