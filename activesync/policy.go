@@ -71,7 +71,8 @@ func (p Policy) provisionDoc() *wbxml.Element {
 			add("MaxDevicePasswordFailedAttempts", strconv.Itoa(p.MaxFailedAttempts))
 		}
 	}
-	// Empty elements mean "no limit" (MS-ASPROV 3.2.5.1.1).
+	// MS-ASPROV 2.2.2.30: the only element of this document whose type
+	// allows empty, meaning "no limit"; every other one carries a number.
 	if p.MaxAttachmentBytes > 0 {
 		add("MaxAttachmentSize", strconv.FormatInt(p.MaxAttachmentBytes, 10))
 	} else {
@@ -102,8 +103,11 @@ func (p Policy) provisionDoc() *wbxml.Element {
 	add("MaxCalendarAgeFilter", "0")
 	add("AllowHTMLEmail", "1")
 	add("MaxEmailAgeFilter", "0")
-	d.Add(wbxml.Provision, "MaxEmailBodyTruncationSize")
-	d.Add(wbxml.Provision, "MaxEmailHTMLBodyTruncationSize")
+	// MS-ASPROV 2.2.2.34/35: integers, -1 = no truncation. Unlike
+	// MaxAttachmentSize (unsignedIntOrEmpty, 2.2.2.30) these have no empty
+	// form, and a client that reads an empty one as 0 keeps only headers.
+	add("MaxEmailBodyTruncationSize", "-1")
+	add("MaxEmailHTMLBodyTruncationSize", "-1")
 	add("RequireSignedSMIMEMessages", "0")
 	add("RequireEncryptedSMIMEMessages", "0")
 	add("AllowSMIMESoftCerts", "1")

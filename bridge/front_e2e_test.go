@@ -3,10 +3,12 @@ package bridge_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/idlebridge/idlebridge/activesync/client"
+	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/internal/bridgetest"
 )
 
@@ -36,4 +38,35 @@ func TestBase64QueryWithPlus(t *testing.T) {
 		return
 	}
 	t.Fatal("no issued policy key gave a '+' in 300 devices")
+}
+
+// Every policy element a device is handed is a number, except
+// MaxAttachmentSize, whose type alone allows empty (MS-ASPROV 2.2.2.30);
+// the body truncation limits are -1, no truncation (2.2.2.34/35): a client
+// that reads an empty limit as 0 would show every mail without its body.
+func TestProvisionPolicyValues(t *testing.T) {
+	e := bridgetest.Start(t, bridgetest.Options{})
+	for _, ver := range []string{"12.1", "14.1", "16.1"} {
+		dev := &client.Client{BaseURL: e.URL, User: e.User, Password: e.Password, DeviceID: "prov" + strings.ReplaceAll(ver, ".", ""), Version: ver}
+		doc, err := dev.Provision(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Children) == 0 {
+			t.Fatalf("%s: empty EASProvisionDoc", ver)
+		}
+		for _, el := range doc.Children {
+			if el.Name == "MaxAttachmentSize" && el.Text == "" {
+				continue
+			}
+			if _, err := strconv.Atoi(el.Text); err != nil {
+				t.Errorf("%s: %s = %q, want an integer", ver, el.Name, el.Text)
+			}
+		}
+		for _, name := range []string{"MaxEmailBodyTruncationSize", "MaxEmailHTMLBodyTruncationSize"} {
+			if got := doc.ChildText(wbxml.Provision, name); got != "-1" {
+				t.Errorf("%s: %s = %q, want -1", ver, name, got)
+			}
+		}
+	}
 }
