@@ -21,7 +21,7 @@ const (
 	itemOpsServerError        = 3
 	itemOpsNotFound           = 6
 	itemOpsUnsupportedStore   = 9
-	itemOpsActionNotSupported = 18
+	itemOpsActionNotSupported = 156
 )
 
 func itemFetcher(b Backend) bool { _, ok := b.(ItemFetcher); return ok }
@@ -66,11 +66,30 @@ func handleItemOperations(ctx context.Context, c *call) (*wbxml.Element, error) 
 			el.AddText(wbxml.AirSync, "CollectionId", id)
 			c.log.Info("folder emptied", "collection", id, "status", st)
 		default:
-			// Move (conversations) and document library operations.
-			out.Add(wbxml.ItemOperations, op.Name).AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsActionNotSupported))
+			out.Append(unsupportedOperation(op))
+			c.log.Info("item operation not supported", "op", op.Name)
 		}
 	}
 	return resp, nil
+}
+
+// unsupportedOperation answers an operation the bridge does not offer:
+// conversation Move (MS-ASCMD 2.2.3.117.1; finding a conversation's
+// messages would mean reading the headers of every folder, as
+// ConversationId is derived from them, not stored) and the document
+// library operations. Status 156 is "action not supported" (MS-ASCMD
+// 2.2.3.177.8); 18 would ask the user for credentials. A Move answer
+// carries the ConversationId the request named (2.2.3.35.1: required in
+// the response), in the form it came (the id is a byte array, OPAQUE).
+func unsupportedOperation(op *wbxml.Element) *wbxml.Element {
+	el := wbxml.New(wbxml.ItemOperations, op.Name)
+	el.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsActionNotSupported))
+	if op.Name == "Move" {
+		if id := op.Child(wbxml.ItemOperations, "ConversationId"); id != nil {
+			el.Append(&wbxml.Element{Space: id.Space, Name: id.Name, Text: id.Text, Opaque: id.Opaque, IsOpaque: id.IsOpaque})
+		}
+	}
+	return el
 }
 
 // fetchOne answers one Fetch with an item's properties or an attachment

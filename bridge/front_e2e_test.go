@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -68,5 +69,60 @@ func TestProvisionPolicyValues(t *testing.T) {
 				t.Errorf("%s: %s = %q, want -1", ver, name, got)
 			}
 		}
+	}
+}
+
+// A conversation Move ("move thread") is answered Status 156, action not
+// supported (MS-ASCMD 2.2.3.177.8), with the ConversationId the request
+// named (2.2.3.35.1), and moves nothing; the Fetch beside it is served.
+func TestItemOperationsConversationMove(t *testing.T) {
+	ctx := context.Background()
+	e := bridgetest.Start(t, bridgetest.Options{})
+	appendMail(t, e, "thread")
+	dev := e.Device(t, "mover", "16.1")
+	fs, err := dev.FolderSync(ctx, "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := client.FolderByType(fs.Add, 2)
+	trash, _ := client.FolderByType(fs.Add, 4)
+	items, _, err := dev.SyncAll(ctx, inbox.ServerID, client.SyncOptions{WindowSize: 50})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("initial sync: %v, %d items", err, len(items))
+	}
+	var sid string
+	var conv *wbxml.Element
+	for id, data := range items {
+		sid, conv = id, data.Child(wbxml.Email2, "ConversationId")
+	}
+	if conv == nil || !conv.IsOpaque || len(conv.Opaque) == 0 {
+		t.Fatalf("synced item has no ConversationId: %+v", conv)
+	}
+
+	req := wbxml.New(wbxml.ItemOperations, "ItemOperations")
+	mv := req.Add(wbxml.ItemOperations, "Move")
+	mv.AddOpaque(wbxml.ItemOperations, "ConversationId", conv.Opaque)
+	mv.AddText(wbxml.ItemOperations, "DstFldId", trash.ServerID)
+	f := req.Add(wbxml.ItemOperations, "Fetch")
+	f.AddText(wbxml.ItemOperations, "Store", "Mailbox")
+	f.AddText(wbxml.AirSync, "CollectionId", inbox.ServerID)
+	f.AddText(wbxml.AirSync, "ServerId", sid)
+	r, err := dev.Do(ctx, "ItemOperations", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := r.Doc.Child(wbxml.ItemOperations, "Response")
+	m := resp.Child(wbxml.ItemOperations, "Move")
+	if r.Status() != "1" || m.ChildText(wbxml.ItemOperations, "Status") != "156" {
+		t.Fatalf("ItemOperations status %q, Move status %q, want 1 and 156", r.Status(), m.ChildText(wbxml.ItemOperations, "Status"))
+	}
+	if got := m.Child(wbxml.ItemOperations, "ConversationId"); got == nil || !bytes.Equal(got.Opaque, conv.Opaque) {
+		t.Fatalf("Move answer ConversationId %+v, want %x", got, conv.Opaque)
+	}
+	if st := resp.Child(wbxml.ItemOperations, "Fetch").ChildText(wbxml.ItemOperations, "Status"); st != "1" {
+		t.Errorf("Fetch beside the Move: status %q", st)
+	}
+	if n, err := e.IMAP(t).Status(ctx, "INBOX"); err != nil || n.Messages != 1 {
+		t.Errorf("INBOX after the refused Move: %+v %v, want the message still there", n, err)
 	}
 }
