@@ -21,8 +21,8 @@ const maxClientIDLen = 128
 //
 // Success is an empty 200 in every version: "If the command succeeds, no
 // XML body is returned in the response" (MS-ASCMD 2.2.3.177.14, .16).
-// Failure is <Root><Status>N</Status></Root> for 14.0+, and an HTTP 500
-// for 12.x, which has no Status element in these commands.
+// Failure is <Root><Status>N</Status></Root> for 14.0+, and an HTTP code
+// for 12.x, which has no Status element in these commands (sendFailure).
 func handleSendMail(ctx context.Context, c *call) (*wbxml.Element, error) {
 	m, err := parseOutgoing(c.cmd.name, c.req, c.raw, c.q)
 	if err != nil {
@@ -78,21 +78,47 @@ func parseOutgoing(kind string, req *wbxml.Element, raw []byte, q *Query) (*Outg
 	return m, nil
 }
 
-// sendFailure keeps 14.0+ statuses and turns them into HTTP 500 for 12.x
-// (the Status element of these commands exists from 14.0 on, MS-ASCMD
-// 2.2.3.177.14). Retryable outages (503) and bad requests (400) keep their
-// HTTP code in every version.
+// Common status codes SendMail, SmartReply and SmartForward answer with
+// (MS-ASCMD 2.2.2).
+const (
+	StatusInvalidMIME                Status = 107
+	StatusMessageRecipientUnresolved Status = 116
+	StatusMessageHasNoRecipient      Status = 119
+	StatusMailSubmissionFailed       Status = 120
+	StatusMessageReplyFailed         Status = 121
+	StatusAttachmentIsTooLarge       Status = 122
+)
+
+// sendFailure keeps 14.0+ statuses and turns them into HTTP codes for
+// 12.x (the Status element of these commands exists from 14.0 on, MS-ASCMD
+// 2.2.3.177.14). What is wrong with the message itself is a 4xx: sending
+// it again cannot succeed, and a 500 makes 12.x clients retry it forever
+// (413 for a message over the size limit, 400 for the rest). Failures
+// of the bridge or the provider stay 500; retryable outages (503) keep
+// their HTTP code in every version.
 func sendFailure(ver Version, err error) error {
 	if ver >= V140 {
 		return err
 	}
 	var e *Error
 	if errors.As(err, &e) && e.HTTP == 0 {
-		code := http.StatusInternalServerError
-		if e.Fallback == http.StatusBadRequest {
-			code = http.StatusBadRequest
-		}
-		return &Error{HTTP: code, Status: e.Status, Msg: e.Msg, Err: e.Err}
+		return &Error{HTTP: sendFailureHTTP(e), Status: e.Status, Msg: e.Msg, Err: e.Err}
 	}
 	return err
+}
+
+// sendFailureHTTP is the 12.x HTTP code of a send's status.
+func sendFailureHTTP(e *Error) int {
+	switch e.Status {
+	case StatusInvalidContent, StatusInvalidWBXML, StatusInvalidXML, StatusInvalidMIME,
+		StatusMessageRecipientUnresolved, StatusMessageHasNoRecipient, StatusMessageReplyFailed,
+		StatusItemNotFound:
+		return http.StatusBadRequest
+	case StatusAttachmentIsTooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	if e.Fallback >= 400 && e.Fallback < 500 {
+		return e.Fallback
+	}
+	return http.StatusInternalServerError
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/idlebridge/idlebridge/activesync/client"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/internal/bridgetest"
+	"github.com/idlebridge/idlebridge/internal/testlog"
 )
 
 // A device whose policy key, as the bridge issued it, encodes to a base64
@@ -124,5 +126,57 @@ func TestItemOperationsConversationMove(t *testing.T) {
 	}
 	if n, err := e.IMAP(t).Status(ctx, "INBOX"); err != nil || n.Messages != 1 {
 		t.Errorf("INBOX after the refused Move: %+v %v, want the message still there", n, err)
+	}
+}
+
+// A 12.x SendMail whose message cannot be sent as it is (no recipients,
+// not a message, a SmartReply to an item that does not exist) answers a
+// 4xx, never 500 which makes the device retry it forever, and is logged
+// at WARN; 14.x gets the command's Status.
+func TestSendMailContentErrors(t *testing.T) {
+	ctx := context.Background()
+	log, rec := testlog.New()
+	e := bridgetest.Start(t, bridgetest.Options{Log: log})
+	dev12 := e.Device(t, "send12", "12.1")
+	dev14 := e.Device(t, "send14", "14.1")
+	for _, tc := range []struct {
+		name, cmd string
+		p         client.Params
+		mime      string
+		status    string // 14.1
+	}{
+		{"no recipients", "SendMail", client.Params{}, "From: " + e.User + "\r\nSubject: none\r\n\r\nhi\r\n", "119"},
+		{"garbage", "SendMail", client.Params{}, "\x00\x01\x02 this is not a message \xff\r\n\r\n", ""},
+		{"bad address", "SendMail", client.Params{}, "From: " + e.User + "\r\nTo: <<<@@@>>>\r\nSubject: x\r\n\r\nhi\r\n", "116"},
+		{"reply to nothing", "SmartReply", client.Params{CollectionID: "999", ItemID: "999:1"}, "From: " + e.User + "\r\nTo: bob@example.test\r\nSubject: re\r\n\r\nhi\r\n", "150"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(rec.Records("request failed"))
+			res, err := dev12.DoRaw(ctx, tc.cmd, tc.p, []byte(tc.mime), "message/rfc822")
+			he, ok := err.(*client.HTTPError)
+			if !ok || he.Code < 400 || he.Code >= 500 {
+				t.Fatalf("12.1 %s: %v %v, want a 4xx", tc.cmd, res, err)
+			}
+			fails := rec.Records("request failed")[before:]
+			if len(fails) != 1 || fails[0].Level != slog.LevelWarn {
+				t.Errorf("12.1 %s logged %v, want one WARN", tc.cmd, fails)
+			}
+
+			req := wbxml.New(wbxml.ComposeMail, tc.cmd)
+			req.AddText(wbxml.ComposeMail, "ClientId", "c-"+strings.ReplaceAll(tc.name, " ", "-"))
+			if tc.cmd != "SendMail" {
+				src := req.Add(wbxml.ComposeMail, "Source")
+				src.AddText(wbxml.ComposeMail, "FolderId", tc.p.CollectionID)
+				src.AddText(wbxml.ComposeMail, "ItemId", tc.p.ItemID)
+			}
+			req.AddOpaque(wbxml.ComposeMail, "Mime", []byte(tc.mime))
+			r14, err := dev14.Do(ctx, tc.cmd, req)
+			if err != nil {
+				t.Fatalf("14.1 %s: %v", tc.cmd, err)
+			}
+			if st := r14.Status(); st == "" || st == "1" || (tc.status != "" && st != tc.status) {
+				t.Errorf("14.1 %s: Status %q, want %q", tc.cmd, st, tc.status)
+			}
+		})
 	}
 }

@@ -90,7 +90,7 @@ func TestSendMailThroughFront(t *testing.T) {
 		t.Errorf("Sent holds %d, want 2", len(sent))
 	}
 
-	// A refused submission is a Status for 14.1 and HTTP 500 for 12.1.
+	// A message without recipients is a Status for 14.1 and HTTP 400 for 12.1.
 	c14 := &client.Client{BaseURL: ts.URL, User: e.acct.Address(), Password: "devpass", DeviceID: "front141", Version: "14.1"}
 	c12 := &client.Client{BaseURL: ts.URL, User: e.acct.Address(), Password: "devpass", DeviceID: "front121", Version: "12.1"}
 	for _, c := range []*client.Client{c14, c12} {
@@ -107,8 +107,8 @@ func TestSendMailThroughFront(t *testing.T) {
 		t.Errorf("14.1 no recipients: %v %v", res, err)
 	}
 	_, err = c12.DoRaw(context.Background(), "SendMail", client.Params{}, noRcpt, "message/rfc822")
-	if he, ok := err.(*client.HTTPError); !ok || he.Code != 500 {
-		t.Errorf("12.1 no recipients: %v, want HTTP 500", err)
+	if he, ok := err.(*client.HTTPError); !ok || he.Code != 400 {
+		t.Errorf("12.1 no recipients: %v, want HTTP 400", err)
 	}
 }
 
