@@ -165,11 +165,12 @@ func (s *Server) run(c *call, f func() int) {
 		if s.Observe != nil {
 			s.Observe(c.label, code, c.status, d)
 		}
-		level := slog.LevelInfo
-		if code >= 500 {
-			level = slog.LevelError
+		if code == codeClientGone {
+			// No answer was written: log no HTTP code for it.
+			c.log.Log(context.Background(), slog.LevelInfo, "request", "client_gone", true, "ms", d.Milliseconds())
+			return
 		}
-		c.log.Log(c.ctx(), level, "request", "http", code, "status", int(c.status), "ms", d.Milliseconds())
+		c.log.Log(c.ctx(), requestLevel(code), "request", "http", code, "status", int(c.status), "ms", d.Milliseconds())
 	}()
 	code = f()
 }
@@ -267,7 +268,8 @@ func setCommonHeaders(h http.Header) {
 // does not support. Such commands are left out of MS-ASProtocolCommands,
 // so clients that read OPTIONS do not send them.
 func (s *Server) notImplemented(c *call) int {
-	c.log.Warn("command not implemented")
+	// Expected traffic (clients try Search, ResolveRecipients...): INFO.
+	c.log.Info("command not implemented")
 	c.w.WriteHeader(http.StatusNotImplemented)
 	return http.StatusNotImplemented
 }
@@ -307,7 +309,7 @@ func (s *Server) authenticate(c *call) (Account, int) {
 			http.Error(w, "too many failed logins", http.StatusTooManyRequests)
 			return nil, http.StatusTooManyRequests
 		} else if err != nil {
-			return nil, 499 // client went away while throttled
+			return nil, c.logClientGone(err) // while throttled
 		} else if d > 0 {
 			c.log.Warn("login throttled after repeated failures", "user", user, "remote", addr.String(), "delay", d)
 		}
@@ -329,6 +331,8 @@ func (s *Server) authenticate(c *call) (Account, int) {
 		c.log.Warn("login failed", "user", user, "remote", addr.String())
 		unauthorized(w)
 		return nil, http.StatusUnauthorized
+	case c.clientGone(err):
+		return nil, c.logClientGone(err)
 	default:
 		s.loginResult("error")
 		c.log.Error("login could not be checked", "user", user, "err", err)
@@ -387,6 +391,9 @@ func (s *Server) readBody(c *call) error {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return httpError(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", limit), nil)
+		}
+		if bodyReadGone(c.r.Context(), err) {
+			return fmt.Errorf("reading request body: %w: %w", errClientGone, err)
 		}
 		return httpError(http.StatusBadRequest, "reading request body", err)
 	}
@@ -470,6 +477,9 @@ func (s *Server) checkPolicy(c *call) error {
 // fail is the one place where errors become answers: an HTTP code, or a
 // command response carrying only a Status for 14.0+ clients.
 func (s *Server) fail(c *call, err error) int {
+	if c.clientGone(err) {
+		return c.logClientGone(err)
+	}
 	e := asError(err)
 	code := e.HTTP
 	if code == 0 && ((c.ver < V140 && !e.Command) || c.cmd == nil || c.cmd.root == "") {

@@ -1,7 +1,6 @@
 package bridgetest
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -10,14 +9,18 @@ import (
 
 // Proxy is a TCP relay in front of a server that a test can cut: Drop
 // closes every relayed connection and refuses new ones until Restore —
-// what the bridge sees when the provider restarts.
+// what the bridge sees when the provider restarts. Hold stops relaying
+// without closing anything — a provider that hangs.
 type Proxy struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	conns map[net.Conn]bool
-	down  bool
+	mu        sync.Mutex
+	conns     map[net.Conn]bool
+	down      bool
+	held      bool
+	heldBytes int64
+	release   *sync.Cond
 }
 
 // StartProxy relays 127.0.0.1:<random> to target until the test ends.
@@ -28,6 +31,7 @@ func StartProxy(t testing.TB, target string) *Proxy {
 		t.Fatal(err)
 	}
 	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	p.release = sync.NewCond(&p.mu)
 	go p.serve()
 	t.Cleanup(func() { ln.Close(); p.Drop() })
 	return p
@@ -36,11 +40,14 @@ func StartProxy(t testing.TB, target string) *Proxy {
 // Addr is where clients connect.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-// Drop closes all relayed connections and refuses new ones.
+// Drop closes all relayed connections and refuses new ones (and ends a
+// Hold).
 func (p *Proxy) Drop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = true
+	p.held = false
+	p.release.Broadcast()
 	for c := range p.conns {
 		c.Close()
 	}
@@ -52,6 +59,29 @@ func (p *Proxy) Restore() {
 	p.mu.Lock()
 	p.down = false
 	p.mu.Unlock()
+}
+
+// Hold stops relaying: what is read is kept until Release, so requests
+// to the server hang. HeldBytes counts what arrived meanwhile.
+func (p *Proxy) Hold() {
+	p.mu.Lock()
+	p.held, p.heldBytes = true, 0
+	p.mu.Unlock()
+}
+
+// Release relays again, the held bytes first.
+func (p *Proxy) Release() {
+	p.mu.Lock()
+	p.held = false
+	p.release.Broadcast()
+	p.mu.Unlock()
+}
+
+// HeldBytes is how many bytes arrived since Hold and are held back.
+func (p *Proxy) HeldBytes() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.heldBytes
 }
 
 // Conns is the number of relayed connections open now.
@@ -88,7 +118,26 @@ func (p *Proxy) serve() {
 }
 
 func (p *Proxy) pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			if p.held {
+				p.heldBytes += int64(n)
+			}
+			for p.held {
+				p.release.Wait()
+			}
+			p.mu.Unlock()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	dst.Close()
 	src.Close()
 	p.mu.Lock()

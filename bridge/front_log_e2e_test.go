@@ -1,0 +1,117 @@
+package bridge_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/idlebridge/idlebridge/activesync/client"
+	"github.com/idlebridge/idlebridge/internal/bridgetest"
+	"github.com/idlebridge/idlebridge/internal/testenv"
+	"github.com/idlebridge/idlebridge/internal/testlog"
+)
+
+// requestLine waits for the request log line of device dev and command
+// cmd among the records from index from on.
+func requestLine(t *testing.T, rec *testlog.Recorder, from int, dev, cmd string) testlog.Record {
+	t.Helper()
+	var got testlog.Record
+	testenv.WaitFor(t, 10*time.Second, "the request line of "+cmd, func() bool {
+		for _, r := range rec.Records("")[from:] {
+			if r.Msg == "request" && r.Attrs["device"] == dev && r.Attrs["cmd"] == cmd {
+				got = r
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// A command the bridge does not build (yet) answers 501, which is
+// expected traffic: INFO, not ERROR.
+func TestNotImplementedLogsInfo(t *testing.T) {
+	log, rec := testlog.New()
+	e := bridgetest.Start(t, bridgetest.Options{Log: log})
+	dev := e.Device(t, "searcher", "14.1")
+	_, err := dev.DoRaw(context.Background(), "Search", client.Params{}, nil, "")
+	if he, ok := err.(*client.HTTPError); !ok || he.Code != 501 {
+		t.Fatalf("Search: %v, want HTTP 501", err)
+	}
+	line := requestLine(t, rec, 0, "searcher", "Search")
+	if line.Level != slog.LevelInfo || line.Attrs["http"] != "501" {
+		t.Errorf("request line %v, want INFO with http 501", line)
+	}
+	for _, r := range rec.Records("") {
+		if r.Level >= slog.LevelWarn {
+			t.Errorf("logged %v", r)
+		}
+	}
+}
+
+// A client that hangs up mid-request, in the body or while the bridge
+// waits on the provider, is logged at INFO with no HTTP code: nothing was
+// answered, and it is not the bridge's failure (issue 17 item 7).
+func TestClientHangsUpMidRequest(t *testing.T) {
+	imapAddr, _ := testenv.IMAP(t)
+	proxy := bridgetest.StartProxy(t, imapAddr)
+	log, rec := testlog.New()
+	e := bridgetest.Start(t, bridgetest.Options{IMAPAddr: proxy.Addr(), Log: log})
+	ctx := context.Background()
+
+	t.Run("in the body", func(t *testing.T) {
+		dev := e.Device(t, "halfbody", "14.1")
+		from := len(rec.Records(""))
+		u, _ := url.Parse(e.URL)
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST /Microsoft-Server-ActiveSync?Cmd=FolderSync&User=%s&DeviceId=halfbody&DeviceType=TestPhone HTTP/1.1\r\n"+
+			"Host: %s\r\nAuthorization: Basic %s\r\nMS-ASProtocolVersion: 14.1\r\nX-MS-PolicyKey: %d\r\n"+
+			"Content-Type: application/vnd.ms-sync.wbxml\r\nContent-Length: 1000\r\n\r\n\x03\x01\x6a\x00",
+			e.User, u.Host, basicAuth(e.User, e.Password), dev.PolicyKey)
+		conn.Close()
+		checkGone(t, rec, from, "halfbody", "FolderSync")
+	})
+
+	t.Run("waiting on the provider", func(t *testing.T) {
+		dev, inbox, key := inboxReady(t, e, "hangup")
+		appendMail(t, e, "while held")
+		from := len(rec.Records(""))
+		proxy.Hold()
+		defer proxy.Release()
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			_, err := dev.Sync(rctx, inbox, key, client.SyncOptions{WindowSize: 10})
+			done <- err
+		}()
+		testenv.WaitFor(t, 10*time.Second, "the bridge asking the provider", func() bool { return proxy.HeldBytes() > 0 })
+		cancel()
+		<-done
+		checkGone(t, rec, from, "hangup", "Sync")
+	})
+}
+
+func checkGone(t *testing.T, rec *testlog.Recorder, from int, dev, cmd string) {
+	t.Helper()
+	line := requestLine(t, rec, from, dev, cmd)
+	if line.Level != slog.LevelInfo || line.Attrs["client_gone"] != "true" || line.Attrs["http"] != "" {
+		t.Errorf("request line %v, want INFO, client_gone and no http code", line)
+	}
+	for _, r := range rec.Records("") {
+		if r.Attrs["device"] == dev && r.Level >= slog.LevelError {
+			t.Errorf("logged %v", r)
+		}
+	}
+}
+
+func basicAuth(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+}
