@@ -119,7 +119,9 @@ type call struct {
 	req *wbxml.Element
 	// raw is the body as received.
 	raw []byte
-	log *slog.Logger
+	// reqBytes is the size of the body as received (for the trace).
+	reqBytes int
+	log      *slog.Logger
 
 	// start and label (a bounded command name) are for the request log
 	// line and metrics.
@@ -230,6 +232,7 @@ func (s *Server) handle(c *call) int {
 	if err := s.readBody(c); err != nil {
 		return s.fail(c, err)
 	}
+	c.trace("request", c.req, c.reqBytes)
 	if err := s.touchDevice(c); err != nil {
 		return s.fail(c, err)
 	}
@@ -398,6 +401,7 @@ func (s *Server) readBody(c *call) error {
 		return httpError(http.StatusBadRequest, "reading request body", err)
 	}
 	c.raw = body
+	c.reqBytes = len(body)
 	if len(body) == 0 || c.cmd.body == bodyRaw || c.cmd.body == bodyNone {
 		if len(body) == 0 && c.cmd.body == bodyRequired {
 			return statusError(StatusInvalidContent, http.StatusBadRequest, "empty request body", nil)
@@ -524,6 +528,7 @@ func (s *Server) writeWBXML(c *call, resp *wbxml.Element) int {
 		http.Error(c.w, "internal error", http.StatusInternalServerError)
 		return http.StatusInternalServerError
 	}
+	c.trace("response", resp, len(b))
 	c.w.Header().Set("Content-Type", ContentTypeWBXML)
 	c.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	c.w.WriteHeader(http.StatusOK)

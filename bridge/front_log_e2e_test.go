@@ -1,16 +1,19 @@
 package bridge_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync/client"
+	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/internal/bridgetest"
 	"github.com/idlebridge/idlebridge/internal/testenv"
 	"github.com/idlebridge/idlebridge/internal/testlog"
@@ -114,4 +117,50 @@ func checkGone(t *testing.T, rec *testlog.Recorder, from int, dev, cmd string) {
 
 func basicAuth(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+}
+
+// At debug level each WBXML request and response is traced as an outline:
+// command, collection ids, sync keys and statuses, with no subject, body,
+// address or password anywhere in the log.
+func TestDebugTraceIsRedacted(t *testing.T) {
+	ctx := context.Background()
+	log, rec := testlog.New()
+	e := bridgetest.Start(t, bridgetest.Options{Log: log})
+	const subject, body = "Subject-9f3c1e", "Body-77ab20"
+	msg := bridgetest.Message(subject, body)
+	if _, err := e.IMAP(t).Append(ctx, "INBOX", nil, time.Now(), bytes.NewReader(msg), int64(len(msg))); err != nil {
+		t.Fatal(err)
+	}
+	dev, inbox, _ := inboxReady(t, e, "traced")
+	sendReq := wbxml.New(wbxml.ComposeMail, "SendMail")
+	sendReq.AddText(wbxml.ComposeMail, "ClientId", "trace-1")
+	sendReq.AddOpaque(wbxml.ComposeMail, "Mime", []byte("From: "+e.User+"\r\nTo: rcpt-5d1e@example.test\r\nSubject: "+subject+"\r\n\r\n"+body+"\r\n"))
+	if _, err := dev.Do(ctx, "SendMail", sendReq); err != nil {
+		t.Fatal(err)
+	}
+
+	var syncReq, syncResp bool
+	for _, r := range rec.Records("trace") {
+		if r.Level != slog.LevelDebug || r.Attrs["device"] != "traced" || r.Attrs["user"] != e.User {
+			t.Errorf("trace line without its level, user or device: %v", r)
+		}
+		if r.Attrs["cmd"] != "Sync" {
+			continue
+		}
+		doc := r.Attrs["doc"]
+		switch r.Attrs["dir"] {
+		case "request":
+			syncReq = syncReq || strings.Contains(doc, `CollectionId="`+inbox+`"`) && strings.Contains(doc, `SyncKey="`)
+		case "response":
+			syncResp = syncResp || strings.Contains(doc, `Status="1"`) && strings.Contains(doc, "ApplicationData[")
+		}
+	}
+	if !syncReq || !syncResp {
+		t.Errorf("no Sync request (%v) or response (%v) trace with keys, ids and statuses in %v", syncReq, syncResp, rec.Records("trace"))
+	}
+	for _, secret := range []string{subject, body, "rcpt-5d1e", e.Password, basicAuth(e.User, e.Password)} {
+		if rec.Contains(secret) {
+			t.Errorf("the log holds %q", secret)
+		}
+	}
 }
