@@ -161,7 +161,9 @@ type ItemFetcher interface {
 	FetchItem(ctx context.Context, acct Account, deviceID, collectionID, serverID string, opts SyncOptions) (*wbxml.Element, error)
 	// OpenAttachment returns an attachment's decoded content by
 	// FileReference (14+) or AttachmentName (12.x). Not found:
-	// CommandStatus(6) for ItemOperations (MS-ASCMD 2.2.3.177.8).
+	// CommandStatus(6) for ItemOperations (MS-ASCMD 2.2.3.177.8). size is
+	// the exact decoded size, or 0 when the Backend cannot know it without
+	// decoding (the front then counts before a multipart answer).
 	OpenAttachment(ctx context.Context, acct Account, deviceID, fileRef string) (contentType string, size int64, r io.ReadCloser, err error)
 	// EmptyFolder deletes every item of a folder.
 	EmptyFolder(ctx context.Context, acct Account, deviceID, collectionID string, deleteSubfolders bool) error

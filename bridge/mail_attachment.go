@@ -17,8 +17,10 @@ import (
 // mailconv's "<folder>:<uid>:<part path>". The part is streamed from the
 // server (BODY.PEEK[part]) through a transfer decoder, so a large
 // attachment is never held in memory; the IMAP session stays lent out
-// until the reader is closed or drained. size is the exact decoded size
-// when the part is not encoded, else 0 (unknown until decoded).
+// until the reader is closed or drained. size is the exact decoded size:
+// the part's size when it is not encoded, else the server's BINARY.SIZE
+// (RFC 3516), which a multipart ItemOperations answer needs before the
+// data; 0 when unknown (an encoded part on a server without BINARY).
 func (m *Mail) OpenAttachment(ctx context.Context, a activesync.Account, deviceID, fileRef string) (string, int64, io.ReadCloser, error) {
 	notFound := activesync.CommandStatus(itemNotFound, "no such attachment")
 	acct, err := account(a)
@@ -56,6 +58,22 @@ func (m *Mail) OpenAttachment(ctx context.Context, a activesync.Account, deviceI
 		}
 		return "", 0, nil, upstreamErr(err)
 	}
+	encoded := false
+	switch strings.ToLower(part.Encoding) {
+	case "base64", "quoted-printable":
+		encoded = true
+	}
+	var size int64
+	if !encoded {
+		size = int64(part.Size)
+	} else if n, ok, err := s.BinarySize(ctx, uid, path); err == nil && ok {
+		size = n
+	} else if err != nil && !isServerNo(err) {
+		release(s.Broken())
+		return "", 0, nil, upstreamErr(err)
+	}
+	// A server that refuses BINARY for this part (NO [UNKNOWN-CTE]) leaves
+	// the size unknown; the transfer decoder below still works.
 	pr, pw := io.Pipe()
 	go func() {
 		_, err := s.FetchSection(ctx, uid, path, pw)
@@ -66,15 +84,12 @@ func (m *Mail) OpenAttachment(ctx context.Context, a activesync.Account, deviceI
 	if part.Type == "message" {
 		ctype = "message/rfc822"
 	}
-	var size int64
 	var r io.Reader = pr
 	switch strings.ToLower(part.Encoding) {
 	case "base64":
 		r = base64.NewDecoder(base64.RawStdEncoding, &base64Alphabet{r: pr})
 	case "quoted-printable":
 		r = quotedprintable.NewReader(pr)
-	default:
-		size = int64(part.Size)
 	}
 	return ctype, size, &pipeReadCloser{Reader: r, pr: pr}, nil
 }

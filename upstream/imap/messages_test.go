@@ -156,6 +156,10 @@ func TestAppendSearchFetchSummaries(t *testing.T) {
 	if got, _ := base64Decode(sec.String()); !bytes.Equal(got, attachment) {
 		t.Fatal("decoded attachment differs")
 	}
+	// BINARY.SIZE: the decoded size, without transferring the part.
+	if size, ok, err := s.BinarySize(ctx, uid2, att.Path); err != nil || !ok || size != int64(len(attachment)) {
+		t.Fatalf("BinarySize = %d, %v, %v; want %d (Dovecot offers BINARY)", size, ok, err, len(attachment))
+	}
 	flags, err := s.FetchFlags(ctx, UIDs(uid2), 0)
 	if err != nil || len(flags) != 1 || slices.Contains(flags[0].Flags, `\Seen`) {
 		t.Fatalf("BODY.PEEK set \\Seen or failed: %+v, %v", flags, err)
