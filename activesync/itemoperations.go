@@ -33,6 +33,9 @@ func itemFetcher(b Backend) bool { _, ok := b.(ItemFetcher); return ok }
 func handleItemOperations(ctx context.Context, c *call) (*wbxml.Element, error) {
 	be := c.s.Backend.(ItemFetcher)
 	ops := c.req.Children
+	if c.q.AcceptMultiPart {
+		return nil, multipartItemOperations(ctx, c, be, ops)
+	}
 	if len(ops) == 1 && ops[0].Is(wbxml.ItemOperations, "Fetch") && ops[0].Has(wbxml.AirSyncBase, "FileReference") {
 		return nil, streamAttachmentFetch(ctx, c, be, ops[0])
 	}
@@ -43,34 +46,41 @@ func handleItemOperations(ctx context.Context, c *call) (*wbxml.Element, error) 
 		if op.Space != wbxml.ItemOperations {
 			continue
 		}
-		switch op.Name {
-		case "Fetch":
-			el, err := fetchOne(ctx, c, be, op)
-			if err != nil {
-				return nil, err
-			}
-			out.Append(el)
-		case "EmptyFolderContents":
-			id := op.ChildText(wbxml.AirSync, "CollectionId")
-			sub := op.Child(wbxml.ItemOperations, "Options").Has(wbxml.ItemOperations, "DeleteSubFolders")
-			el := out.Add(wbxml.ItemOperations, "EmptyFolderContents")
-			st := itemOpsOK
-			if err := be.EmptyFolder(ctx, c.acct, c.q.DeviceID, id, sub); err != nil {
-				code, ok := commandStatusOf(err)
-				if !ok {
-					return nil, err
-				}
-				st = code
-			}
-			el.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(st))
-			el.AddText(wbxml.AirSync, "CollectionId", id)
-			c.log.Info("folder emptied", "collection", id, "status", st)
-		default:
-			out.Append(unsupportedOperation(op))
-			c.log.Info("item operation not supported", "op", op.Name)
+		el, err := operation(ctx, c, be, op)
+		if err != nil {
+			return nil, err
 		}
+		out.Append(el)
 	}
 	return resp, nil
+}
+
+// operation answers one operation of an ItemOperations request in the
+// inline form.
+func operation(ctx context.Context, c *call, be ItemFetcher, op *wbxml.Element) (*wbxml.Element, error) {
+	switch op.Name {
+	case "Fetch":
+		return fetchOne(ctx, c, be, op)
+	case "EmptyFolderContents":
+		id := op.ChildText(wbxml.AirSync, "CollectionId")
+		sub := op.Child(wbxml.ItemOperations, "Options").Has(wbxml.ItemOperations, "DeleteSubFolders")
+		el := wbxml.New(wbxml.ItemOperations, "EmptyFolderContents")
+		st := itemOpsOK
+		if err := be.EmptyFolder(ctx, c.acct, c.q.DeviceID, id, sub); err != nil {
+			code, ok := commandStatusOf(err)
+			if !ok {
+				return nil, err
+			}
+			st = code
+		}
+		el.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(st))
+		el.AddText(wbxml.AirSync, "CollectionId", id)
+		c.log.Info("folder emptied", "collection", id, "status", st)
+		return el, nil
+	default:
+		c.log.Info("item operation not supported", "op", op.Name)
+		return unsupportedOperation(op), nil
+	}
 }
 
 // unsupportedOperation answers an operation the bridge does not offer:

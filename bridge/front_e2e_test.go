@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idlebridge/idlebridge/activesync/client"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
@@ -178,5 +179,92 @@ func TestSendMailContentErrors(t *testing.T) {
 				t.Errorf("14.1 %s: Status %q, want %q", tc.cmd, st, tc.status)
 			}
 		})
+	}
+}
+
+// MS-ASAcceptMultiPart: T (MS-ASCMD 2.2.1.10.1): ItemOperations answers
+// application/vnd.ms-sync.multipart, the WBXML as part 0 and the fetched
+// contents raw in later parts that Part elements name; in the header form
+// and in the base64 query's option, for an attachment alone and for an
+// item body beside an attachment.
+func TestItemOperationsMultiPart(t *testing.T) {
+	ctx := context.Background()
+	e := bridgetest.Start(t, bridgetest.Options{})
+	msg := multipartMessage()
+	if _, err := e.IMAP(t).Append(ctx, "INBOX", nil, time.Now(), bytes.NewReader(msg), int64(len(msg))); err != nil {
+		t.Fatal(err)
+	}
+	dev, inbox, _ := inboxReady(t, e, "multipart")
+	items, _, err := dev.SyncAll(ctx, inbox, client.SyncOptions{BodyType: 1, Class: "Email"})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("sync: %v, %d items", err, len(items))
+	}
+	var sid, ref string
+	for id, d := range items {
+		sid = id
+		ref = d.Child(wbxml.AirSyncBase, "Attachments").Child(wbxml.AirSyncBase, "Attachment").ChildText(wbxml.AirSyncBase, "FileReference")
+	}
+	attFetch := func(req *wbxml.Element) {
+		f := req.Add(wbxml.ItemOperations, "Fetch")
+		f.AddText(wbxml.ItemOperations, "Store", "Mailbox")
+		f.AddText(wbxml.AirSyncBase, "FileReference", ref)
+	}
+	part := func(r *client.Response, el *wbxml.Element) []byte {
+		t.Helper()
+		n, err := strconv.Atoi(el.ChildText(wbxml.ItemOperations, "Part"))
+		if err != nil || n < 1 || n >= len(r.Parts) || el.Has(wbxml.ItemOperations, "Data") || el.Has(wbxml.AirSyncBase, "Data") {
+			t.Fatalf("no valid Part in %s (%d parts)", el.XML(), len(r.Parts))
+		}
+		return r.Parts[n]
+	}
+	for _, base64Form := range []bool{false, true} {
+		dev.AcceptMultiPart, dev.Base64Query = true, base64Form
+		req := wbxml.New(wbxml.ItemOperations, "ItemOperations")
+		attFetch(req)
+		r, err := dev.Do(ctx, "ItemOperations", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct := r.Header.Get("Content-Type"); ct != client.ContentTypeMultipart || len(r.Parts) != 2 {
+			t.Fatalf("base64 form %v: Content-Type %q, %d parts", base64Form, ct, len(r.Parts))
+		}
+		fetch := r.Doc.Child(wbxml.ItemOperations, "Response").Child(wbxml.ItemOperations, "Fetch")
+		if fetch.ChildText(wbxml.ItemOperations, "Status") != "1" {
+			t.Fatalf("fetch: %s", r.Doc.XML())
+		}
+		if got := part(r, fetch.Child(wbxml.ItemOperations, "Properties")); !bytes.Equal(got, attachmentBytes) {
+			t.Fatalf("attachment part: %d bytes, not the original %d", len(got), len(attachmentBytes))
+		}
+	}
+
+	// The item's body and the attachment in one answer.
+	dev.Base64Query = false
+	req := wbxml.New(wbxml.ItemOperations, "ItemOperations")
+	f := req.Add(wbxml.ItemOperations, "Fetch")
+	f.AddText(wbxml.ItemOperations, "Store", "Mailbox")
+	f.AddText(wbxml.AirSync, "CollectionId", inbox)
+	f.AddText(wbxml.AirSync, "ServerId", sid)
+	f.Add(wbxml.ItemOperations, "Options").Add(wbxml.AirSyncBase, "BodyPreference").AddText(wbxml.AirSyncBase, "Type", "1")
+	attFetch(req)
+	r, err := dev.Do(ctx, "ItemOperations", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetches := r.Doc.Child(wbxml.ItemOperations, "Response").All(wbxml.ItemOperations, "Fetch")
+	if len(r.Parts) != 3 || len(fetches) != 2 {
+		t.Fatalf("%d parts, %d fetches: %s", len(r.Parts), len(fetches), r.Doc.XML())
+	}
+	body := part(r, fetches[0].Child(wbxml.ItemOperations, "Properties").Child(wbxml.AirSyncBase, "Body"))
+	if !strings.Contains(string(body), "Plain body with Umlaut: Grüße") {
+		t.Errorf("body part %q", body)
+	}
+	if got := part(r, fetches[1].Child(wbxml.ItemOperations, "Properties")); !bytes.Equal(got, attachmentBytes) {
+		t.Errorf("attachment part beside the body: %d bytes", len(got))
+	}
+	// Without the header the answer stays inline.
+	dev.AcceptMultiPart = false
+	r, err = dev.Do(ctx, "ItemOperations", req)
+	if err != nil || r.Parts != nil || r.Doc.Child(wbxml.ItemOperations, "Response").Child(wbxml.ItemOperations, "Fetch").Child(wbxml.ItemOperations, "Properties").Child(wbxml.AirSyncBase, "Body").ChildText(wbxml.AirSyncBase, "Data") == "" {
+		t.Errorf("inline answer: %v %v", err, r.Parts)
 	}
 }

@@ -36,7 +36,10 @@ type Client struct {
 	// Base64Query sends the MS-ASHTTP base64 query form instead of the
 	// plain one.
 	Base64Query bool
-	HTTP        *http.Client
+	// AcceptMultiPart asks for multipart ItemOperations answers
+	// (MS-ASAcceptMultiPart: T, or the base64 query's option).
+	AcceptMultiPart bool
+	HTTP            *http.Client
 }
 
 // Response is a decoded answer.
@@ -45,6 +48,8 @@ type Response struct {
 	Header     http.Header
 	Body       []byte
 	Doc        *wbxml.Element // nil when the body is not WBXML or empty
+	// Parts of a multipart answer (part 0 is the WBXML decoded as Doc).
+	Parts [][]byte
 }
 
 // Status returns the text of the top-level Status element, "" if none.
@@ -71,6 +76,7 @@ func (c *Client) httpClient() *http.Client {
 type Params struct {
 	AttachmentName, CollectionID, ItemID, LongID, Occurrence string
 	SaveInSent                                               bool
+	AcceptMultiPart                                          bool // base64 form only; see Client.AcceptMultiPart
 }
 
 // Do sends one command with a WBXML body (nil for none) and returns the
@@ -104,6 +110,9 @@ func (c *Client) DoRaw(ctx context.Context, cmd string, p Params, body []byte, c
 	if !c.Base64Query {
 		req.Header.Set("MS-ASProtocolVersion", c.version())
 		req.Header.Set("X-MS-PolicyKey", strconv.FormatUint(uint64(c.PolicyKey), 10))
+		if c.AcceptMultiPart {
+			req.Header.Set("MS-ASAcceptMultiPart", "T")
+		}
 	}
 	if c.UserAgent != "" {
 		req.Header.Set("User-Agent", c.UserAgent)
@@ -120,6 +129,19 @@ func (c *Client) DoRaw(ctx context.Context, cmd string, p Params, body []byte, c
 	r := &Response{HTTPStatus: res.StatusCode, Header: res.Header, Body: data}
 	if res.StatusCode != http.StatusOK {
 		return r, &HTTPError{Code: res.StatusCode, Body: string(data)}
+	}
+	if strings.HasPrefix(res.Header.Get("Content-Type"), ContentTypeMultipart) {
+		parts, err := DecodeMultipart(data)
+		if err != nil {
+			return r, err
+		}
+		r.Parts = parts
+		doc, err := wbxml.Decode(parts[0], wbxml.DefaultLimits)
+		if err != nil {
+			return r, fmt.Errorf("activesync: decoding %s multipart response: %w", cmd, err)
+		}
+		r.Doc = doc
+		return r, nil
 	}
 	if len(data) > 0 && strings.Contains(res.Header.Get("Content-Type"), "wbxml") {
 		doc, err := wbxml.Decode(data, wbxml.DefaultLimits)
@@ -157,6 +179,7 @@ func (c *Client) url(cmd string, p Params) (string, error) {
 		}
 		return base + v.Encode(), nil
 	}
+	p.AcceptMultiPart = p.AcceptMultiPart || c.AcceptMultiPart
 	q, err := EncodeBase64Query(c.version(), cmd, c.DeviceID, c.deviceType(), c.PolicyKey, c.User, p)
 	if err != nil {
 		return "", err
@@ -217,8 +240,15 @@ func EncodeBase64Query(version, cmd, deviceID, deviceType string, policyKey uint
 	param(4, p.LongID)
 	param(6, p.Occurrence)
 	param(8, user)
+	var opts byte
 	if p.SaveInSent {
-		b = append(b, 7, 1, 0x01)
+		opts |= 0x01
+	}
+	if p.AcceptMultiPart {
+		opts |= 0x02
+	}
+	if opts != 0 {
+		b = append(b, 7, 1, opts)
 	}
 	return base64.StdEncoding.EncodeToString(b), nil
 }
