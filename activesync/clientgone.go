@@ -54,3 +54,53 @@ func requestLevel(code int) slog.Level {
 	}
 	return slog.LevelInfo
 }
+
+// copyToClient streams r to the client and tells apart the two ways it can
+// stop early: the client went away (writeErr, INFO: nothing to fix) or the
+// source failed (readErr: the bridge's or the provider's problem). limit
+// < 0 copies to EOF; otherwise exactly limit bytes are expected.
+func copyToClient(w io.Writer, r io.Reader, limit int64) (n int64, readErr, writeErr error) {
+	cw := &clientWriter{w: w}
+	if limit >= 0 {
+		n, readErr = io.CopyN(cw, r, limit)
+	} else {
+		n, readErr = io.Copy(cw, r)
+	}
+	if cw.err != nil {
+		return n, nil, cw.err
+	}
+	return n, readErr, nil
+}
+
+// clientWriter remembers the first write error.
+type clientWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *clientWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// logStreamEnd logs how a streamed answer ended.
+func (c *call) logStreamEnd(what string, n int64, readErr, writeErr error, attrs ...any) {
+	attrs = append(attrs, "bytes", n)
+	switch {
+	case writeErr != nil:
+		c.log.Info("client went away during the answer", append(attrs, "what", what, "err", writeErr)...)
+	case readErr != nil && c.clientGone(readErr):
+		// The source read with the request's context, which the hang-up
+		// cancelled: the read failed because the client left.
+		c.log.Info("client went away during the answer", append(attrs, "what", what, "err", readErr)...)
+	case readErr != nil:
+		// Headers are sent: a truncated body is the only signal left, and
+		// the client's decoder or HTTP stack rejects it.
+		c.log.Error("streaming "+what+" failed", append(attrs, "err", readErr)...)
+	default:
+		c.log.Info(what+" sent", attrs...)
+	}
+}

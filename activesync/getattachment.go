@@ -2,7 +2,6 @@ package activesync
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -33,9 +32,7 @@ func handleGetAttachment(ctx context.Context, c *call) (*wbxml.Element, error) {
 	}
 	c.w.WriteHeader(http.StatusOK)
 	c.wrote = true
-	n, err := io.Copy(c.w, rc)
-	if err != nil {
-		c.log.Error("streaming attachment failed", "name", name, "bytes", n, "err", err)
-	}
+	n, readErr, writeErr := copyToClient(c.w, rc, -1)
+	c.logStreamEnd("attachment", n, readErr, writeErr, "name", name)
 	return nil, nil
 }

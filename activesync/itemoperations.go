@@ -217,18 +217,22 @@ func streamAttachmentFetch(ctx context.Context, c *call, be ItemFetcher, op *wbx
 	if _, err := w.Write(prefix); err != nil {
 		return nil // the device went away; nothing more to say
 	}
-	enc := base64.NewEncoder(base64.StdEncoding, w)
-	n, err := io.Copy(enc, rc)
-	if err == nil {
-		err = enc.Close()
+	cw := &clientWriter{w: w}
+	enc := base64.NewEncoder(base64.StdEncoding, cw)
+	n, readErr, writeErr := copyToClient(enc, rc, -1)
+	if readErr == nil && writeErr == nil {
+		if err := enc.Close(); err != nil {
+			writeErr = err
+		}
 	}
-	if err != nil {
-		// Headers are sent: the only honest signal left is a truncated body,
-		// which the device's WBXML decoder rejects.
-		c.log.Error("streaming attachment failed", "ref", ref, "bytes", n, "err", err)
-		return nil
+	if cw.err != nil {
+		readErr, writeErr = nil, cw.err
 	}
-	_, _ = w.Write(suffix)
-	c.log.Info("attachment sent", "ref", ref, "bytes", n)
+	if readErr == nil && writeErr == nil {
+		if _, err := w.Write(suffix); err != nil {
+			writeErr = err
+		}
+	}
+	c.logStreamEnd("attachment", n, readErr, writeErr, "ref", ref)
 	return nil
 }

@@ -150,14 +150,10 @@ func multipartItemOperations(ctx context.Context, c *call, be ItemFetcher, ops [
 	if stream == nil {
 		return nil
 	}
-	n, err := io.CopyN(w, stream.rc, streamSize)
-	if err != nil {
-		// Headers are sent: a body shorter than its Content-Length is the
-		// only signal left, and the client's HTTP stack reports it.
-		c.log.Warn("streaming attachment failed", "ref", stream.ref, "bytes", n, "want", streamSize, "err", err)
-		return nil
-	}
-	c.log.Info("attachment sent", "ref", stream.ref, "bytes", n, "multipart", true)
+	// A source shorter than its announced size ends the body short of its
+	// Content-Length, which the client's HTTP stack reports.
+	n, readErr, writeErr := copyToClient(w, stream.rc, streamSize)
+	c.logStreamEnd("attachment", n, readErr, writeErr, "ref", stream.ref, "multipart", true)
 	return nil
 }
 

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +83,70 @@ func TestClientHangsUpMidRequest(t *testing.T) {
 			e.User, u.Host, basicAuth(e.User, e.Password), dev.PolicyKey)
 		conn.Close()
 		checkGone(t, rec, from, "halfbody", "FolderSync")
+	})
+
+	t.Run("during a streamed answer", func(t *testing.T) {
+		dev, inbox, _ := inboxReady(t, e, "leaver")
+		att := bytes.Repeat([]byte("0123456789abcdef"), 12<<20/16)
+		raw := []byte("From: bob@example.test\r\nTo: alice@example.test\r\nSubject: big\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n" +
+			"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=big.bin\r\n\r\n" + string(att) + "\r\n--b--\r\n")
+		if _, err := e.IMAP(t).Append(ctx, "INBOX", nil, time.Now(), bytes.NewReader(raw), int64(len(raw))); err != nil {
+			t.Fatal(err)
+		}
+		items, _, err := dev.SyncAll(ctx, inbox, client.SyncOptions{Class: "Email"})
+		if err != nil || len(items) != 1 {
+			t.Fatalf("sync: %v, %d items", err, len(items))
+		}
+		var ref string
+		for _, d := range items {
+			ref = d.Child(wbxml.AirSyncBase, "Attachments").Child(wbxml.AirSyncBase, "Attachment").ChildText(wbxml.AirSyncBase, "FileReference")
+		}
+		for _, multipart := range []bool{false, true} {
+			from := len(rec.Records(""))
+			req := wbxml.New(wbxml.ItemOperations, "ItemOperations")
+			f := req.Add(wbxml.ItemOperations, "Fetch")
+			f.AddText(wbxml.ItemOperations, "Store", "Mailbox")
+			f.AddText(wbxml.AirSyncBase, "FileReference", ref)
+			body, _ := wbxml.Encode(req)
+			hreq, _ := http.NewRequest(http.MethodPost, e.URL+"/Microsoft-Server-ActiveSync?Cmd=ItemOperations&User="+e.User+"&DeviceId=leaver&DeviceType=TestPhone", bytes.NewReader(body))
+			hreq.SetBasicAuth(e.User, e.Password)
+			hreq.Header.Set("Content-Type", "application/vnd.ms-sync.wbxml")
+			hreq.Header.Set("MS-ASProtocolVersion", "14.1")
+			hreq.Header.Set("X-MS-PolicyKey", strconv.FormatUint(uint64(dev.PolicyKey), 10))
+			if multipart {
+				hreq.Header.Set("MS-ASAcceptMultiPart", "T")
+			}
+			res, err := (&http.Client{Transport: &http.Transport{}}).Do(hreq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := res.Body.Read(make([]byte, 64)); err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close() // mid-body: the transport closes the connection
+			testenv.WaitFor(t, 20*time.Second, "the end of the stream", func() bool {
+				for _, r := range rec.Records("")[from:] {
+					if r.Attrs["device"] == "leaver" && r.Msg == "request" {
+						return true
+					}
+				}
+				return false
+			})
+			gone := false
+			for _, r := range rec.Records("")[from:] {
+				if r.Attrs["device"] != "leaver" {
+					continue
+				}
+				if r.Level >= slog.LevelError {
+					t.Errorf("multipart %v: logged %v", multipart, r)
+				}
+				gone = gone || r.Msg == "client went away during the answer" && r.Level == slog.LevelInfo
+			}
+			if !gone {
+				t.Errorf("multipart %v: no INFO line says the client went away", multipart)
+			}
+		}
 	})
 
 	t.Run("waiting on the provider", func(t *testing.T) {
