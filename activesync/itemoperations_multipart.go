@@ -35,9 +35,11 @@ const maxMultipartParts = 1 << 10
 // first byte is written. The last attachment of the request is streamed
 // from the Backend as the last part and never held in memory: its size is
 // the Backend's exact decoded size, or, when the Backend does not know it,
-// counted by reading the attachment once before it is opened again. Item
-// bodies and any other attachment are small or bounded
-// (maxInlineAttachment) and held until written.
+// counted by reading the attachment once before it is opened again. It is
+// opened after every other operation ran, because an open attachment holds
+// one of the user's upstream connections until it is read. Item bodies
+// are held as the inline form holds them; other attachments are held too,
+// all of them together bounded by maxInlineAttachment.
 func multipartItemOperations(ctx context.Context, c *call, be ItemFetcher, ops []*wbxml.Element) error {
 	resp := wbxml.New(wbxml.ItemOperations, "ItemOperations")
 	resp.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsOK))
@@ -49,9 +51,11 @@ func multipartItemOperations(ctx context.Context, c *call, be ItemFetcher, ops [
 		}
 	}
 	var (
-		parts      [][]byte // parts 1..n held in memory
-		stream     *streamedPart
-		streamPart *wbxml.Element // its Part element, numbered once all parts are known
+		parts     [][]byte // parts 1..n held in memory
+		budget    = c.s.maxInlineAttachment()
+		stream    *streamedPart
+		streamOp  *wbxml.Element // the last attachment Fetch, run last
+		streamOut *wbxml.Element // its place in the answer
 	)
 	defer func() {
 		if stream != nil {
@@ -66,6 +70,8 @@ func multipartItemOperations(ctx context.Context, c *call, be ItemFetcher, ops [
 			return statusError(StatusInvalidContent, http.StatusBadRequest, "too many operations for a multipart answer", nil)
 		}
 		switch {
+		case isAttachmentFetch(op) && i == last:
+			streamOp, streamOut = op, out.Add(wbxml.ItemOperations, "Fetch")
 		case isAttachmentFetch(op):
 			el, props, st, err := openAttachmentFetch(ctx, c, be, op)
 			if err != nil {
@@ -75,25 +81,21 @@ func multipartItemOperations(ctx context.Context, c *call, be ItemFetcher, ops [
 			if st.rc == nil {
 				continue // a status says why not
 			}
-			if i == last {
-				stream = st
-				streamPart = props.AddText(wbxml.ItemOperations, "Part", "")
-				continue
-			}
-			data, err := io.ReadAll(io.LimitReader(st.rc, c.s.maxInlineAttachment()+1))
+			data, err := io.ReadAll(io.LimitReader(st.rc, budget+1))
 			st.rc.Close()
 			if err != nil {
 				return fmt.Errorf("reading attachment: %w", err)
 			}
-			if int64(len(data)) > c.s.maxInlineAttachment() {
+			if int64(len(data)) > budget {
 				// Only the last attachment is streamed; this one is refused
-				// as the inline form refuses it.
+				// as the inline form refuses one over its bound.
 				el.Children = []*wbxml.Element{
 					{Space: wbxml.ItemOperations, Name: "Status", Text: strconv.Itoa(itemOpsServerError)},
 					{Space: wbxml.AirSyncBase, Name: "FileReference", Text: fileReference(op)},
 				}
 				continue
 			}
+			budget -= int64(len(data))
 			parts = append(parts, data)
 			props.AddText(wbxml.ItemOperations, "Part", strconv.Itoa(len(parts)))
 		case op.Name == "Fetch":
@@ -121,9 +123,16 @@ func multipartItemOperations(ctx context.Context, c *call, be ItemFetcher, ops [
 		}
 	}
 	var streamSize int64
-	if stream != nil {
-		streamPart.Text = strconv.Itoa(len(parts) + 1)
-		streamSize = stream.size
+	if streamOp != nil {
+		el, props, st, err := openAttachmentFetch(ctx, c, be, streamOp)
+		if err != nil {
+			return err
+		}
+		*streamOut = *el
+		if st.rc != nil {
+			stream, streamSize = st, st.size
+			props.AddText(wbxml.ItemOperations, "Part", strconv.Itoa(len(parts)+1))
+		}
 	}
 	doc, err := wbxml.Encode(resp)
 	if err != nil {

@@ -261,6 +261,24 @@ func TestItemOperationsMultiPart(t *testing.T) {
 	if got := part(r, fetches[1].Child(wbxml.ItemOperations, "Properties")); !bytes.Equal(got, attachmentBytes) {
 		t.Errorf("attachment part beside the body: %d bytes", len(got))
 	}
+	// The attachment first: it is still the last part, opened after the
+	// body's fetch (an open attachment holds an upstream connection).
+	rev := wbxml.New(wbxml.ItemOperations, "ItemOperations")
+	rev.Children = []*wbxml.Element{req.Children[1], req.Children[0]}
+	r, err = dev.Do(ctx, "ItemOperations", rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetches = r.Doc.Child(wbxml.ItemOperations, "Response").All(wbxml.ItemOperations, "Fetch")
+	if len(r.Parts) != 3 || len(fetches) != 2 || fetches[0].ChildText(wbxml.AirSyncBase, "FileReference") != ref {
+		t.Fatalf("attachment first: %d parts: %s", len(r.Parts), r.Doc.XML())
+	}
+	if got := part(r, fetches[0].Child(wbxml.ItemOperations, "Properties")); !bytes.Equal(got, attachmentBytes) || !bytes.Equal(r.Parts[2], got) {
+		t.Errorf("attachment first: attachment part of %d bytes, not the last part", len(got))
+	}
+	if body := part(r, fetches[1].Child(wbxml.ItemOperations, "Properties").Child(wbxml.AirSyncBase, "Body")); !strings.Contains(string(body), "Plain body") {
+		t.Errorf("attachment first: body part %q", body)
+	}
 	// Without the header the answer stays inline.
 	dev.AcceptMultiPart = false
 	r, err = dev.Do(ctx, "ItemOperations", req)
