@@ -84,10 +84,14 @@ func operation(ctx context.Context, c *call, be ItemFetcher, op *wbxml.Element) 
 }
 
 // unsupportedOperation answers an operation the bridge does not offer:
-// conversation Move (MS-ASCMD 2.2.3.117.1; finding a conversation's
-// messages would mean reading the headers of every folder, as
-// ConversationId is derived from them, not stored) and the document
-// library operations. Status 156 is "action not supported" (MS-ASCMD
+// conversation Move (MS-ASCMD 2.2.3.117.1) and the document library
+// operations. A conversation Move must carry MoveAlways (2.2.3.118), which
+// asks for the conversation's future mail to be moved too (MS-ASCON
+// 2.2.2.8): a standing server-side rule that a bridge in front of a plain
+// IMAP provider cannot keep, so moving only today's messages and saying
+// Status 1 would be a promise broken by the next reply. (Finding today's
+// messages would also mean reading every folder's headers, since
+// ConversationId is derived from them, not stored.) Status 156 is "action not supported" (MS-ASCMD
 // 2.2.3.177.8); 18 would ask the user for credentials. A Move answer
 // carries the ConversationId the request named (2.2.3.35.1: required in
 // the response), in the form it came (the id is a byte array, OPAQUE).
