@@ -155,6 +155,12 @@ func TestSendMailFailures(t *testing.T) {
 		{"no mime 14", "14.1", "SendMail", sendReq("SendMail", false, false), nil, 200, "101"},
 		{"reply without source", "14.1", "SmartReply", sendReq("SmartReply", true, false), nil, 200, "101"},
 		{"submission failed 12", "12.1", "SendMail", nil, activesync.CommandStatus(120, "failed"), 500, ""},
+		// What is wrong with the message is the client's to fix: 4xx, never
+		// a 500 that a 12.x client retries forever.
+		{"no recipients 12", "12.1", "SendMail", nil, activesync.CommandStatus(119, "no recipients"), 400, ""},
+		{"unreadable 12", "12.1", "SendMail", nil, activesync.CommandStatus(101, "unreadable"), 400, ""},
+		{"recipient unresolved 12", "12.1", "SendMail", nil, activesync.CommandStatus(116, "refused"), 400, ""},
+		{"too large 12", "12.1", "SendMail", nil, activesync.CommandStatus(122, "too large"), 413, ""},
 		{"outage 14", "14.1", "SendMail", sendReq("SendMail", true, false), fmt.Errorf("%w: smtp down", activesync.ErrUnavailable), 503, ""},
 		{"outage 12", "12.1", "SendMail", nil, fmt.Errorf("%w: smtp down", activesync.ErrUnavailable), 503, ""},
 	}
