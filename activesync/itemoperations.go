@@ -3,7 +3,9 @@ package activesync
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,23 +29,28 @@ const (
 func itemFetcher(b Backend) bool { _, ok := b.(ItemFetcher); return ok }
 
 // handleItemOperations answers ItemOperations (MS-ASCMD 2.2.1.10): Fetch
-// of an item or of an attachment, and EmptyFolderContents. A request that
-// is a single attachment Fetch is answered by streaming the attachment, so
-// a large attachment never sits in memory whole.
+// of an item or of an attachment, and EmptyFolderContents. The last
+// attachment Fetch of a request is streamed (base64 inside the WBXML, or
+// raw in a multipart answer), so a large attachment never sits in memory
+// whole; it runs after the other operations, as an open attachment holds
+// one of the user's upstream connections until it is read.
 func handleItemOperations(ctx context.Context, c *call) (*wbxml.Element, error) {
 	be := c.s.Backend.(ItemFetcher)
 	ops := c.req.Children
 	if c.q.AcceptMultiPart {
 		return nil, multipartItemOperations(ctx, c, be, ops)
 	}
-	if len(ops) == 1 && ops[0].Is(wbxml.ItemOperations, "Fetch") && ops[0].Has(wbxml.AirSyncBase, "FileReference") {
-		return nil, streamAttachmentFetch(ctx, c, be, ops[0])
-	}
+	last := lastAttachmentFetch(ops)
 	resp := wbxml.New(wbxml.ItemOperations, "ItemOperations")
 	resp.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsOK))
 	out := resp.Add(wbxml.ItemOperations, "Response")
-	for _, op := range ops {
+	var slot *wbxml.Element
+	for i, op := range ops {
 		if op.Space != wbxml.ItemOperations {
+			continue
+		}
+		if i == last {
+			slot = out.Add(wbxml.ItemOperations, "Fetch")
 			continue
 		}
 		el, err := operation(ctx, c, be, op)
@@ -52,7 +59,22 @@ func handleItemOperations(ctx context.Context, c *call) (*wbxml.Element, error) 
 		}
 		out.Append(el)
 	}
+	if slot != nil {
+		return nil, streamAttachmentFetch(ctx, c, be, resp, slot, ops[last])
+	}
 	return resp, nil
+}
+
+// lastAttachmentFetch is the index of the request's last attachment
+// Fetch, -1 if none.
+func lastAttachmentFetch(ops []*wbxml.Element) int {
+	last := -1
+	for i, op := range ops {
+		if isAttachmentFetch(op) {
+			last = i
+		}
+	}
+	return last
 }
 
 // operation answers one operation of an ItemOperations request in the
@@ -167,59 +189,68 @@ func fetchOne(ctx context.Context, c *call, be ItemFetcher, op *wbxml.Element) (
 	return status(itemOpsOK), nil
 }
 
-// maxInlineAttachment bounds attachments answered inside a multi-operation
-// response; single attachment fetches are streamed without a bound.
+// maxInlineAttachment bounds the attachments of a request that are held
+// in memory (all but the last, which is streamed without a bound).
 func (s *Server) maxInlineAttachment() int64 { return 16 << 20 }
 
-// dataMarker stands in for the attachment data while the surrounding
-// document is encoded; its STR_I is then cut out and replaced by the
-// streamed base64 text.
-const dataMarker = "\x01idlebridge-attachment-data\x01"
+// newDataMarker returns what stands in for the attachment data while the
+// surrounding document is encoded; its STR_I is then cut out and replaced
+// by the streamed base64 text. It is random per answer, so no content of
+// the document (a body, a content type from the message) can forge it.
+func newDataMarker() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "\x01" + hex.EncodeToString(b[:]) + "\x01"
+}
 
-// streamAttachmentFetch answers a lone attachment Fetch by writing the
-// WBXML document around a base64 stream of the attachment.
-func streamAttachmentFetch(ctx context.Context, c *call, be ItemFetcher, op *wbxml.Element) error {
+// streamAttachmentFetch completes resp with the attachment Fetch op in
+// slot and writes the WBXML document around a base64 stream of the
+// attachment.
+func streamAttachmentFetch(ctx context.Context, c *call, be ItemFetcher, resp, slot *wbxml.Element, op *wbxml.Element) error {
 	ref := op.ChildText(wbxml.AirSyncBase, "FileReference")
+	if store := op.ChildText(wbxml.ItemOperations, "Store"); store != "" && !strings.EqualFold(store, "Mailbox") {
+		slot.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsUnsupportedStore))
+		c.s.writeWBXML(c, resp)
+		c.wrote = true
+		return nil
+	}
 	ctype, _, rc, err := be.OpenAttachment(ctx, c.acct, c.q.DeviceID, ref)
 	if err != nil {
 		code, ok := commandStatusOf(err)
 		if !ok {
 			return err
 		}
-		resp := wbxml.New(wbxml.ItemOperations, "ItemOperations")
-		resp.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsOK))
-		f := resp.Add(wbxml.ItemOperations, "Response").Add(wbxml.ItemOperations, "Fetch")
-		f.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(code))
-		f.AddText(wbxml.AirSyncBase, "FileReference", ref)
+		slot.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(code))
+		slot.AddText(wbxml.AirSyncBase, "FileReference", ref)
 		c.s.writeWBXML(c, resp)
 		c.wrote = true
 		c.status = Status(code)
 		return nil
 	}
 	defer rc.Close()
-	resp := wbxml.New(wbxml.ItemOperations, "ItemOperations")
-	resp.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsOK))
-	f := resp.Add(wbxml.ItemOperations, "Response").Add(wbxml.ItemOperations, "Fetch")
-	f.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsOK))
-	f.AddText(wbxml.AirSyncBase, "FileReference", ref)
-	props := f.Add(wbxml.ItemOperations, "Properties")
+	marker := newDataMarker()
+	slot.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsOK))
+	slot.AddText(wbxml.AirSyncBase, "FileReference", ref)
+	props := slot.Add(wbxml.ItemOperations, "Properties")
 	props.AddText(wbxml.AirSyncBase, "ContentType", ctype)
-	props.AddText(wbxml.ItemOperations, "Data", dataMarker)
+	props.AddText(wbxml.ItemOperations, "Data", marker)
 	doc, err := wbxml.Encode(resp)
 	if err != nil {
 		return err
 	}
-	i := bytes.Index(doc, []byte(dataMarker))
+	c.trace("response", resp, len(doc))
+	i := bytes.Index(doc, []byte(marker))
 	if i < 0 {
 		return errors.New("attachment marker lost in encoding")
 	}
-	prefix, suffix := doc[:i], doc[i+len(dataMarker):]
+	prefix, suffix := doc[:i], doc[i+len(marker):]
 	w := c.w
 	w.Header().Set("Content-Type", ContentTypeWBXML)
 	w.WriteHeader(http.StatusOK)
 	c.wrote = true
 	if _, err := w.Write(prefix); err != nil {
-		return nil // the device went away; nothing more to say
+		c.logStreamEnd("attachment", 0, nil, err, "ref", ref)
+		return nil
 	}
 	cw := &clientWriter{w: w}
 	enc := base64.NewEncoder(base64.StdEncoding, cw)

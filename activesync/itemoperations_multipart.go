@@ -44,12 +44,7 @@ func multipartItemOperations(ctx context.Context, c *call, be ItemFetcher, ops [
 	resp := wbxml.New(wbxml.ItemOperations, "ItemOperations")
 	resp.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsOK))
 	out := resp.Add(wbxml.ItemOperations, "Response")
-	last := -1
-	for i, op := range ops {
-		if isAttachmentFetch(op) {
-			last = i
-		}
-	}
+	last := lastAttachmentFetch(ops)
 	var (
 		parts     [][]byte // parts 1..n held in memory
 		budget    = c.s.maxInlineAttachment()
