@@ -20,22 +20,27 @@ const codeClientGone = 499
 var errClientGone = errors.New("client went away")
 
 // clientGone reports whether a failed request failed because the client
-// hung up: its context is done (net/http cancels it when the connection
-// closes) or the body broke off. Such a request is expected traffic on
-// mobile networks (INFO), and whatever the error says about a 500 or 503
-// is the consequence of the hang-up, not a fault of the bridge.
+// hung up: its context is cancelled (net/http cancels it when the
+// connection closes) or the body broke off. Such a request is expected
+// traffic on mobile networks (INFO), and whatever the error says about a
+// 500 or 503 is the consequence of the hang-up, not a fault of the bridge.
+// A context that merely ran out of time (DeadlineExceeded) is not a
+// hang-up: that client is still waiting for an answer.
 func (c *call) clientGone(err error) bool {
 	if errors.Is(err, errClientGone) {
 		return true
 	}
-	return c.r != nil && c.r.Context().Err() != nil
+	return c.r != nil && errors.Is(c.r.Context().Err(), context.Canceled)
 }
 
 // bodyReadGone reports whether a body read error means the client hung up
 // mid-body (truncated body, reset connection) rather than sent a bad one.
 func bodyReadGone(ctx context.Context, err error) bool {
 	var ne net.Error
-	return ctx.Err() != nil || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne)
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false // a slow client, still there: the body deadline's answer
+	}
+	return errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne)
 }
 
 // logClientGone logs a request the client abandoned and returns the code
