@@ -157,6 +157,13 @@ func multipartItemOperations(ctx context.Context, c *call, be ItemFetcher, ops [
 	// A source shorter than its announced size ends the body short of its
 	// Content-Length, which the client's HTTP stack reports.
 	n, readErr, writeErr := copyToClient(w, stream.rc, streamSize)
+	if readErr == nil && writeErr == nil {
+		if k, _ := stream.rc.Read(make([]byte, 1)); k > 0 {
+			// The Backend's size was wrong: the device got the announced
+			// bytes, the rest is cut; say so for whoever debugs it.
+			c.log.Warn("attachment longer than its announced size", "ref", stream.ref, "size", streamSize)
+		}
+	}
 	c.logStreamEnd("attachment", n, readErr, writeErr, "ref", stream.ref, "multipart", true)
 	return nil
 }

@@ -18,9 +18,9 @@ import (
 // server (BODY.PEEK[part]) through a transfer decoder, so a large
 // attachment is never held in memory; the IMAP session stays lent out
 // until the reader is closed or drained. size is the exact decoded size:
-// the part's size when it is not encoded, else the server's BINARY.SIZE
-// (RFC 3516), which a multipart ItemOperations answer needs before the
-// data; 0 when unknown (an encoded part on a server without BINARY).
+// the part's size when it is not encoded, the server's BINARY.SIZE (RFC
+// 3516) for base64, which a multipart ItemOperations answer needs before
+// the data; 0 when unknown (quoted-printable, or no BINARY).
 func (m *Mail) OpenAttachment(ctx context.Context, a activesync.Account, deviceID, fileRef string) (string, int64, io.ReadCloser, error) {
 	notFound := activesync.CommandStatus(itemNotFound, "no such attachment")
 	acct, err := account(a)
@@ -58,22 +58,26 @@ func (m *Mail) OpenAttachment(ctx context.Context, a activesync.Account, deviceI
 		}
 		return "", 0, nil, upstreamErr(err)
 	}
-	encoded := false
-	switch strings.ToLower(part.Encoding) {
-	case "base64", "quoted-printable":
-		encoded = true
-	}
+	// The size must be what the decoder below yields. Base64 decodes to
+	// one length whoever decodes it, so the server's BINARY.SIZE holds;
+	// quoted-printable decoders differ on trailing white space, so its
+	// size stays unknown (0), as does one the server refuses to compute
+	// (NO [UNKNOWN-CTE]).
 	var size int64
-	if !encoded {
+	switch strings.ToLower(part.Encoding) {
+	case "base64":
+		n, ok, err := s.BinarySize(ctx, uid, path)
+		if err != nil && !isServerNo(err) {
+			release(s.Broken())
+			return "", 0, nil, upstreamErr(err)
+		}
+		if ok {
+			size = n
+		}
+	case "quoted-printable":
+	default:
 		size = int64(part.Size)
-	} else if n, ok, err := s.BinarySize(ctx, uid, path); err == nil && ok {
-		size = n
-	} else if err != nil && !isServerNo(err) {
-		release(s.Broken())
-		return "", 0, nil, upstreamErr(err)
 	}
-	// A server that refuses BINARY for this part (NO [UNKNOWN-CTE]) leaves
-	// the size unknown; the transfer decoder below still works.
 	pr, pw := io.Pipe()
 	go func() {
 		_, err := s.FetchSection(ctx, uid, path, pw)
