@@ -79,14 +79,15 @@ func parseOutgoing(kind string, req *wbxml.Element, raw []byte, q *Query) (*Outg
 }
 
 // Common status codes SendMail, SmartReply and SmartForward answer with
-// (MS-ASCMD 2.2.2).
+// (MS-ASCMD 2.2.2). Unexported: the named status table of the front
+// (issue 11 item 15) is where they belong once it exists.
 const (
-	StatusInvalidMIME                Status = 107
-	StatusMessageRecipientUnresolved Status = 116
-	StatusMessageHasNoRecipient      Status = 119
-	StatusMailSubmissionFailed       Status = 120
-	StatusMessageReplyFailed         Status = 121
-	StatusAttachmentIsTooLarge       Status = 122
+	sendInvalidMIME                Status = 107
+	sendMessageRecipientUnresolved Status = 116
+	sendMessageHasNoRecipient      Status = 119
+	sendMailSubmissionFailed       Status = 120
+	sendMessageReplyFailed         Status = 121
+	sendAttachmentIsTooLarge       Status = 122
 )
 
 // sendFailure keeps 14.0+ statuses and turns them into HTTP codes for
@@ -110,11 +111,11 @@ func sendFailure(ver Version, err error) error {
 // sendFailureHTTP is the 12.x HTTP code of a send's status.
 func sendFailureHTTP(e *Error) int {
 	switch e.Status {
-	case StatusInvalidContent, StatusInvalidWBXML, StatusInvalidXML, StatusInvalidMIME,
-		StatusMessageRecipientUnresolved, StatusMessageHasNoRecipient, StatusMessageReplyFailed,
+	case StatusInvalidContent, StatusInvalidWBXML, StatusInvalidXML, sendInvalidMIME,
+		sendMessageRecipientUnresolved, sendMessageHasNoRecipient, sendMessageReplyFailed,
 		StatusItemNotFound:
 		return http.StatusBadRequest
-	case StatusAttachmentIsTooLarge:
+	case sendAttachmentIsTooLarge:
 		return http.StatusRequestEntityTooLarge
 	}
 	if e.Fallback >= 400 && e.Fallback < 500 {
