@@ -64,3 +64,32 @@ func BenchmarkEncodeSync100(b *testing.B) {
 		}
 	}
 }
+
+// piecesDoc is a Sync whose one SyncKey is sent as n inline-string pieces
+// of one byte each: the shape of issue 17's 640 000-piece request.
+func piecesDoc(n int) []byte {
+	// WBXML 1.3, public id 1, UTF-8, empty string table; page 0 (AirSync).
+	b := []byte{0x03, 0x01, 0x6A, 0x00}
+	b = append(b, 0x45|0x00, 0x4B) // <Sync> <SyncKey> (tokens 0x05, 0x0B, with content)
+	for range n {
+		b = append(b, tokStrI, 'a', 0x00)
+	}
+	return append(b, tokEnd, tokEnd)
+}
+
+// BenchmarkDecodePieces decodes a text made of many STR_I pieces; its time
+// per piece must not grow with the number of pieces.
+func BenchmarkDecodePieces(b *testing.B) {
+	for _, n := range []int{10_000, 40_000, 160_000} {
+		data := piecesDoc(n)
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Decode(data, DefaultLimits); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -162,6 +162,11 @@ func (d *decoder) newElement(space, name string) (*Element, error) {
 type frame struct {
 	el      *Element
 	hasText bool // STR_I seen
+	// pieces collects a text sent as several STR_I: appending each piece
+	// to el.Text would copy the text so far every time, quadratic in the
+	// number of pieces (issue 17: 640 000 one-byte pieces kept a core busy
+	// for a minute). The text is made once, at the element's END.
+	pieces []byte
 }
 
 func (d *decoder) body() (*Element, error) {
@@ -193,6 +198,9 @@ func (d *decoder) body() (*Element, error) {
 			if len(stack) == 0 {
 				return nil, d.syntax(at, "END without open element")
 			}
+			if top := &stack[len(stack)-1]; top.pieces != nil {
+				top.el.Text = string(top.pieces)
+			}
 			stack = stack[:len(stack)-1]
 			continue
 		case tokStrI:
@@ -215,7 +223,11 @@ func (d *decoder) body() (*Element, error) {
 				d.str = string(d.data)
 			}
 			if top.hasText {
-				top.el.Text += d.str[d.pos:end]
+				if top.pieces == nil {
+					top.pieces = append([]byte(top.el.Text), d.data[d.pos:end]...)
+				} else {
+					top.pieces = append(top.pieces, d.data[d.pos:end]...)
+				}
 			} else {
 				top.el.Text = d.str[d.pos:end]
 			}
