@@ -44,6 +44,12 @@ type Options struct {
 	// TrustedProxies are the peers whose X-Forwarded-For / X-Real-IP are
 	// believed; see ClientAddrFunc.
 	TrustedProxies []netip.Prefix
+	// MaxHeaderBytes caps a request's header bytes (431 beyond; default
+	// 32 KiB). MaxUnauthenticated caps the connections open that have not
+	// carried an authenticated request (see MarkAuthenticated); past it
+	// new connections are closed at once (default 256). See gate.go.
+	MaxHeaderBytes     int
+	MaxUnauthenticated int
 }
 
 // Mode names how a Server terminates TLS, for the start-up log line.
@@ -71,6 +77,7 @@ type Server struct {
 	acme    *autocert.Manager
 	certs   *certReloader // set for certificate files
 	resume  *ResumeListener
+	gate    *connGate
 }
 
 // New checks opts and prepares TLS: certificate files are loaded once now,
@@ -80,6 +87,11 @@ func New(opts Options, handler http.Handler, log *slog.Logger) (*Server, error) 
 		log = slog.Default()
 	}
 	s := &Server{opts: opts, handler: handler, log: log}
+	maxUnauth := opts.MaxUnauthenticated
+	if maxUnauth <= 0 {
+		maxUnauth = defaultMaxUnauthenticated
+	}
+	s.gate = &connGate{max: maxUnauth, log: log}
 	switch {
 	case opts.ACMEHost != "" && opts.CertFile != "":
 		return nil, errors.New("httpserve: certificate files and ACME are exclusive")
@@ -156,9 +168,18 @@ func (s *Server) ClientAddr() func(*http.Request) netip.Addr {
 }
 
 func (s *Server) httpServer(ctx context.Context, h http.Handler) *http.Server {
+	maxHeader := s.opts.MaxHeaderBytes
+	if maxHeader <= 0 {
+		maxHeader = defaultMaxHeaderBytes
+	}
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 20 * time.Second,
+		// net/http reads up to this (plus 4 KiB) before answering 431;
+		// its default of 1 MiB let strangers make us hold a megabyte per
+		// connection.
+		MaxHeaderBytes: maxHeader,
+		ConnContext:    withGatedConn,
 		// No WriteTimeout: a parked Ping legitimately lasts up to the
 		// maximum heartbeat. Bodies are bounded by the handler.
 		//
@@ -201,6 +222,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 2)
 
 	main := s.httpServer(ctx, s.handler)
+	// Counted on the raw connection, so a TLS handshake counts as well.
+	ln = &gateListener{Listener: ln, g: s.gate}
 	if s.tls != nil {
 		main.TLSConfig = s.tls
 		// No HTTP/2 (see withoutH2), even if a caller's config offers it.
@@ -220,6 +243,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// nil fallback: anything but a challenge is redirected to https.
 		challenge := s.httpServer(ctx, s.acme.HTTPHandler(nil))
 		servers = append(servers, challenge)
+		// Nobody authenticates there: its own gate bounds it.
+		aln = &gateListener{Listener: aln, g: &connGate{max: s.gate.max, log: s.log}}
 		go func() { errc <- challenge.Serve(aln) }()
 	}
 

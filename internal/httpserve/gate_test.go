@@ -1,0 +1,159 @@
+package httpserve
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idlebridge/idlebridge/internal/testenv"
+)
+
+// countingLn counts the bytes the server read from its connections.
+type countingLn struct {
+	net.Listener
+	read atomic.Int64
+}
+
+func (l *countingLn) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, n: &l.read}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// serveGated serves h with opts on loopback and returns the server, its
+// address and the byte counter.
+func serveGated(t *testing.T, opts Options, h http.Handler) (*Server, string, *countingLn) {
+	t.Helper()
+	opts.Listen = "127.0.0.1:0"
+	srv, err := New(opts, h, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingLn{Listener: ln}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(ctx, cl); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return srv, ln.Addr().String(), cl
+}
+
+// TestHeaderBytesAreCapped: a request with 1 MiB of headers is answered
+// 431 after at most the cap (plus net/http's 4 KiB slack and one read
+// buffer) has been read, not after the whole megabyte.
+func TestHeaderBytesAreCapped(t *testing.T) {
+	_, addr, cl := serveGated(t, Options{MaxHeaderBytes: 16 << 10}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	go func() {
+		_, _ = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n")
+		line := "X-Filler: " + strings.Repeat("a", 1000) + "\r\n"
+		for range 1024 { // ~1 MiB; the server stops reading long before
+			if _, err := io.WriteString(conn, line); err != nil {
+				return
+			}
+		}
+		_, _ = io.WriteString(conn, "\r\n")
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("HTTP %d, want 431", resp.StatusCode)
+	}
+	if n := cl.read.Load(); n > 16<<10+4096+64<<10 {
+		t.Errorf("the server read %d header bytes with a 16 KiB cap", n)
+	}
+}
+
+// TestUnauthenticatedConnectionsAreBounded: past the bound a new
+// connection is closed unread; a connection whose request authenticated
+// leaves the count and keeps working, which lets a new one in.
+func TestUnauthenticatedConnectionsAreBounded(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "ok" {
+			MarkAuthenticated(r)
+		}
+		_, _ = io.WriteString(w, "hello")
+	})
+	srv, addr, _ := serveGated(t, Options{MaxUnauthenticated: 3}, h)
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		return c
+	}
+	get := func(c net.Conn, auth string) (string, error) {
+		if _, err := fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n\r\n", auth); err != nil {
+			return "", err
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+
+	var idle []net.Conn
+	for range 3 {
+		idle = append(idle, dial())
+	}
+	testenv.WaitFor(t, 10*time.Second, "three unauthenticated connections", func() bool { return srv.Unauthenticated() == 3 })
+	over := dial()
+	if _, err := get(over, "wrong"); err == nil {
+		t.Fatal("a fourth unauthenticated connection was served")
+	}
+
+	// One of the three authenticates: it stays usable and frees a place.
+	if b, err := get(idle[0], "ok"); err != nil || b != "hello" {
+		t.Fatalf("authenticated request: %q %v", b, err)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the authenticated connection to leave the count", func() bool { return srv.Unauthenticated() == 2 })
+	if b, err := get(idle[0], "wrong"); err != nil || b != "hello" {
+		t.Fatalf("second request on the authenticated connection: %q %v", b, err)
+	}
+	if b, err := get(dial(), "ok"); err != nil || b != "hello" {
+		t.Fatalf("new connection after one authenticated: %q %v", b, err)
+	}
+
+	// Closed connections leave the count too.
+	for _, c := range idle[1:] {
+		_ = c.Close()
+	}
+	testenv.WaitFor(t, 10*time.Second, "closed connections to leave the count", func() bool { return srv.Unauthenticated() == 0 })
+}
