@@ -43,7 +43,12 @@ func (s *Server) serveAutodiscoverXML(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req adRequest
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	// The same read deadline as ActiveSync bodies (body.go).
+	dl := s.startBodyDeadline(w, r)
+	body, err := io.ReadAll(io.LimitReader(dl.reader(r.Body), 64<<10))
+	if err == nil {
+		dl.clear()
+	}
 	if err == nil && len(body) > 0 {
 		err = xml.Unmarshal(body, &req)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,8 +32,26 @@ type Server struct {
 	// PublicURL is the bridge's external base URL (https://mail.example.com),
 	// announced by Autodiscover.
 	PublicURL string
-	// MaxRequestBytes bounds a request body (HTTP 413 beyond it).
+	// MaxRequestBytes bounds a request body, counted after decompression
+	// (HTTP 413 beyond it; default 32 MiB).
 	MaxRequestBytes int64
+	// MaxBodyBytesInFlight bounds the request bodies held in memory at
+	// once, all requests together (default 64 MiB); requests past it wait
+	// their turn, up to 30 s, then get 503 with Retry-After.
+	MaxBodyBytesInFlight int64
+	// SpoolDir receives bodies too large to wait in memory while they
+	// arrive (default os.TempDir()); the files are unlinked at creation.
+	SpoolDir string
+	// BodyTimeout and BodyMinRate bound the time a body takes to arrive:
+	// BodyTimeout of grace plus BodyMinRate bytes per second, and no read
+	// waiting longer than BodyTimeout (defaults 30 s and 4 KiB/s). A body
+	// slower than that is answered 408 and its connection closed.
+	BodyTimeout time.Duration
+	BodyMinRate int64
+	// OnAuthenticated, if set, is told of each request that passed
+	// authentication (the listener stops counting its connection as
+	// unauthenticated; see httpserve.MarkAuthenticated).
+	OnAuthenticated func(*http.Request)
 	// Limiter slows down password guessing; nil disables it.
 	Limiter *LoginLimiter
 	// ClientAddr returns the client's address (the default is the TCP peer;
@@ -58,7 +75,9 @@ type Server struct {
 	Resume func(net.Conn)
 	Log    *slog.Logger
 
-	detached sync.WaitGroup // requests answered off their handlers
+	detached   sync.WaitGroup // requests answered off their handlers
+	budgetOnce sync.Once
+	budget     *byteBudget // see bodyBudget
 }
 
 // Handler returns the HTTP handler for the ActiveSync path and both
@@ -117,11 +136,15 @@ type call struct {
 	dev  *Device
 	// req is the decoded WBXML body (nil when the body is empty or raw).
 	req *wbxml.Element
-	// raw is the body as received.
+	// raw is the body as received (decompressed).
 	raw []byte
 	// reqBytes is the size of the body as received (for the trace).
 	reqBytes int
-	log      *slog.Logger
+	// held is the part of the server's body budget the request holds.
+	held int64
+	// bodyDL bounds the time the body takes to arrive.
+	bodyDL *bodyDeadline
+	log    *slog.Logger
 
 	// start and label (a bounded command name) are for the request log
 	// line and metrics.
@@ -143,7 +166,11 @@ func (c *call) ctx() context.Context {
 
 func (s *Server) serveEAS(w http.ResponseWriter, r *http.Request) {
 	c := &call{s: s, w: w, r: r, log: s.log(), start: time.Now(), label: "unknown"}
-	s.run(c, func() int { return s.handle(c) })
+	c.bodyDL = s.startBodyDeadline(w, r)
+	s.run(c, func() int {
+		defer c.releaseBody()
+		return s.handle(c)
+	})
 }
 
 // run runs a request (or the rest of a detached one) with one recovery
@@ -230,7 +257,7 @@ func (s *Server) handle(c *call) int {
 		return s.notImplemented(c)
 	}
 	if err := s.readBody(c); err != nil {
-		return s.fail(c, err)
+		return s.fail(c, err) // a client that went away is logged and counted there
 	}
 	c.trace("request", c.req, c.reqBytes)
 	if err := s.touchDevice(c); err != nil {
@@ -321,6 +348,9 @@ func (s *Server) authenticate(c *call) (Account, int) {
 	switch {
 	case err == nil:
 		s.loginResult("ok")
+		if s.OnAuthenticated != nil {
+			s.OnAuthenticated(r)
+		}
 		if s.Limiter != nil {
 			s.Limiter.Succeeded(user, addr)
 		}
@@ -385,20 +415,9 @@ func basicAuth(r *http.Request) (user, pass string, ok bool) {
 
 // readBody reads and, for WBXML commands, decodes the request body.
 func (s *Server) readBody(c *call) error {
-	limit := s.MaxRequestBytes
-	if limit <= 0 {
-		limit = 32 << 20
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
+	body, err := s.receiveBody(c)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return httpError(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", limit), nil)
-		}
-		if bodyReadGone(c.r.Context(), err) {
-			return fmt.Errorf("reading request body: %w: %w", errClientGone, err)
-		}
-		return httpError(http.StatusBadRequest, "reading request body", err)
+		return err
 	}
 	c.raw = body
 	c.reqBytes = len(body)
@@ -412,6 +431,10 @@ func (s *Server) readBody(c *call) error {
 		return nil // 12.x SendMail style: the body is the MIME message
 	}
 	el, err := wbxml.Decode(body, wbxml.DefaultLimits)
+	if cerr := c.r.Context().Err(); cerr != nil {
+		// Nobody is left to answer: do not start the command's work.
+		return fmt.Errorf("decoding the body: %w (%w)", errClientGone, cerr)
+	}
 	if err != nil {
 		return statusError(StatusInvalidWBXML, http.StatusBadRequest, "malformed WBXML", err)
 	}

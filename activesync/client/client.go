@@ -6,6 +6,7 @@ package client
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -39,7 +40,10 @@ type Client struct {
 	// AcceptMultiPart asks for multipart ItemOperations answers
 	// (MS-ASAcceptMultiPart: T, or the base64 query's option).
 	AcceptMultiPart bool
-	HTTP            *http.Client
+	// Gzip sends request bodies with Content-Encoding: gzip, as some
+	// Android clients do.
+	Gzip bool
+	HTTP *http.Client
 }
 
 // Response is a decoded answer.
@@ -99,9 +103,21 @@ func (c *Client) DoRaw(ctx context.Context, cmd string, p Params, body []byte, c
 	if err != nil {
 		return nil, err
 	}
+	if c.Gzip && len(body) > 0 {
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		_, _ = zw.Write(body)
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+		body = zb.Bytes()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
+	}
+	if c.Gzip && len(body) > 0 {
+		req.Header.Set("Content-Encoding", "gzip")
 	}
 	req.SetBasicAuth(c.User, c.Password)
 	if len(body) > 0 {

@@ -70,7 +70,7 @@ func BenchmarkEncodeSync100(b *testing.B) {
 func piecesDoc(n int) []byte {
 	// WBXML 1.3, public id 1, UTF-8, empty string table; page 0 (AirSync).
 	b := []byte{0x03, 0x01, 0x6A, 0x00}
-	b = append(b, 0x45|0x00, 0x4B) // <Sync> <SyncKey> (tokens 0x05, 0x0B, with content)
+	b = append(b, 0x45, 0x4B) // <Sync> <SyncKey>: tokens 0x05 and 0x0B with the content flag
 	for range n {
 		b = append(b, tokStrI, 'a', 0x00)
 	}

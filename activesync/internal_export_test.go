@@ -1,0 +1,12 @@
+package activesync
+
+// BodyBudgetWaiters is the number of requests waiting for the body budget.
+func (s *Server) BodyBudgetWaiters() int {
+	b := s.bodyBudget()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.waiters)
+}
+
+// SpoolThreshold is the body size past which bodies are spooled to disk.
+const SpoolThreshold = spoolThreshold
