@@ -122,6 +122,16 @@ type LimitsConfig struct {
 	MaxRequestBytes int64         `mapstructure:"max_request_bytes"` // larger request bodies get 413
 	MaxFailedLogins int           `mapstructure:"max_failed_logins"` // failures per user before backing off; 0 = no back-off
 	LoginBackoffMax time.Duration `mapstructure:"login_backoff_max"` // the longest a user or client is made to wait
+	// What one client can make the server hold (issue 17): header bytes
+	// per request (431 beyond), connections that have not authenticated
+	// yet (new ones are closed at once beyond), request bodies in memory
+	// all requests together (requests wait beyond), and how slowly a body
+	// may arrive (408 and the connection closed beyond).
+	MaxHeaderBytes        int           `mapstructure:"max_header_bytes"`
+	MaxUnauthenticated    int           `mapstructure:"max_unauthenticated_connections"`
+	MaxBodyBytesInFlight  int64         `mapstructure:"max_body_bytes_in_flight"`
+	BodyTimeout           time.Duration `mapstructure:"body_timeout"`
+	BodyMinBytesPerSecond int64         `mapstructure:"body_min_rate"`
 }
 
 // AuthConfig tunes authentication.
@@ -154,8 +164,10 @@ func defaultConfig() Config {
 			AllowCamera:          true,
 			AttachmentsEnabled:   true,
 		},
-		Limits: LimitsConfig{MaxRequestBytes: 32 << 20, MaxFailedLogins: 5, LoginBackoffMax: 5 * time.Minute},
-		Auth:   AuthConfig{PassthroughCacheTTL: 15 * time.Minute},
+		Limits: LimitsConfig{MaxRequestBytes: 32 << 20, MaxFailedLogins: 5, LoginBackoffMax: 5 * time.Minute,
+			MaxHeaderBytes: 32 << 10, MaxUnauthenticated: 256, MaxBodyBytesInFlight: 64 << 20,
+			BodyTimeout: 30 * time.Second, BodyMinBytesPerSecond: 4 << 10},
+		Auth: AuthConfig{PassthroughCacheTTL: 15 * time.Minute},
 	}
 }
 
@@ -428,6 +440,20 @@ func (c *Config) Validate() error {
 	}
 	if l.MaxFailedLogins < 0 {
 		bad("limits.max_failed_logins (%d) must not be negative", l.MaxFailedLogins)
+	}
+	for _, f := range []struct {
+		key string
+		v   int64
+	}{
+		{"limits.max_header_bytes", int64(l.MaxHeaderBytes)},
+		{"limits.max_unauthenticated_connections", int64(l.MaxUnauthenticated)},
+		{"limits.max_body_bytes_in_flight", l.MaxBodyBytesInFlight},
+		{"limits.body_timeout", int64(l.BodyTimeout)},
+		{"limits.body_min_rate", l.BodyMinBytesPerSecond},
+	} {
+		if f.v < 0 { // 0 takes the default
+			bad("%s (%d) must not be negative", f.key, f.v)
+		}
 	}
 	if l.MaxFailedLogins > 0 && l.LoginBackoffMax <= 0 {
 		bad("limits.login_backoff_max (%v) must be positive when limits.max_failed_logins is set", l.LoginBackoffMax)

@@ -73,16 +73,21 @@ func TestLoadConfig(t *testing.T) {
 		{
 			name: "env only, no file",
 			env: map[string]string{
-				"IDLEBRIDGE_REDIS_URL":                  "redis://redis:6379/1",
-				"IDLEBRIDGE_HEARTBEAT_MAX":              "90s",
-				"IDLEBRIDGE_LOG_LEVEL":                  "debug",
-				"IDLEBRIDGE_PUBLIC_URL":                 "https://mail.example.com",
-				"IDLEBRIDGE_TLS_CERT":                   "cert.pem",
-				"IDLEBRIDGE_POLICY_REQUIRE_PASSWORD":    "true",
-				"IDLEBRIDGE_LIMITS_MAX_REQUEST_BYTES":   "1048576",
-				"IDLEBRIDGE_AUTH_PASSTHROUGH_CACHE_TTL": "0",
-				"IDLEBRIDGE_METRICS_LISTEN":             "127.0.0.1:9090",
-				"IDLEBRIDGE_POLICY_MAX_INACTIVITY_LOCK": "15m",
+				"IDLEBRIDGE_REDIS_URL":                              "redis://redis:6379/1",
+				"IDLEBRIDGE_HEARTBEAT_MAX":                          "90s",
+				"IDLEBRIDGE_LOG_LEVEL":                              "debug",
+				"IDLEBRIDGE_PUBLIC_URL":                             "https://mail.example.com",
+				"IDLEBRIDGE_TLS_CERT":                               "cert.pem",
+				"IDLEBRIDGE_POLICY_REQUIRE_PASSWORD":                "true",
+				"IDLEBRIDGE_LIMITS_MAX_REQUEST_BYTES":               "1048576",
+				"IDLEBRIDGE_AUTH_PASSTHROUGH_CACHE_TTL":             "0",
+				"IDLEBRIDGE_METRICS_LISTEN":                         "127.0.0.1:9090",
+				"IDLEBRIDGE_POLICY_MAX_INACTIVITY_LOCK":             "15m",
+				"IDLEBRIDGE_LIMITS_MAX_HEADER_BYTES":                "16384",
+				"IDLEBRIDGE_LIMITS_MAX_UNAUTHENTICATED_CONNECTIONS": "64",
+				"IDLEBRIDGE_LIMITS_MAX_BODY_BYTES_IN_FLIGHT":        "8388608",
+				"IDLEBRIDGE_LIMITS_BODY_TIMEOUT":                    "10s",
+				"IDLEBRIDGE_LIMITS_BODY_MIN_RATE":                   "1024",
 			},
 			check: func(t *testing.T, c *Config, _ string) {
 				if c.Redis.URL != "redis://redis:6379/1" || c.Heartbeat.Max != 90*time.Second || c.Log.Level != "debug" {
@@ -93,6 +98,10 @@ func TestLoadConfig(t *testing.T) {
 				}
 				if !c.Policy.RequirePassword || c.Limits.MaxRequestBytes != 1<<20 || c.Auth.PassthroughCacheTTL != 0 || c.Policy.MaxInactivityLock != 15*time.Minute {
 					t.Errorf("Policy %+v Limits %+v Auth %+v", c.Policy, c.Limits, c.Auth)
+				}
+				if l := c.Limits; l.MaxHeaderBytes != 16384 || l.MaxUnauthenticated != 64 || l.MaxBodyBytesInFlight != 8<<20 ||
+					l.BodyTimeout != 10*time.Second || l.BodyMinBytesPerSecond != 1024 {
+					t.Errorf("Limits %+v", l)
 				}
 			},
 		},

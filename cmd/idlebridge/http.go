@@ -19,8 +19,10 @@ func httpOptions(cfg *Config) (httpserve.Options, error) {
 		return httpserve.Options{}, fmt.Errorf("trusted_proxies: %w", err)
 	}
 	o := httpserve.Options{
-		Listen:         cfg.Listen,
-		TrustedProxies: proxies,
+		Listen:             cfg.Listen,
+		TrustedProxies:     proxies,
+		MaxHeaderBytes:     cfg.Limits.MaxHeaderBytes,
+		MaxUnauthenticated: cfg.Limits.MaxUnauthenticated,
 	}
 	switch {
 	case cfg.TLS.ACMEHost != "":

@@ -105,6 +105,12 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		MinHeartbeat:    cfg.Heartbeat.Min,
 		MaxHeartbeat:    cfg.Heartbeat.Max,
 		Log:             log,
+
+		MaxBodyBytesInFlight: cfg.Limits.MaxBodyBytesInFlight,
+		SpoolDir:             cfg.DataDir,
+		BodyTimeout:          cfg.Limits.BodyTimeout,
+		BodyMinRate:          cfg.Limits.BodyMinBytesPerSecond,
+		OnAuthenticated:      httpserve.MarkAuthenticated,
 	}
 	if cfg.Limits.MaxFailedLogins > 0 {
 		front.Limiter = activesync.NewLoginLimiter(cfg.Limits.MaxFailedLogins, cfg.Limits.LoginBackoffMax)
