@@ -375,3 +375,50 @@ func serveDetachingWith(t *testing.T, b activesync.Backend, resume bool, tune fu
 	t.Cleanup(func() { _ = srv.Close() })
 	return "http://" + ln.Addr().String(), cl, obs
 }
+
+// TestClientGoneStopsTheRequest: a request whose client disconnected
+// while it waited (here for the body budget) is dropped, not handled: no
+// mail sent, no status invented (logged as 499).
+func TestClientGoneStopsTheRequest(t *testing.T) {
+	bs := &blockingSender{recordingSender: recordingSender{fakeBackend: newFakeBackend()}, release: make(chan struct{}), entered: make(chan struct{}, 2)}
+	obs := &observed{}
+	s := &activesync.Server{Backend: bs, MaxRequestBytes: 4 << 20, MaxBodyBytesInFlight: 1 << 20, SpoolDir: t.TempDir(), Observe: obs.add}
+	addr := serveFront(t, s)
+	c := &client.Client{BaseURL: "http://" + addr, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "12.1"}
+	if _, err := c.Provision(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	raw := func(n int) string {
+		req := strings.Replace(rawRequest("SendMail", c.PolicyKey, []byte(sendMIME+strings.Repeat("x", n)), ""), "MS-ASProtocolVersion: 14.1", "MS-ASProtocolVersion: 12.1", 1)
+		return strings.Replace(req, "application/vnd.ms-sync.wbxml", "message/rfc822", 1)
+	}
+	first, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if _, err := io.WriteString(first, raw(1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	<-bs.entered // holds the whole budget
+
+	second, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(second, raw(1000)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the second request to wait", func() bool { return s.BodyBudgetWaiters() == 1 })
+	_ = second.Close()
+	testenv.WaitFor(t, 10*time.Second, "the abandoned request to end", func() bool { return obs.has("SendMail 499 0") })
+	close(bs.release)
+	if _, err := http.ReadResponse(bufio.NewReader(first), nil); err != nil {
+		t.Fatal(err)
+	}
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if len(bs.got) != 1 {
+		t.Errorf("%d mails sent, want 1 (the abandoned one must not be)", len(bs.got))
+	}
+}
