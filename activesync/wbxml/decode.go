@@ -48,6 +48,12 @@ func (l Limits) orDefault() Limits {
 	return l
 }
 
+// wholeStringMax is the largest input converted to one string whose
+// substrings are the texts. A larger one is mostly opaque data (a SendMail
+// with attachments): a copy of all of it, kept alive by a ClientId, would
+// double what the request holds, so its texts are copied one by one.
+const wholeStringMax = 64 << 10
+
 // decoder walks the input with an index; elements are carved out of slabs
 // to keep allocations per element low.
 type decoder struct {
@@ -216,7 +222,7 @@ func (d *decoder) body() (*Element, error) {
 			if len(top.el.Children) > 0 || top.el.IsOpaque {
 				return nil, d.syntax(at, "mixed content in <%s:%s>", top.el.Space, top.el.Name)
 			}
-			if d.str == "" {
+			if d.str == "" && len(d.data) <= wholeStringMax {
 				// One conversion for the whole input; texts are substrings
 				// of it, which saves an allocation per element (the tree
 				// keeps the input's bytes alive as long as it lives).
@@ -228,8 +234,10 @@ func (d *decoder) body() (*Element, error) {
 				} else {
 					top.pieces = append(top.pieces, d.data[d.pos:end]...)
 				}
-			} else {
+			} else if d.str != "" {
 				top.el.Text = d.str[d.pos:end]
+			} else {
+				top.el.Text = string(d.data[d.pos:end])
 			}
 			top.hasText = true
 			d.pos = end + 1

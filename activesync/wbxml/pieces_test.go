@@ -28,3 +28,30 @@ func TestDecodeManyPiecesIsLinear(t *testing.T) {
 		t.Errorf("decoding %d bytes allocated %d bytes: not linear", len(data), alloc)
 	}
 }
+
+// TestDecodeLargeInputIsNotCopiedWhole: a large document of mostly opaque
+// data (a SendMail with attachments) costs its opaque copy and little
+// more: its few texts do not keep a string copy of the whole input.
+func TestDecodeLargeInputIsNotCopiedWhole(t *testing.T) {
+	mime := make([]byte, 4<<20)
+	root := New(ComposeMail, "SendMail")
+	root.AddText(ComposeMail, "ClientId", "c-1")
+	root.AddOpaque(ComposeMail, "Mime", mime)
+	data, err := Encode(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	el, err := Decode(data, DefaultLimits)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el.ChildText(ComposeMail, "ClientId") != "c-1" || len(el.Child(ComposeMail, "Mime").Opaque) != len(mime) {
+		t.Fatal("decoded wrongly")
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(len(mime))+64<<10 {
+		t.Errorf("decoding %d bytes allocated %d bytes", len(data), alloc)
+	}
+}
