@@ -177,15 +177,21 @@ func bodyReadError(c *call, err error, what string) error {
 	return httpError(http.StatusBadRequest, "reading "+what, err)
 }
 
-// holdBody takes size bytes of the server's body budget for the rest of
-// the request (a body larger than the whole budget takes all of it, so it
-// runs alone).
+// holdBody takes what a body of size bytes costs in memory from the
+// server's body budget, for the rest of the request: twice its size when
+// it is WBXML, whose decoded tree copies its opaque data (the MIME of a
+// SendMail). A body costing more than the whole budget takes all of it,
+// so it runs alone.
 func (c *call) holdBody(size int64) error {
 	if size == 0 {
 		return nil
 	}
 	b := c.s.bodyBudget()
-	n := min(size, b.capacity)
+	cost := size
+	if c.decodesWBXML() {
+		cost *= 2
+	}
+	n := min(cost, b.capacity)
 	ctx, cancel := context.WithTimeout(c.r.Context(), budgetWait)
 	defer cancel()
 	if err := b.acquire(ctx, n); err != nil {

@@ -421,14 +421,11 @@ func (s *Server) readBody(c *call) error {
 	}
 	c.raw = body
 	c.reqBytes = len(body)
-	if len(body) == 0 || c.cmd.body == bodyRaw || c.cmd.body == bodyNone {
-		if len(body) == 0 && c.cmd.body == bodyRequired {
-			return statusError(StatusInvalidContent, http.StatusBadRequest, "empty request body", nil)
-		}
-		return nil
+	if len(body) == 0 && c.cmd.body == bodyRequired {
+		return statusError(StatusInvalidContent, http.StatusBadRequest, "empty request body", nil)
 	}
-	if c.cmd.body == bodyRawOr && !isWBXML(c.r.Header.Get("Content-Type")) {
-		return nil // 12.x SendMail style: the body is the MIME message
+	if len(body) == 0 || !c.decodesWBXML() {
+		return nil
 	}
 	el, err := wbxml.Decode(body, wbxml.DefaultLimits)
 	if cerr := c.r.Context().Err(); cerr != nil {
@@ -445,6 +442,18 @@ func (s *Server) readBody(c *call) error {
 	c.req = el
 	c.raw = nil // the tree is all the handlers need; do not hold the body twice
 	return nil
+}
+
+// decodesWBXML reports whether the command's body is WBXML, not raw (12.x
+// SendMail style: the body is the MIME message).
+func (c *call) decodesWBXML() bool {
+	switch c.cmd.body {
+	case bodyRaw, bodyNone:
+		return false
+	case bodyRawOr:
+		return isWBXML(c.r.Header.Get("Content-Type"))
+	}
+	return true
 }
 
 func isWBXML(contentType string) bool {
