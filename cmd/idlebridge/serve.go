@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
@@ -97,6 +98,13 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		go sweepDevices(ctx, sw, log)
 	}
 
+	// Large request bodies arrive into unlinked files here (with Redis
+	// the data directory may hold nothing else).
+	spoolDir := filepath.Join(cfg.DataDir, "spool")
+	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
+		log.Warn("no spool directory in data_dir; large request bodies go to the system's temporary directory", "err", err)
+		spoolDir = ""
+	}
 	front = &activesync.Server{
 		Backend:         br,
 		Policy:          cfg.Policy.activesync(),
@@ -107,7 +115,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		Log:             log,
 
 		MaxBodyBytesInFlight: cfg.Limits.MaxBodyBytesInFlight,
-		SpoolDir:             cfg.DataDir,
+		SpoolDir:             spoolDir,
 		BodyTimeout:          cfg.Limits.BodyTimeout,
 		BodyMinRate:          cfg.Limits.BodyMinBytesPerSecond,
 		OnAuthenticated:      httpserve.MarkAuthenticated,
