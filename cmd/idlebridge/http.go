@@ -47,6 +47,7 @@ func serveHTTP(ctx context.Context, cfg *Config, app func(resume func(net.Conn))
 	if err != nil {
 		return err
 	}
+	opts.OnShed = m.ConnectionShed
 	// The handler needs the server's Resume and the server needs the
 	// handler: bind through a variable set just below.
 	var appSrv *httpserve.Server

@@ -28,14 +28,14 @@ const (
 
 // connGate counts the connections that have not authenticated yet.
 type connGate struct {
-	max int
-	log *slog.Logger
+	max    int
+	log    *slog.Logger
+	onShed func()
 
-	mu       sync.Mutex
-	open     int
-	shed     int // closed at accept since the last log line
-	lastLog  time.Time
-	shedEver int
+	mu      sync.Mutex
+	open    int
+	shed    int // closed at accept since the last log line
+	lastLog time.Time
 }
 
 func (g *connGate) enter() bool {
@@ -43,7 +43,9 @@ func (g *connGate) enter() bool {
 	defer g.mu.Unlock()
 	if g.open >= g.max {
 		g.shed++
-		g.shedEver++
+		if g.onShed != nil {
+			g.onShed()
+		}
 		if now := time.Now(); now.Sub(g.lastLog) >= 10*time.Second {
 			// At most one line per 10 s however hard the flood.
 			g.log.Warn("closing new connections: too many unauthenticated ones open",

@@ -105,7 +105,8 @@ func TestUnauthenticatedConnectionsAreBounded(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, "hello")
 	})
-	srv, addr, _ := serveGated(t, Options{MaxUnauthenticated: 3}, h)
+	var shed atomic.Int32
+	srv, addr, _ := serveGated(t, Options{MaxUnauthenticated: 3, OnShed: func() { shed.Add(1) }}, h)
 	dial := func() net.Conn {
 		t.Helper()
 		c, err := net.Dial("tcp", addr)
@@ -137,6 +138,9 @@ func TestUnauthenticatedConnectionsAreBounded(t *testing.T) {
 	over := dial()
 	if _, err := get(over, "wrong"); err == nil {
 		t.Fatal("a fourth unauthenticated connection was served")
+	}
+	if n := shed.Load(); n != 1 {
+		t.Errorf("%d connections counted as shed, want 1", n)
 	}
 
 	// One of the three authenticates: it stays usable and frees a place.

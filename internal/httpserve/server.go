@@ -50,6 +50,9 @@ type Options struct {
 	// new connections are closed at once (default 256). See gate.go.
 	MaxHeaderBytes     int
 	MaxUnauthenticated int
+	// OnShed, if set, is told of each connection closed at accept
+	// (metrics).
+	OnShed func()
 }
 
 // Mode names how a Server terminates TLS, for the start-up log line.
@@ -91,7 +94,7 @@ func New(opts Options, handler http.Handler, log *slog.Logger) (*Server, error) 
 	if maxUnauth <= 0 {
 		maxUnauth = defaultMaxUnauthenticated
 	}
-	s.gate = &connGate{max: maxUnauth, log: log}
+	s.gate = &connGate{max: maxUnauth, log: log, onShed: opts.OnShed}
 	switch {
 	case opts.ACMEHost != "" && opts.CertFile != "":
 		return nil, errors.New("httpserve: certificate files and ACME are exclusive")
@@ -244,7 +247,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		challenge := s.httpServer(ctx, s.acme.HTTPHandler(nil))
 		servers = append(servers, challenge)
 		// Nobody authenticates there: its own gate bounds it.
-		aln = &gateListener{Listener: aln, g: &connGate{max: s.gate.max, log: s.log}}
+		aln = &gateListener{Listener: aln, g: &connGate{max: s.gate.max, log: s.log, onShed: s.opts.OnShed}}
 		go func() { errc <- challenge.Serve(aln) }()
 	}
 

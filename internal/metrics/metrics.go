@@ -37,6 +37,7 @@ type Metrics struct {
 	pushLatency     prometheus.Histogram
 	storeErrors     *prometheus.CounterVec
 	logins          *prometheus.CounterVec
+	connsShed       prometheus.Counter
 }
 
 // pushBuckets span 1 ms to 60 s: a push on a healthy path takes a few
@@ -90,10 +91,14 @@ func New() *Metrics {
 			Namespace: namespace, Name: "logins_total",
 			Help: "Device authentications by result.",
 		}, []string{"result"}),
+		connsShed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "connections_shed_total",
+			Help: "New connections closed at accept because too many unauthenticated ones were open.",
+		}),
 	}
 	m.reg.MustRegister(
 		m.requests, m.requestDuration, m.parkedPings, m.activeWatchers,
-		m.upstreamConns, m.reconnects, m.pushLatency, m.storeErrors, m.logins,
+		m.upstreamConns, m.reconnects, m.pushLatency, m.storeErrors, m.logins, m.connsShed,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -161,6 +166,14 @@ func (m *Metrics) WatcherActive(delta int) {
 func (m *Metrics) UpstreamConns(delta int) {
 	if m != nil {
 		m.upstreamConns.Add(float64(delta))
+	}
+}
+
+// ConnectionShed counts one new connection closed at accept (see
+// httpserve's bound on unauthenticated connections).
+func (m *Metrics) ConnectionShed() {
+	if m != nil {
+		m.connsShed.Inc()
 	}
 }
 
