@@ -192,7 +192,11 @@ func (c *call) holdBody(size int64) error {
 		cost *= 2
 	}
 	n := min(cost, b.capacity)
-	ctx, cancel := context.WithTimeout(c.r.Context(), budgetWait)
+	wait := c.s.budgetWait
+	if wait <= 0 {
+		wait = budgetWait
+	}
+	ctx, cancel := context.WithTimeout(c.r.Context(), wait)
 	defer cancel()
 	if err := b.acquire(ctx, n); err != nil {
 		if c.r.Context().Err() != nil {

@@ -422,3 +422,37 @@ func TestClientGoneStopsTheRequest(t *testing.T) {
 		t.Errorf("%d mails sent, want 1 (the abandoned one must not be)", len(bs.got))
 	}
 }
+
+// TestFullBodyBudgetAsksToRetry: a request that cannot get its share of
+// the body budget in time is answered 503 with Retry-After, and is not
+// handled.
+func TestFullBodyBudgetAsksToRetry(t *testing.T) {
+	bs := &blockingSender{recordingSender: recordingSender{fakeBackend: newFakeBackend()}, release: make(chan struct{}), entered: make(chan struct{}, 2)}
+	s := &activesync.Server{Backend: bs, MaxRequestBytes: 4 << 20, MaxBodyBytesInFlight: 1 << 20, SpoolDir: t.TempDir()}
+	s.SetBudgetWait(100 * time.Millisecond)
+	addr := serveFront(t, s)
+	c := &client.Client{BaseURL: "http://" + addr, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "12.1"}
+	if _, err := c.Provision(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() {
+		c1 := *c
+		_, err := c1.DoRaw(context.Background(), "SendMail", client.Params{}, []byte(sendMIME+strings.Repeat("x", 1<<20)), "message/rfc822")
+		first <- err
+	}()
+	<-bs.entered
+	res, err := c.DoRaw(context.Background(), "SendMail", client.Params{}, []byte(sendMIME), "message/rfc822")
+	if err == nil || res == nil || res.HTTPStatus != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Errorf("with the budget taken: %v (want 503 with Retry-After)", err)
+	}
+	close(bs.release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if len(bs.got) != 1 {
+		t.Errorf("%d mails sent, want 1", len(bs.got))
+	}
+}

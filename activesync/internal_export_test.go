@@ -1,5 +1,7 @@
 package activesync
 
+import "time"
+
 // BodyBudgetWaiters is the number of requests waiting for the body budget.
 func (s *Server) BodyBudgetWaiters() int {
 	b := s.bodyBudget()
@@ -10,3 +12,6 @@ func (s *Server) BodyBudgetWaiters() int {
 
 // SpoolThreshold is the body size past which bodies are spooled to disk.
 const SpoolThreshold = spoolThreshold
+
+// SetBudgetWait shortens the wait for the body budget.
+func (s *Server) SetBudgetWait(d time.Duration) { s.budgetWait = d }

@@ -77,7 +77,8 @@ type Server struct {
 
 	detached   sync.WaitGroup // requests answered off their handlers
 	budgetOnce sync.Once
-	budget     *byteBudget // see bodyBudget
+	budget     *byteBudget   // see bodyBudget
+	budgetWait time.Duration // 0: budgetWait; shorter in tests
 }
 
 // Handler returns the HTTP handler for the ActiveSync path and both
