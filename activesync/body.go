@@ -94,14 +94,18 @@ func (s *Server) receiveBody(c *call) ([]byte, error) {
 	if size > spoolThreshold {
 		spool, err = s.createSpool()
 		if err != nil {
-			return nil, fmt.Errorf("spooling a request body: %w", err)
+			return nil, spoolError(err)
 		}
 		defer spool.Close()
 		if _, err := spool.Write(head); err != nil {
-			return nil, fmt.Errorf("spooling a request body: %w", err)
+			return nil, spoolError(err)
 		}
 		head = nil
 		n, err := io.Copy(spool, src)
+		var pe *os.PathError
+		if errors.As(err, &pe) && pe.Path == spool.Name() {
+			return nil, spoolError(err) // writing failed, not reading
+		}
 		if err != nil {
 			return nil, bodyReadError(c, err, "request body")
 		}
@@ -124,13 +128,13 @@ func (s *Server) receiveBody(c *call) ([]byte, error) {
 	return body, nil
 }
 
-// readUpTo appends from r to buf until EOF or until buf holds max bytes.
-func readUpTo(r io.Reader, buf []byte, max int) ([]byte, error) {
-	for len(buf) < max {
+// readUpTo appends from r to buf until EOF or until buf holds limit bytes.
+func readUpTo(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	for len(buf) < limit {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := r.Read(buf[len(buf):min(cap(buf), max)])
+		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
 		buf = buf[:len(buf)+n]
 		if errors.Is(err, io.EOF) {
 			return buf, nil
@@ -159,6 +163,13 @@ func (s *Server) createSpool() (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// spoolError is a failure to write a body to disk (full, not writable):
+// the device can only try again later, the operator must act (logged at
+// ERROR).
+func spoolError(err error) error {
+	return &Error{HTTP: http.StatusServiceUnavailable, Retry: true, Msg: "spooling a request body", Err: err}
 }
 
 // bodyReadError sorts a failed body read into its answer.

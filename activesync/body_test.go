@@ -456,3 +456,20 @@ func TestFullBodyBudgetAsksToRetry(t *testing.T) {
 		t.Errorf("%d mails sent, want 1", len(bs.got))
 	}
 }
+
+// TestSpoolFailureIsRetryLater: when a large body cannot be written to
+// disk the device is told to retry later (503 with Retry-After), not that
+// its request was wrong.
+func TestSpoolFailureIsRetryLater(t *testing.T) {
+	rs := &recordingSender{fakeBackend: newFakeBackend()}
+	s := &activesync.Server{Backend: rs, MaxRequestBytes: 4 << 20, SpoolDir: filepath.Join(t.TempDir(), "missing")}
+	addr := serveFront(t, s)
+	c := &client.Client{BaseURL: "http://" + addr, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "12.1"}
+	if _, err := c.Provision(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.DoRaw(context.Background(), "SendMail", client.Params{}, []byte(sendMIME+strings.Repeat("x", 2*activesync.SpoolThreshold)), "message/rfc822")
+	if err == nil || res == nil || res.HTTPStatus != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Errorf("spool directory missing: %v (want 503 with Retry-After)", err)
+	}
+}
