@@ -3,11 +3,13 @@ package httpserve
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -45,21 +47,8 @@ func (c *countingConn) Read(p []byte) (int, error) {
 // address and the byte counter.
 func serveGated(t *testing.T, opts Options, h http.Handler) (*Server, string, *countingLn) {
 	t.Helper()
-	opts.Listen = "127.0.0.1:0"
-	srv, err := New(opts, h, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := &countingLn{Listener: ln}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = srv.Serve(ctx, cl); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return srv, ln.Addr().String(), cl
+	var srv *Server
+	return serveGatedInto(t, opts, h, &srv)
 }
 
 // TestHeaderBytesAreCapped: a request with 1 MiB of headers is answered
@@ -160,4 +149,85 @@ func TestUnauthenticatedConnectionsAreBounded(t *testing.T) {
 		_ = c.Close()
 	}
 	testenv.WaitFor(t, 10*time.Second, "closed connections to leave the count", func() bool { return srv.Unauthenticated() == 0 })
+}
+
+// TestGateOverTLS: under TLS the connection is counted from accept (the
+// handshake included) and an authenticated request releases it, parked
+// and resumed or not.
+func TestGateOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeSelfSigned(t, certFile, keyFile, 1)
+	var srv *Server
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		MarkAuthenticated(r)
+		if r.URL.Path != "/park" {
+			_, _ = io.WriteString(w, "next")
+			return
+		}
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Errorf("hijack: %v", err)
+			return
+		}
+		go func() {
+			_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nparked")
+			srv.Resume(conn)
+		}()
+	})
+	srv, addr, _ := serveGatedInto(t, Options{CertFile: certFile, KeyFile: keyFile, MaxUnauthenticated: 1}, handler, &srv)
+
+	// Handshaking but silent: counted.
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the silent connection to be counted", func() bool { return srv.Unauthenticated() == 1 })
+	_ = raw.Close()
+	testenv.WaitFor(t, 10*time.Second, "the silent connection to leave", func() bool { return srv.Unauthenticated() == 0 })
+
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // self-signed on purpose
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	for _, path := range []string{"/park", "/next"} {
+		resp, err := c.Get("https://" + addr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if n := srv.Unauthenticated(); n != 0 {
+		t.Fatalf("%d unauthenticated after authenticated requests over TLS", n)
+	}
+	// The bound of 1 is free again: another client gets in.
+	tr2 := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // self-signed on purpose
+	defer tr2.CloseIdleConnections()
+	if resp, err := (&http.Client{Transport: tr2, Timeout: 10 * time.Second}).Get("https://" + addr + "/next"); err != nil {
+		t.Fatalf("a second client: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+}
+
+// serveGatedInto is serveGated that sets *out before serving (handlers
+// that Resume need the server).
+func serveGatedInto(t *testing.T, opts Options, h http.Handler, out **Server) (*Server, string, *countingLn) {
+	t.Helper()
+	opts.Listen = "127.0.0.1:0"
+	srv, err := New(opts, h, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	*out = srv
+	ln, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingLn{Listener: ln}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(ctx, cl); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return srv, ln.Addr().String(), cl
 }
