@@ -59,8 +59,11 @@ func (s *Server) receiveBody(c *call) ([]byte, error) {
 		// rather than draining what is left.
 		return nil, httpError(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes declared, over %d", c.r.ContentLength, limit), nil)
 	}
-	var src io.Reader = http.MaxBytesReader(c.w, c.r.Body, limit)
-	src = c.bodyDL.reader(src)
+	// wire sees the bytes as they come off the connection: only its
+	// errors can mean the client went away (a truncated gzip stream inside
+	// a complete body is a bad body, not a hang-up).
+	wire := &readErrs{r: c.bodyDL.reader(http.MaxBytesReader(c.w, c.r.Body, limit))}
+	var src io.Reader = wire
 	switch coding := strings.ToLower(strings.TrimSpace(c.r.Header.Get("Content-Encoding"))); coding {
 	case "", "identity":
 	case "gzip", "x-gzip": // RFC 9110 8.4.1.3: x-gzip is the same coding
@@ -69,7 +72,7 @@ func (s *Server) receiveBody(c *call) ([]byte, error) {
 		case errors.Is(err, io.EOF):
 			src = bytes.NewReader(nil) // an empty body, whatever its coding
 		case err != nil:
-			return nil, bodyReadError(c, err, "gzip request body")
+			return nil, bodyReadError(c, err, wire.err, "gzip request body")
 		default:
 			defer zr.Close()
 			// The limit counts decompressed bytes, so a small bomb stops
@@ -87,7 +90,7 @@ func (s *Server) receiveBody(c *call) ([]byte, error) {
 	head := make([]byte, 0, min(spoolThreshold+1, max(c.r.ContentLength+1, 512)))
 	head, err := readUpTo(src, head, spoolThreshold+1)
 	if err != nil {
-		return nil, bodyReadError(c, err, "request body")
+		return nil, bodyReadError(c, err, wire.err, "request body")
 	}
 	size := int64(len(head))
 	var spool *os.File
@@ -107,7 +110,7 @@ func (s *Server) receiveBody(c *call) ([]byte, error) {
 			return nil, spoolError(err) // writing failed, not reading
 		}
 		if err != nil {
-			return nil, bodyReadError(c, err, "request body")
+			return nil, bodyReadError(c, err, wire.err, "request body")
 		}
 		size += n
 	}
@@ -172,8 +175,23 @@ func spoolError(err error) error {
 	return &Error{HTTP: http.StatusServiceUnavailable, Retry: true, Msg: "spooling a request body", Err: err}
 }
 
-// bodyReadError sorts a failed body read into its answer.
-func bodyReadError(c *call, err error, what string) error {
+// readErrs remembers the first error its reader returned other than EOF.
+type readErrs struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErrs) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// bodyReadError sorts a failed body read into its answer; wireErr is the
+// error of the connection's own reads, if any.
+func bodyReadError(c *call, err, wireErr error, what string) error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
@@ -182,7 +200,7 @@ func bodyReadError(c *call, err error, what string) error {
 		// The connection cannot be read any more: answer and close it.
 		c.w.Header().Set("Connection", "close")
 		return httpError(http.StatusRequestTimeout, what+" arrived too slowly", err)
-	case bodyReadGone(c.r.Context(), err):
+	case wireErr != nil && bodyReadGone(c.r.Context(), wireErr), c.r.Context().Err() != nil:
 		return fmt.Errorf("reading %s: %w: %w", what, errClientGone, err)
 	}
 	return httpError(http.StatusBadRequest, "reading "+what, err)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 )
 
 // codeClientGone marks a request whose client hung up before it was
@@ -29,6 +30,12 @@ var errClientGone = errors.New("client went away")
 func (c *call) clientGone(err error) bool {
 	if errors.Is(err, errClientGone) {
 		return true
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The bridge's own body deadline fired (408): the connection read
+		// failed and net/http cancelled the context, but the client is
+		// still there to be told.
+		return false
 	}
 	return c.r != nil && errors.Is(c.r.Context().Err(), context.Canceled)
 }
