@@ -71,6 +71,11 @@ func runConformance(t *testing.T, h harness) {
 		{"Restart", testRestart},
 		{"Expiry", testExpiry},
 		{"UserScopeIsNoDevice", testUserScope},
+		{"SubmissionCAS", testSubmissionCAS},
+		{"SubmissionIsolationAndList", testSubmissionList},
+		{"SubmissionRetention", testSubmissionRetention},
+		{"SubmissionRestart", testSubmissionRestart},
+		{"SubmissionConcurrentClaim", testSubmissionConcurrentClaim},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, h) })

@@ -92,3 +92,22 @@ func (o *observed) Commit(ctx context.Context, user, deviceID, collectionID stri
 func (o *observed) ResetCollection(ctx context.Context, user, deviceID, collectionID string) error {
 	return o.check(ctx, "reset_collection", o.s.ResetCollection(ctx, user, deviceID, collectionID))
 }
+
+func (o *observed) GetSubmission(ctx context.Context, user, key string) (*Submission, error) {
+	s, err := o.s.GetSubmission(ctx, user, key)
+	return s, o.check(ctx, "get_submission", err)
+}
+
+func (o *observed) PutSubmission(ctx context.Context, user string, s *Submission, expectRev uint64) (*Submission, error) {
+	n, err := o.s.PutSubmission(ctx, user, s, expectRev)
+	return n, o.check(ctx, "put_submission", err)
+}
+
+func (o *observed) DeleteSubmission(ctx context.Context, user, key string, expectRev uint64) error {
+	return o.check(ctx, "delete_submission", o.s.DeleteSubmission(ctx, user, key, expectRev))
+}
+
+func (o *observed) ListSubmissions(ctx context.Context, user string) ([]*Submission, error) {
+	ss, err := o.s.ListSubmissions(ctx, user)
+	return ss, o.check(ctx, "list_submissions", err)
+}

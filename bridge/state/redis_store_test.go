@@ -21,7 +21,7 @@ func redisHarness() harness {
 	return harness{newEnv: func(t *testing.T, ttl time.Duration) *engineEnv {
 		url := testenv.RedisURL(t)
 		var private *testenv.RedisServer
-		if strings.HasSuffix(t.Name(), "/Restart") {
+		if strings.HasSuffix(t.Name(), "Restart") { // Restart, SubmissionRestart
 			private = testenv.StartRedis(t)
 			url = private.URL()
 		}

@@ -89,6 +89,7 @@ type Device struct {
 type Store interface {
 	Devices
 	Syncs
+	Submissions
 	// Ping reports whether the engine is reachable (readiness checks).
 	Ping(ctx context.Context) error
 	// Close releases the engine; the store is unusable afterwards.
