@@ -46,6 +46,10 @@ type Error struct {
 	Temporary bool   // retrying later may succeed (4xx, network)
 	Recipient string // the refused recipient for KindRecipient at RCPT
 	Err       error  // cause (network error), may be nil
+	// Uncertain: the final dot of DATA was sent and no reply was read, so
+	// the server may have accepted the message (RFC 5321 4.5.3.2.6 allows
+	// it ten minutes to answer). Resending risks a duplicate.
+	Uncertain bool
 }
 
 func (e *Error) Error() string {

@@ -26,6 +26,18 @@ const headerPeek = 64 << 10
 // the only change on the wire). The whole exchange is bounded by ctx.
 // Failures are *Error.
 func Send(ctx context.Context, cfg Config, from string, rcpts []string, msg io.Reader) error {
+	return SendTracked(ctx, cfg, from, rcpts, msg, nil)
+}
+
+// SendTracked is Send with a hook for callers that must know whether the
+// server can have accepted the message: beforeDot runs once the whole
+// message is written and the server has not yet seen the final dot (RFC
+// 5321 4.1.1.4: the data is only "mail" once the dot arrives; a server
+// that loses the connection before it discards the message). If beforeDot
+// fails, the connection is dropped without the dot and its error is
+// returned. A failure after the dot with no reply from the server is an
+// *Error with Uncertain set: the message may have been accepted.
+func SendTracked(ctx context.Context, cfg Config, from string, rcpts []string, msg io.Reader, beforeDot func() error) error {
 	if len(rcpts) == 0 {
 		return &Error{Kind: KindRecipient, Stage: "rcpt", Msg: "no recipients"}
 	}
@@ -37,11 +49,16 @@ func Send(ctx context.Context, cfg Config, from string, rcpts []string, msg io.R
 	// early by closing the connection, which unblocks any read.
 	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
 	defer stop()
-	err = transact(c, cfg, from, rcpts, msg)
+	dotSent := false
+	err = transact(c, cfg, from, rcpts, msg, beforeDot, &dotSent)
 	if err != nil {
 		_ = c.Close()
+		var hookErr hookError
+		if errors.As(err, &hookErr) {
+			return hookErr.error
+		}
 		if ctx.Err() != nil {
-			return &Error{Kind: KindUnavailable, Stage: "data", Temporary: true, Msg: "cancelled", Err: ctx.Err()}
+			return &Error{Kind: KindUnavailable, Stage: "data", Temporary: true, Msg: "cancelled", Err: ctx.Err(), Uncertain: dotSent}
 		}
 		return err
 	}
@@ -138,7 +155,7 @@ func isLoopback(host string) bool {
 }
 
 // transact runs AUTH, MAIL, RCPT and DATA on a greeted connection.
-func transact(c *gosmtp.Client, cfg Config, from string, rcpts []string, msg io.Reader) error {
+func transact(c *gosmtp.Client, cfg Config, from string, rcpts []string, msg io.Reader, beforeDot func() error, dotSent *bool) error {
 	if cfg.Username != "" {
 		if ok, _ := c.Extension("AUTH"); ok {
 			if err := auth(c, cfg); err != nil {
@@ -181,11 +198,28 @@ func transact(c *gosmtp.Client, cfg Config, from string, rcpts []string, msg io.
 		}
 		return classify("data", err)
 	}
+	if beforeDot != nil {
+		if err := beforeDot(); err != nil {
+			// Dropping the connection now, before go-smtp's Close writes
+			// the dot, leaves the server with an aborted transaction.
+			return hookError{err}
+		}
+	}
+	*dotSent = true
 	if err := w.Close(); err != nil {
-		return classify("data", err)
+		e := classify("data", err)
+		// A reply (any code) settles it: the server refused. No reply
+		// (timeout, reset) leaves it open.
+		e.Uncertain = e.Code == 0
+		return e
 	}
 	return nil
 }
+
+// hookError carries the beforeDot hook's error through transact.
+type hookError struct{ error }
+
+func (e hookError) Unwrap() error { return e.error }
 
 // readError marks a failure of the caller's reader (not the network).
 type readError struct{ error }

@@ -39,6 +39,7 @@ type testServer struct {
 	rejectTo map[string]*gosmtp.SMTPError // RCPT refusals by address
 	mailErr  *gosmtp.SMTPError            // MAIL refusal
 	dataErr  *gosmtp.SMTPError            // refusal after DATA
+	hold     chan struct{}                // when set, the answer to the final dot waits for its close
 }
 
 type serverOpts struct {
@@ -142,6 +143,9 @@ func (s *testSession) Data(r io.Reader) error {
 	}
 	if s.ts.dataErr != nil {
 		return s.ts.dataErr
+	}
+	if s.ts.hold != nil {
+		<-s.ts.hold
 	}
 	s.cur.Data = b
 	s.ts.mu.Lock()
