@@ -42,10 +42,15 @@ func (b *Bridge) MoveItems(ctx context.Context, acct activesync.Account, deviceI
 	return res, err
 }
 
-// DeviceRequest forwards to the push hub when there is one.
+// DeviceRequest forwards to the push hub when there is one, and lets the
+// send engine repair Sent copies a crash left owed (it has the user's
+// upstream credentials only while the user makes requests).
 func (b *Bridge) DeviceRequest(acct activesync.Account, deviceID, cmd string) {
 	if b.Push != nil {
 		b.Push.DeviceRequest(acct, deviceID, cmd)
+	}
+	if b.Sender != nil {
+		b.Sender.resumeSentCopies(acct)
 	}
 }
 

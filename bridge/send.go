@@ -3,10 +3,13 @@ package bridge
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
@@ -24,11 +27,19 @@ type SenderOptions struct {
 	SMTPTimeout time.Duration
 	// HelloName is the EHLO name; "" means "localhost".
 	HelloName string
-	// ClientIDTTL is how long a ClientId is remembered; 0: 24 h.
+	// ClientIDTTL is how long a message's record is kept, so a retry
+	// within it is recognised (send_submissions.go); 0: 24 h.
 	ClientIDTTL time.Duration
-	// InFlightGrace is how old an in-flight ClientId marker must be before
-	// a retry treats it as a crash leftover; 0: 1 min.
+	// InFlightGrace is how old another instance's in-flight record must be
+	// before a retry treats it as a crash leftover; 0: 1 min. Unused with
+	// SoleInstance.
 	InFlightGrace time.Duration
+	// SoleInstance says no other process shares the store (the embedded
+	// engine), so a record owned by another process is a crash leftover.
+	SoleInstance bool
+	// ResumeEvery is how often per user a request looks for Sent copies a
+	// crash left owed; 0: 5 min.
+	ResumeEvery time.Duration
 	// MaxOriginalBytes bounds the original fetched for SmartReply and
 	// SmartForward; 0: 64 MiB.
 	MaxOriginalBytes int64
@@ -45,8 +56,19 @@ type Sender struct {
 	folders  FolderResolver
 	log      *slog.Logger
 	opts     SenderOptions
-	// submit is smtp.Send; a field so that nothing else needs faking.
-	submit func(ctx context.Context, cfg smtp.Config, from string, rcpts []string, msg []byte) error
+	// submit is smtp.SendTracked; a field so that nothing else needs faking.
+	submit func(ctx context.Context, cfg smtp.Config, from string, rcpts []string, msg []byte, beforeDot func() error) error
+	// crash, when set (tests), is called at named points of a send to
+	// simulate a process dying there (it panics or blocks).
+	crash func(point string)
+
+	// instance names this process in submission records; live holds its
+	// attempts still running; resumed is when each user was last checked
+	// for owed Sent copies.
+	instance string
+	liveMu   sync.Mutex
+	live     map[string]struct{}
+	resumed  map[string]time.Time
 }
 
 var _ activesync.Sender = (*Sender)(nil)
@@ -65,10 +87,19 @@ func NewSender(store state.Store, sessions IMAPSessions, folders FolderResolver,
 	if opts.MaxOriginalBytes <= 0 {
 		opts.MaxOriginalBytes = 64 << 20
 	}
+	if opts.ResumeEvery <= 0 {
+		opts.ResumeEvery = 5 * time.Minute
+	}
+	var inst [6]byte
+	_, _ = rand.Read(inst[:])
 	return &Sender{store: store, sessions: sessions, folders: folders, log: log, opts: opts,
-		submit: func(ctx context.Context, cfg smtp.Config, from string, rcpts []string, msg []byte) error {
-			return smtp.Send(ctx, cfg, from, rcpts, bytes.NewReader(msg))
-		}}
+		submit: func(ctx context.Context, cfg smtp.Config, from string, rcpts []string, msg []byte, beforeDot func() error) error {
+			return smtp.SendTracked(ctx, cfg, from, rcpts, bytes.NewReader(msg), beforeDot)
+		},
+		instance: hex.EncodeToString(inst[:]),
+		live:     map[string]struct{}{},
+		resumed:  map[string]time.Time{},
+	}
 }
 
 func (s *Sender) now() time.Time {
@@ -112,27 +143,43 @@ func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string
 		return activesync.CommandStatus(statusHasNoRecipient, "no recipients")
 	}
 
-	if m.ClientID != "" {
-		res, err := s.claimClientID(ctx, user, deviceID, m.ClientID)
-		if err != nil {
-			return storeErr(err)
-		}
-		switch res {
-		case claimDuplicate:
-			log.Info("send skipped: ClientId already sent")
-			return nil
-		case claimAmbiguous:
-			log.Error("send skipped: ClientId was in flight when a previous attempt ended; it may or may not have been sent, not sending twice")
-			return nil
-		case claimBusy:
-			return fmt.Errorf("%w: ClientId %q is being sent by another request", activesync.ErrUnavailable, m.ClientID)
-		}
+	key := submissionKey(deviceID, m)
+	log = log.With("submission", key)
+	rec, outcome, err := s.claim(ctx, user, deviceID, key, m.ClientID)
+	if err != nil {
+		return storeErr(err)
 	}
-	sent := false
+	switch outcome {
+	case claimAlreadySent:
+		log.Info("send skipped: this message was sent before")
+		if rec != nil {
+			if err := s.finishSentCopy(context.WithoutCancel(ctx), acct, rec); err != nil {
+				log.Error("owed Sent copy not written; retried at a later request", "err", err)
+			}
+		}
+		return nil
+	case claimUncertain:
+		log.Error("send not confirmed: a previous attempt ended after handing the message to the server and before its answer; it may or may not have been delivered, so it is not sent again")
+		return activesync.CommandStatus(statusNotConfirmed, "previous attempt not confirmed")
+	case claimBusy:
+		return fmt.Errorf("%w: this message is being sent by another request", activesync.ErrUnavailable)
+	}
+	defer s.setLive(rec.Owner, false)
+	// settled is false while a failure means "not sent": the record is
+	// then dropped so the device's retry sends.
+	settled := false
 	defer func() {
-		if !sent && m.ClientID != "" {
-			if err := s.releaseClientID(context.WithoutCancel(ctx), user, deviceID, m.ClientID); err != nil {
-				log.Error("could not release ClientId after a failed send; a retry will not send", "err", err)
+		if r := recover(); r != nil {
+			// A panic is handled like a crash: the record stays as it
+			// is, so a retry decides from the phase reached.
+			panic(r)
+		}
+		if !settled {
+			if err := s.store.DeleteSubmission(context.WithoutCancel(ctx), user, key, rec.Rev); err != nil && !errors.Is(err, state.ErrConflict) {
+				// The claim stays; its owner is gone once this returns,
+				// so a retry still sends (nothing reached the dot, or the
+				// server refused it).
+				log.Warn("could not drop the record of a failed send", "err", err)
 			}
 		}
 	}()
@@ -158,26 +205,65 @@ func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string
 	}
 	msg := compose(hdr, body, orig, m.Kind, m.ReplaceMime, user, s.now())
 
+	s.crashPoint("claimed")
 	cfg := s.smtpConfig(acct)
-	if err := s.submit(ctx, cfg, user, rcpts, msg.wire); err != nil {
-		return s.submitFailure(log, err)
-	}
-	sent = true
-	log.Info("mail sent", "recipients", len(rcpts), "bytes", len(msg.wire))
-	if m.ClientID != "" {
-		if err := s.markClientIDSent(context.WithoutCancel(ctx), user, deviceID, m.ClientID); err != nil {
-			// The in-flight marker stays: a retry is treated as ambiguous
-			// and not sent twice.
-			log.Error("could not record ClientId as sent", "err", err)
+	err = s.submit(ctx, cfg, user, rcpts, msg.wire, func() error {
+		// Crash point "before the dot" ends here: once the record says
+		// data, a retry no longer sends.
+		n, err := s.advance(context.WithoutCancel(ctx), user, rec, state.SubmissionData, nil)
+		if err != nil {
+			return err
+		}
+		rec = n
+		s.crashPoint("data")
+		return nil
+	})
+	if err != nil {
+		var se *smtp.Error
+		switch {
+		case errors.As(err, &se) && se.Uncertain:
+			settled = true // the server may hold it: keep the data record
+			log.Error("send not confirmed: the server did not answer the end of the message; not sending it again", "err", se.Error())
+			return activesync.CommandStatus(statusNotConfirmed, "submission not confirmed")
+		case errors.Is(err, state.ErrConflict):
+			// Another request took the claim over; it sends.
+			settled = true
+			return fmt.Errorf("%w: this message is being sent by another request", activesync.ErrUnavailable)
+		case errors.As(err, &se):
+			return s.submitFailure(log, err)
+		default:
+			log.Error("send aborted before the end of the message", "err", err)
+			return storeErr(err)
 		}
 	}
+	settled = true
+	s.crashPoint("sent")
+	log.Info("mail sent", "recipients", len(rcpts), "bytes", len(msg.wire))
 	// The message is out: what follows is bookkeeping on the mailbox. Its
 	// failures are logged, never reported as a failed send (the device
 	// would send again).
 	after := context.WithoutCancel(ctx)
+	var owed []byte
 	if m.SaveInSent && !acct.Principal.User.SentCopyByProvider {
-		if err := s.saveSentCopy(after, acct, msg.copy); err != nil {
-			log.Error("sent copy not saved", "err", err)
+		owed = msg.copy
+	}
+	accepted, err := s.advance(after, user, rec, state.SubmissionAccepted, owed)
+	if err != nil {
+		// The data record stays: a retry is told "not confirmed", never
+		// sent twice.
+		log.Error("could not record the accepted send", "err", err)
+	}
+	s.crashPoint("accepted")
+	if owed != nil {
+		if err := s.saveSentCopy(after, acct, owed); err != nil {
+			// The record keeps the copy: the next request repairs it.
+			log.Error("sent copy not saved; retried at a later request", "err", err)
+			accepted = nil
+		}
+	}
+	if accepted != nil {
+		if _, err := s.advance(after, user, accepted, state.SubmissionDone, nil); err != nil {
+			log.Warn("could not record the send as done", "err", err)
 		}
 	}
 	if orig != nil {
@@ -186,6 +272,16 @@ func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string
 		}
 	}
 	return nil
+}
+
+// crashPoint lets tests stop a send at a named point as a crash would:
+// "claimed" (record claimed, nothing sent), "data" (record says data, dot
+// not sent), "sent" (server accepted, not recorded), "accepted" (recorded,
+// Sent copy not written).
+func (s *Sender) crashPoint(point string) {
+	if s.crash != nil {
+		s.crash(point)
+	}
 }
 
 func (s *Sender) smtpConfig(acct *Account) smtp.Config {

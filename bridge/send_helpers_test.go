@@ -37,6 +37,9 @@ type captureSMTP struct {
 	rejectTo map[string]*gosmtp.SMTPError
 	mailErr  *gosmtp.SMTPError
 	dataErr  *gosmtp.SMTPError
+	// hold, when set, keeps the answer to the final dot until it closes
+	// (and the message is then not kept: the client gave up).
+	hold chan struct{}
 }
 
 func startCaptureSMTP(t *testing.T, pass string) *captureSMTP {
@@ -110,6 +113,13 @@ func (s *captureSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	s.c.mu.Lock()
+	hold := s.c.hold
+	s.c.mu.Unlock()
+	if hold != nil {
+		<-hold
+		return &gosmtp.SMTPError{Code: 451, Message: "held"}
 	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()

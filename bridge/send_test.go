@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
 
@@ -165,41 +164,6 @@ func TestSendMailEnvelopeContentAndSentCopy(t *testing.T) {
 	}
 	if n := len(e.smtp.all()); n != 2 {
 		t.Errorf("other device: %d submissions, want 2", n)
-	}
-}
-
-func TestSendClientIDCrashWindow(t *testing.T) {
-	e := newSendEnv(t, "")
-	msg := []byte(deviceMessage(""))
-	// A previous attempt claimed the ClientId and died.
-	clock := e.sender.now()
-	if res, err := e.sender.claimClientID(e.ctx, e.acct.Address(), "dev1", "c-crash"); err != nil || res != claimSend {
-		t.Fatalf("claim: %v %v", res, err)
-	}
-	// Within the grace: another request is sending; retry later.
-	err := e.sender.Send(e.ctx, e.acct, "dev1", &activesync.OutgoingMail{Kind: "SendMail", ClientID: "c-crash", MIME: msg})
-	if !errors.Is(err, activesync.ErrUnavailable) {
-		t.Fatalf("in-flight retry: %v, want ErrUnavailable", err)
-	}
-	// After the grace: ambiguous, not sent again, success.
-	e.sender.opts.Now = func() time.Time { return clock.Add(2 * time.Minute) }
-	if err := e.sender.Send(e.ctx, e.acct, "dev1", &activesync.OutgoingMail{Kind: "SendMail", ClientID: "c-crash", MIME: msg}); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(e.smtp.all()); n != 0 {
-		t.Errorf("%d submissions, want 0", n)
-	}
-	// Old markers are pruned on the next write.
-	e.sender.opts.Now = func() time.Time { return clock.Add(25 * time.Hour) }
-	if err := e.sender.Send(e.ctx, e.acct, "dev1", &activesync.OutgoingMail{Kind: "SendMail", ClientID: "c-new", MIME: msg}); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := e.store.Snapshot(e.ctx, e.acct.Address(), "dev1", clientIDCollection)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := snap["c-crash"]; ok || len(snap) != 1 {
-		t.Errorf("snapshot after prune: %v", snap)
 	}
 }
 

@@ -83,7 +83,9 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		OnReconnect: m.UpstreamReconnect,
 		OnConn:      m.UpstreamConns,
 	})
-	br.Sender = bridge.NewSender(store, up, bridge.MailFolders(br.Mail), log, bridge.SenderOptions{})
+	// The embedded engine's file lock keeps every other process out, so a
+	// send record left by another process is a crash leftover.
+	br.Sender = bridge.NewSender(store, up, bridge.MailFolders(br.Mail), log, bridge.SenderOptions{SoleInstance: rdb == nil})
 	var front *activesync.Server
 	defer func() {
 		// Parked Pings answer now (no changes), so devices Ping again
