@@ -207,7 +207,11 @@ func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string
 
 	s.crashPoint("claimed")
 	cfg := s.smtpConfig(acct)
-	err = s.submit(ctx, cfg, user, rcpts, msg.wire, func() error {
+	// Once started, the SMTP exchange runs to its end even if the device
+	// hangs up: cut after the dot, the outcome would be unknowable and the
+	// device's retry told "not confirmed". The smtp package bounds every
+	// step (connect and commands, 10 min for the answer to the dot).
+	err = s.submit(context.WithoutCancel(ctx), cfg, user, rcpts, msg.wire, func() error {
 		// Crash point "before the dot" ends here: once the record says
 		// data, a retry no longer sends.
 		n, err := s.advance(context.WithoutCancel(ctx), user, rec, state.SubmissionData, nil)

@@ -146,26 +146,49 @@ func TestSendOwedSentCopyRepairedAtNextRequest(t *testing.T) {
 	})
 }
 
-// TestSendUncertainAnswer: the server takes the whole message and never
-// answers the dot; the request gives up. The device is told 110 and a
-// retry sends nothing.
+// TestSendUncertainAnswer: the server takes the whole message and hangs
+// up instead of answering the dot. The device is told 110 and a retry
+// sends nothing.
 func TestSendUncertainAnswer(t *testing.T) {
 	e := newSendEnv(t, "")
-	hold := make(chan struct{})
-	e.smtp.set(func(c *captureSMTP) { c.hold = hold })
-	defer close(hold)
+	e.smtp.set(func(c *captureSMTP) { c.dropAfterData = true })
 	m := &activesync.OutgoingMail{Kind: "SendMail", ClientID: "unsure", MIME: []byte(deviceMessage("")), SaveInSent: true}
-	ctx, cancel := context.WithTimeout(e.ctx, 500*time.Millisecond)
-	defer cancel()
-	if err := e.sender.Send(ctx, e.acct, "dev1", m); statusOf(err) != 110 {
+	if err := e.sender.Send(e.ctx, e.acct, "dev1", m); statusOf(err) != 110 {
 		t.Fatalf("unanswered dot: %v, want status 110", err)
 	}
-	e.smtp.set(func(c *captureSMTP) { c.hold = nil })
+	e.smtp.set(func(c *captureSMTP) { c.dropAfterData = false })
 	if err := e.sender.Send(e.ctx, e.acct, "dev1", m); statusOf(err) != 110 {
 		t.Fatalf("retry: %v, want status 110", err)
 	}
 	if n := len(e.smtp.all()); n != 0 {
 		t.Fatalf("the retry was sent (%d messages)", n)
+	}
+}
+
+// TestSendOutlivesTheDevice: a device that hangs up while the server is
+// slow does not make the outcome unknown: the exchange finishes, and the
+// retry is answered OK without a second copy.
+func TestSendOutlivesTheDevice(t *testing.T) {
+	e := newSendEnv(t, "")
+	ctx, cancel := context.WithCancel(e.ctx)
+	e.sender.crash = func(p string) {
+		if p == "data" {
+			cancel() // the device is gone before the dot
+		}
+	}
+	m := &activesync.OutgoingMail{Kind: "SendMail", ClientID: "gone", MIME: []byte(deviceMessage("")), SaveInSent: true}
+	if err := e.sender.Send(ctx, e.acct, "dev1", m); err != nil {
+		t.Fatalf("send whose device left: %v", err)
+	}
+	e.sender.crash = nil
+	if err := e.sender.Send(e.ctx, e.acct, "dev1", m); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if n := len(e.smtp.all()); n != 1 {
+		t.Fatalf("server holds %d", n)
+	}
+	if sent, _ := e.mailboxMessages(t, "Sent"); len(sent) != 1 {
+		t.Fatalf("Sent holds %d", len(sent))
 	}
 }
 

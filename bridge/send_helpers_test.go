@@ -3,6 +3,7 @@ package bridge
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"path/filepath"
@@ -37,15 +38,17 @@ type captureSMTP struct {
 	rejectTo map[string]*gosmtp.SMTPError
 	mailErr  *gosmtp.SMTPError
 	dataErr  *gosmtp.SMTPError
-	// hold, when set, keeps the answer to the final dot until it closes
-	// (and the message is then not kept: the client gave up).
-	hold chan struct{}
+	// dropAfterData hangs up after the final dot instead of answering
+	// (the message is not kept).
+	dropAfterData bool
 }
 
 func startCaptureSMTP(t *testing.T, pass string) *captureSMTP {
 	t.Helper()
 	c := &captureSMTP{pass: pass, rejectTo: map[string]*gosmtp.SMTPError{}}
-	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return &captureSession{c: c}, nil }))
+	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(conn *gosmtp.Conn) (gosmtp.Session, error) {
+		return &captureSession{c: c, conn: conn}, nil
+	}))
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true
 	srv.EnableSMTPUTF8 = true
@@ -74,6 +77,7 @@ func (c *captureSMTP) all() []submission {
 
 type captureSession struct {
 	c      *captureSMTP
+	conn   *gosmtp.Conn
 	authed bool
 	cur    submission
 }
@@ -115,11 +119,11 @@ func (s *captureSession) Data(r io.Reader) error {
 		return err
 	}
 	s.c.mu.Lock()
-	hold := s.c.hold
+	drop := s.c.dropAfterData
 	s.c.mu.Unlock()
-	if hold != nil {
-		<-hold
-		return &gosmtp.SMTPError{Code: 451, Message: "held"}
+	if drop {
+		_ = s.conn.Conn().Close()
+		return errors.New("dropped")
 	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
