@@ -58,13 +58,21 @@ func testSubmissionCAS(t *testing.T, h harness) {
 	if again.SentCopy[0] != 'F' {
 		t.Fatal("GetSubmission returned the engine's own bytes")
 	}
+	// A later phase without a copy drops the stored one.
+	done := mustPutSub(t, s, u, newSub("c:d1:x", SubmissionDone), 2)
+	if got, err := s.GetSubmission(tctx, u, "c:d1:x"); err != nil || got.SentCopy != nil || got.Phase != SubmissionDone || done.Rev != 3 {
+		t.Fatalf("after done: %+v %v", got, err)
+	}
+	if l, _ := s.ListSubmissions(tctx, u); len(l) != 1 || l[0].SentCopy != nil {
+		t.Fatalf("list after done: %+v", l)
+	}
 	if err := s.DeleteSubmission(tctx, u, "c:d1:x", 1); !errors.Is(err, ErrConflict) {
 		t.Fatalf("delete with stale rev: %v, want ErrConflict", err)
 	}
-	if err := s.DeleteSubmission(tctx, u, "c:d1:x", 2); err != nil {
+	if err := s.DeleteSubmission(tctx, u, "c:d1:x", 3); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteSubmission(tctx, u, "c:d1:x", 2); err != nil {
+	if err := s.DeleteSubmission(tctx, u, "c:d1:x", 3); err != nil {
 		t.Fatalf("deleting an absent record: %v", err)
 	}
 	if _, err := s.GetSubmission(tctx, u, "c:d1:x"); !errors.Is(err, ErrNotFound) {
@@ -92,7 +100,9 @@ func testSubmissionList(t *testing.T, h harness) {
 	u1, u2 := env.user(t), env.user(t)
 	s := env.openT(t)
 	for _, k := range []string{"m:bb", "c:d1:a", "c:d1:{x}:y%"} {
-		mustPutSub(t, s, u1, newSub(k, SubmissionClaimed), 0)
+		rec := newSub(k, SubmissionAccepted)
+		rec.SentCopy = []byte("copy of " + k)
+		mustPutSub(t, s, u1, rec, 0)
 	}
 	mustPutSub(t, s, u2, newSub("c:d1:a", SubmissionDone), 0)
 	list, err := s.ListSubmissions(tctx, u1)
@@ -102,6 +112,9 @@ func testSubmissionList(t *testing.T, h harness) {
 	var keys []string
 	for _, r := range list {
 		keys = append(keys, r.Key)
+		if string(r.SentCopy) != "copy of "+r.Key {
+			t.Errorf("%s listed with copy %q", r.Key, r.SentCopy)
+		}
 	}
 	sameJSON(t, "keys", keys, []string{"c:d1:a", "c:d1:{x}:y%", "m:bb"})
 	other, err := s.GetSubmission(tctx, u2, "c:d1:a")

@@ -1,7 +1,9 @@
 package state
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -11,33 +13,59 @@ import (
 // Submissions live apart from the device tree, so device sweeps and
 // listings never see them:
 //
-//	"o" / <user> / <key> = submission JSON
+//	"o"  / <user> / <key>                 submission JSON
+//	"oc" / <user> / <key>                 its SentCopy, raw (only when owed)
+//	"ox" / <user> / <expires ns BE><key>  expiry index, empty values
 //
-// Expired records read as absent and are pruned by the user's next write,
-// which bounds retention without a sweeper.
-var bktSubmissions = []byte("o")
+// Expired records read as absent; every write of a user first deletes the
+// user's expired records, walking the expiry index from its start, so
+// retention is bounded and a write costs O(expired), not O(records).
+var (
+	bktSubmissions = []byte("o")
+	bktSubCopies   = []byte("oc")
+	bktSubExpiry   = []byte("ox")
+)
 
-func submissionsBucket(tx *bolt.Tx, user string, create bool) (*bolt.Bucket, error) {
-	if !create {
-		root := tx.Bucket(bktSubmissions)
-		if root == nil {
-			return nil, nil
+// subBuckets are one user's three submission buckets (nil when absent and
+// not created).
+type subBuckets struct{ recs, copies, expiry *bolt.Bucket }
+
+func openSubBuckets(tx *bolt.Tx, user string, create bool) (subBuckets, error) {
+	var out subBuckets
+	for _, x := range []struct {
+		root []byte
+		dst  **bolt.Bucket
+	}{{bktSubmissions, &out.recs}, {bktSubCopies, &out.copies}, {bktSubExpiry, &out.expiry}} {
+		if !create {
+			if root := tx.Bucket(x.root); root != nil {
+				*x.dst = root.Bucket([]byte(user))
+			}
+			continue
 		}
-		return root.Bucket([]byte(user)), nil
+		root, err := tx.CreateBucketIfNotExists(x.root)
+		if err != nil {
+			return out, err
+		}
+		if *x.dst, err = root.CreateBucketIfNotExists([]byte(user)); err != nil {
+			return out, err
+		}
 	}
-	root, err := tx.CreateBucketIfNotExists(bktSubmissions)
-	if err != nil {
-		return nil, err
-	}
-	return root.CreateBucketIfNotExists([]byte(user))
+	return out, nil
 }
 
-// liveSubmission decodes the record at key, nil when absent or expired.
-func liveSubmission(b *bolt.Bucket, key string, now time.Time) (*Submission, error) {
-	if b == nil {
+func expiryKey(at time.Time, key string) []byte {
+	b := make([]byte, 8, 8+len(key))
+	binary.BigEndian.PutUint64(b, uint64(at.UnixNano()))
+	return append(b, key...)
+}
+
+// live decodes the record at key with its copy, nil when absent or
+// expired.
+func (b subBuckets) live(key string, now time.Time) (*Submission, error) {
+	if b.recs == nil {
 		return nil, nil
 	}
-	raw := b.Get([]byte(key))
+	raw := b.recs.Get([]byte(key))
 	if raw == nil {
 		return nil, nil
 	}
@@ -48,7 +76,46 @@ func liveSubmission(b *bolt.Bucket, key string, now time.Time) (*Submission, err
 	if !s.Expires.After(now) {
 		return nil, nil
 	}
+	if b.copies != nil {
+		if c := b.copies.Get([]byte(key)); c != nil {
+			s.SentCopy = bytes.Clone(c)
+		}
+	}
 	return s, nil
+}
+
+// remove deletes a record, its copy and its index entry.
+func (b subBuckets) remove(s *Submission) error {
+	if err := b.recs.Delete([]byte(s.Key)); err != nil {
+		return err
+	}
+	if err := b.copies.Delete([]byte(s.Key)); err != nil {
+		return err
+	}
+	return b.expiry.Delete(expiryKey(s.Expires, s.Key))
+}
+
+// prune deletes the records whose expiry has passed.
+func (b subBuckets) prune(now time.Time) error {
+	limit := uint64(now.UnixNano())
+	var gone [][]byte
+	c := b.expiry.Cursor()
+	for k, _ := c.First(); len(k) >= 8 && binary.BigEndian.Uint64(k[:8]) <= limit; k, _ = c.Next() {
+		gone = append(gone, bytes.Clone(k))
+	}
+	for _, k := range gone {
+		key := k[8:]
+		if err := b.recs.Delete(key); err != nil {
+			return err
+		}
+		if err := b.copies.Delete(key); err != nil {
+			return err
+		}
+		if err := b.expiry.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // GetSubmission implements Submissions.
@@ -58,8 +125,8 @@ func (e *Embedded) GetSubmission(ctx context.Context, user, key string) (*Submis
 	}
 	var out *Submission
 	err := e.view(func(tx *bolt.Tx) error {
-		b, _ := submissionsBucket(tx, user, false)
-		s, err := liveSubmission(b, key, time.Now())
+		b, _ := openSubBuckets(tx, user, false)
+		s, err := b.live(key, time.Now())
 		if err != nil {
 			return err
 		}
@@ -83,11 +150,11 @@ func (e *Embedded) PutSubmission(ctx context.Context, user string, s *Submission
 	}
 	var out *Submission
 	err := e.update(func(tx *bolt.Tx) error {
-		b, err := submissionsBucket(tx, user, true)
+		b, err := openSubBuckets(tx, user, true)
 		if err != nil {
 			return err
 		}
-		old, err := liveSubmission(b, s.Key, now)
+		old, err := b.live(s.Key, now)
 		if err != nil {
 			return err
 		}
@@ -98,8 +165,13 @@ func (e *Embedded) PutSubmission(ctx context.Context, user string, s *Submission
 		if rev != expectRev {
 			return fmt.Errorf("%w: submission %q is at rev %d, not %d", ErrConflict, s.Key, rev, expectRev)
 		}
-		if err := pruneSubmissions(b, now); err != nil {
+		if err := b.prune(now); err != nil {
 			return err
+		}
+		if old != nil {
+			if err := b.remove(old); err != nil {
+				return err
+			}
 		}
 		n := cloneSubmission(s)
 		n.Rev = rev + 1
@@ -107,33 +179,24 @@ func (e *Embedded) PutSubmission(ctx context.Context, user string, s *Submission
 		if err != nil {
 			return err
 		}
-		if err := b.Put([]byte(n.Key), enc); err != nil {
+		if err := b.recs.Put([]byte(n.Key), enc); err != nil {
+			return err
+		}
+		if n.SentCopy != nil {
+			if err := b.copies.Put([]byte(n.Key), n.SentCopy); err != nil {
+				return err
+			}
+		}
+		if err := b.expiry.Put(expiryKey(n.Expires, n.Key), nil); err != nil {
 			return err
 		}
 		out = n
 		return nil
 	})
-	return out, err
-}
-
-// pruneSubmissions deletes a user's expired records.
-func pruneSubmissions(b *bolt.Bucket, now time.Time) error {
-	var gone [][]byte
-	err := b.ForEach(func(k, v []byte) error {
-		if s, err := decodeSubmission(v); err != nil || !s.Expires.After(now) {
-			gone = append(gone, append([]byte(nil), k...))
-		}
-		return nil
-	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, k := range gone {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return cloneSubmission(out), nil
 }
 
 // DeleteSubmission implements Submissions.
@@ -142,18 +205,15 @@ func (e *Embedded) DeleteSubmission(ctx context.Context, user, key string, expec
 		return err
 	}
 	return e.update(func(tx *bolt.Tx) error {
-		b, _ := submissionsBucket(tx, user, false)
-		old, err := liveSubmission(b, key, time.Now())
-		if err != nil {
+		b, _ := openSubBuckets(tx, user, false)
+		old, err := b.live(key, time.Now())
+		if err != nil || old == nil {
 			return err
-		}
-		if old == nil {
-			return nil
 		}
 		if old.Rev != expectRev {
 			return fmt.Errorf("%w: submission %q is at rev %d, not %d", ErrConflict, key, old.Rev, expectRev)
 		}
-		return b.Delete([]byte(key))
+		return b.remove(old)
 	})
 }
 
@@ -165,18 +225,16 @@ func (e *Embedded) ListSubmissions(ctx context.Context, user string) ([]*Submiss
 	now := time.Now()
 	var out []*Submission
 	err := e.view(func(tx *bolt.Tx) error {
-		b, _ := submissionsBucket(tx, user, false)
-		if b == nil {
+		b, _ := openSubBuckets(tx, user, false)
+		if b.recs == nil {
 			return nil
 		}
-		return b.ForEach(func(_, v []byte) error {
-			s, err := decodeSubmission(v)
-			if err != nil {
+		return b.recs.ForEach(func(k, _ []byte) error {
+			s, err := b.live(string(k), now)
+			if err != nil || s == nil {
 				return err
 			}
-			if s.Expires.After(now) {
-				out = append(out, s)
-			}
+			out = append(out, s)
 			return nil
 		})
 	})

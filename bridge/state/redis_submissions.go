@@ -11,18 +11,21 @@ import (
 
 // Submission keys (see redis_keys.go for the layout):
 //
-//	ib:{u}:sub:<key>   string  submission JSON, expiring at its Expires
-//	ib:{u}:subs        set     keys of the user's submissions (an index;
-//	                           may hold expired keys, cleaned by List)
+//	ib:{u}:sub:<key>      string  submission JSON, expiring at its Expires
+//	ib:{u}:subcopy:<key>  string  its SentCopy, raw, same expiry (only when owed)
+//	ib:{u}:subs           set     keys of the user's submissions (an index;
+//	                              may hold expired keys, cleaned by List)
 //
 // Redis expires the records itself, which bounds retention; the index
 // lives as long as the newest record.
 func redisSubmissionKey(user, key string) string { return userPrefix(user) + "sub:" + keyPart(key) }
 
+func redisSubCopyKey(user, key string) string { return userPrefix(user) + "subcopy:" + keyPart(key) }
+
 func redisSubmissionsKey(user string) string { return userPrefix(user) + "subs" }
 
-// getSubmission reads one record through c (the client or a WATCH
-// transaction); nil when absent.
+// getSubmission reads one record (without its copy) through c, the
+// client or a WATCH transaction; nil when absent.
 func getSubmission(ctx context.Context, c redis.Cmdable, user, key string) (*Submission, error) {
 	raw, err := c.Get(ctx, redisSubmissionKey(user, key)).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -34,14 +37,44 @@ func getSubmission(ctx context.Context, c redis.Cmdable, user, key string) (*Sub
 	return decodeSubmission(raw)
 }
 
-// GetSubmission implements Submissions.
+// withCopies fills in the SentCopy of each record (one MGET).
+func (s *RedisStore) withCopies(ctx context.Context, user string, subs []*Submission) error {
+	if len(subs) == 0 {
+		return nil
+	}
+	keys := make([]string, len(subs))
+	for i, sub := range subs {
+		keys[i] = redisSubCopyKey(user, sub.Key)
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return err
+	}
+	for i, v := range vals {
+		if str, ok := v.(string); ok {
+			subs[i].SentCopy = []byte(str)
+		}
+	}
+	return nil
+}
+
+// GetSubmission implements Submissions. Record and copy come from one
+// MGET (one slot), so they are of the same write.
 func (s *RedisStore) GetSubmission(ctx context.Context, user, key string) (*Submission, error) {
-	sub, err := getSubmission(ctx, s.rdb, user, key)
+	vals, err := s.rdb.MGet(ctx, redisSubmissionKey(user, key), redisSubCopyKey(user, key)).Result()
 	if err != nil {
 		return nil, redisErr(ctx, err)
 	}
-	if sub == nil {
+	raw, ok := vals[0].(string)
+	if !ok {
 		return nil, ErrNotFound
+	}
+	sub, err := decodeSubmission([]byte(raw))
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := vals[1].(string); ok {
+		sub.SentCopy = []byte(c)
 	}
 	return sub, nil
 }
@@ -77,6 +110,11 @@ func (s *RedisStore) PutSubmission(ctx context.Context, user string, sub *Submis
 		ttl := n.Expires.Sub(now)
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.Set(ctx, k, enc, ttl)
+			if n.SentCopy != nil {
+				p.Set(ctx, redisSubCopyKey(user, sub.Key), n.SentCopy, ttl)
+			} else {
+				p.Del(ctx, redisSubCopyKey(user, sub.Key))
+			}
 			p.SAdd(ctx, idx, sub.Key)
 			// The index lives as long as the newest record; the sender
 			// gives every record the same retention, so this never cuts
@@ -92,7 +130,7 @@ func (s *RedisStore) PutSubmission(ctx context.Context, user string, sub *Submis
 	}, k)
 	switch {
 	case err == nil:
-		return out, nil
+		return cloneSubmission(out), nil
 	case errors.Is(err, ErrConflict):
 		return nil, err
 	case errors.Is(err, redis.TxFailedErr):
@@ -113,7 +151,7 @@ func (s *RedisStore) DeleteSubmission(ctx context.Context, user, key string, exp
 			return fmt.Errorf("%w: submission %q is at rev %d, not %d", ErrConflict, key, old.Rev, expectRev)
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Del(ctx, k)
+			p.Del(ctx, k, redisSubCopyKey(user, key))
 			p.SRem(ctx, redisSubmissionsKey(user), key)
 			return nil
 		})
@@ -166,6 +204,9 @@ func (s *RedisStore) ListSubmissions(ctx context.Context, user string) ([]*Submi
 	if len(gone) > 0 {
 		// Best effort: a failure leaves the cleanup to the next call.
 		_ = s.rdb.SRem(ctx, idx, gone...).Err()
+	}
+	if err := s.withCopies(ctx, user, out); err != nil {
+		return nil, redisErr(ctx, err)
 	}
 	sortSubmissions(out)
 	return out, nil

@@ -45,8 +45,9 @@ type Submission struct {
 	// Expires bounds retention: the engines forget the record then.
 	Expires time.Time `json:"expires"`
 	// SentCopy is the message still to be appended to the Sent folder;
-	// nil when none is owed.
-	SentCopy []byte `json:"copy,omitempty"`
+	// nil when none is owed. The engines keep it beside the record, raw,
+	// so the small record stays cheap to read and rewrite.
+	SentCopy []byte `json:"-"`
 }
 
 // Submissions stores outgoing messages' progress per user (both engines,
