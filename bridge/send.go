@@ -243,15 +243,26 @@ func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string
 	settled = true
 	s.crashPoint("sent")
 	log.Info("mail sent", "recipients", len(rcpts), "bytes", len(msg.wire))
-	// The message is out: what follows is bookkeeping on the mailbox. Its
-	// failures are logged, never reported as a failed send (the device
-	// would send again).
-	after := context.WithoutCancel(ctx)
 	var owed []byte
 	if m.SaveInSent && !acct.Principal.User.SentCopyByProvider {
 		owed = msg.copy
 	}
-	accepted, err := s.advance(after, user, rec, state.SubmissionAccepted, owed)
+	s.afterAccept(context.WithoutCancel(ctx), log, acct, rec, owed)
+	if orig != nil {
+		if err := s.flagOriginal(context.WithoutCancel(ctx), acct, orig, m.Kind); err != nil {
+			log.Warn("original not flagged", "err", err)
+		}
+	}
+	return nil
+}
+
+// afterAccept records the accept (with the Sent copy still owed), writes
+// the copy and marks the record done. The message is out: failures here
+// are logged, never reported as a failed send (the device would send
+// again), and what is left undone stays in the record for a repair.
+func (s *Sender) afterAccept(ctx context.Context, log *slog.Logger, acct *Account, rec *state.Submission, owed []byte) {
+	user := acct.Address()
+	accepted, err := s.advance(ctx, user, rec, state.SubmissionAccepted, owed)
 	if err != nil {
 		// The data record stays: a retry is told "not confirmed", never
 		// sent twice.
@@ -259,23 +270,17 @@ func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string
 	}
 	s.crashPoint("accepted")
 	if owed != nil {
-		if err := s.saveSentCopy(after, acct, owed); err != nil {
-			// The record keeps the copy: the next request repairs it.
+		if err := s.saveSentCopy(ctx, acct, owed); err != nil {
+			// The record keeps the copy: a later request repairs it.
 			log.Error("sent copy not saved; retried at a later request", "err", err)
-			accepted = nil
+			return
 		}
 	}
 	if accepted != nil {
-		if _, err := s.advance(after, user, accepted, state.SubmissionDone, nil); err != nil {
+		if _, err := s.advance(ctx, user, accepted, state.SubmissionDone, nil); err != nil {
 			log.Warn("could not record the send as done", "err", err)
 		}
 	}
-	if orig != nil {
-		if err := s.flagOriginal(after, acct, orig, m.Kind); err != nil {
-			log.Warn("original not flagged", "err", err)
-		}
-	}
-	return nil
 }
 
 // crashPoint lets tests stop a send at a named point as a crash would:
