@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,20 +71,31 @@ func TestSendCrashPoints(t *testing.T) {
 		// is sent again, the copy is written once.
 		{"accepted", 0, 1, 1},
 	}
-	kinds := []string{"14.x", "12.x", "SmartReply"}
+	kinds := []string{"14.x", "12.x", "SmartReply", "SmartForward", "14.x-sink"}
 	for _, kind := range kinds {
 		for _, tt := range tests {
 			t.Run(kind+"/"+tt.point, func(t *testing.T) {
-				e := newSendEnv(t, "")
-				m := &activesync.OutgoingMail{Kind: "SendMail", MIME: []byte(deviceMessage("")), SaveInSent: true}
+				var e *sendEnv
+				var serverHolds func() int
+				marker := fmt.Sprintf("X-Crash-Test: %s-%s-%d\r\n", kind, tt.point, time.Now().UnixNano())
+				if kind == "14.x-sink" {
+					// The shared aiosmtpd sink, counted in its Maildir.
+					sinkAddr, maildir := testenv.SMTP(t)
+					e = newSendEnv(t, sinkAddr)
+					serverHolds = func() int { return sinkHolds(maildir, strings.TrimSuffix(marker, "\r\n")) }
+				} else {
+					e = newSendEnv(t, "")
+					serverHolds = func() int { return len(e.smtp.all()) }
+				}
+				m := &activesync.OutgoingMail{Kind: "SendMail", MIME: []byte(deviceMessage(marker)), SaveInSent: true}
 				switch kind {
-				case "14.x":
+				case "14.x", "14.x-sink":
 					m.ClientID = "cid-" + tt.point
-				case "SmartReply":
+				case "SmartReply", "SmartForward":
 					orig, _ := originalWithAttachment()
 					id, _ := e.appendOriginal(t, orig)
-					m.Kind, m.SourceItemID, m.ClientID = "SmartReply", id, "r-"+tt.point
-					m.MIME = []byte(replyMessage)
+					m.Kind, m.SourceItemID, m.ClientID = kind, id, "r-"+tt.point
+					m.MIME = []byte(marker + replyMessage)
 				}
 				crashAt(e.sender, tt.point)
 				sendCrashing(t, e, "dev1", m)
@@ -91,7 +105,7 @@ func TestSendCrashPoints(t *testing.T) {
 				if got := statusOf(err); got != tt.wantStatus || (tt.wantStatus == 0 && err != nil) {
 					t.Fatalf("retry: %v (status %d), want status %d", err, got, tt.wantStatus)
 				}
-				if n := len(e.smtp.all()); n != tt.wantSMTP {
+				if n := serverHolds(); n != tt.wantSMTP {
 					t.Errorf("server holds %d messages, want %d", n, tt.wantSMTP)
 				}
 				if sent, _ := e.mailboxMessages(t, "Sent"); len(sent) != tt.wantSent {
@@ -102,7 +116,7 @@ func TestSendCrashPoints(t *testing.T) {
 				if err := e.sender.Send(e.ctx, e.acct, "dev1", &again); statusOf(err) != tt.wantStatus {
 					t.Errorf("second retry: %v", err)
 				}
-				if n := len(e.smtp.all()); n != tt.wantSMTP {
+				if n := serverHolds(); n != tt.wantSMTP {
 					t.Errorf("after a second retry the server holds %d", n)
 				}
 				if sent, _ := e.mailboxMessages(t, "Sent"); len(sent) != tt.wantSent {
@@ -111,6 +125,20 @@ func TestSendCrashPoints(t *testing.T) {
 			})
 		}
 	}
+}
+
+// sinkHolds counts the sink's messages carrying header line marker. The
+// sink writes a message before it answers the dot, so once the bridge has
+// its answer the count is final.
+func sinkHolds(maildir, marker string) int {
+	n := 0
+	files, _ := filepath.Glob(filepath.Join(maildir, "new", "*"))
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), marker) {
+			n++
+		}
+	}
+	return n
 }
 
 // TestSendOwedSentCopyRepairedAtNextRequest: killed after the accept, the
