@@ -301,9 +301,18 @@ func TestSendSharedStoreGrace(t *testing.T) {
 	m2 := &activesync.OutgoingMail{Kind: "SendMail", ClientID: "grace2", MIME: []byte(deviceMessage(""))}
 	crashAt(e.sender, "data")
 	sendCrashing(t, e, "dev1", m2)
+	// Within the time a live owner may wait for the answer to the dot, it
+	// is busy; past it, "not confirmed".
 	e.restart(SenderOptions{Now: func() time.Time { return clock.Add(4 * time.Minute) }})
+	if err := e.sender.Send(e.ctx, e.acct, "dev1", m2); !errors.Is(err, activesync.ErrUnavailable) {
+		t.Fatalf("data record 4 min old: %v, want ErrUnavailable", err)
+	}
+	e.sender.opts.Now = func() time.Time { return clock.Add(15 * time.Minute) }
 	if err := e.sender.Send(e.ctx, e.acct, "dev1", m2); statusOf(err) != 110 {
 		t.Fatalf("dead instance's data record: %v, want 110", err)
+	}
+	if n := len(e.smtp.all()); n != 1 {
+		t.Fatalf("server holds %d", n)
 	}
 }
 

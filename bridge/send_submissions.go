@@ -13,6 +13,7 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/state"
+	"github.com/idlebridge/idlebridge/upstream/smtp"
 )
 
 // Exactly-once sending. Every message gets a durable record in the store
@@ -54,7 +55,8 @@ import (
 // while it runs (Sender.live); another process's owner is gone when the
 // store is this process's alone (SoleInstance, the embedded engine, whose
 // file lock excludes a second process), and otherwise once its record is
-// older than InFlightGrace.
+// older than InFlightGrace (plus, in the data phase, the time a server may
+// take to answer the dot).
 
 // Key prefixes of submission records.
 const (
@@ -126,7 +128,12 @@ func (s *Sender) ownerAlive(rec *state.Submission) bool {
 	if s.opts.SoleInstance {
 		return false
 	}
-	return s.now().Sub(rec.Updated) < s.opts.InFlightGrace
+	grace := s.opts.InFlightGrace
+	if rec.Phase == state.SubmissionData {
+		// A live owner may wait this long for the answer to the dot.
+		grace += max(smtp.DataTimeout, s.opts.SMTPTimeout)
+	}
+	return s.now().Sub(rec.Updated) < grace
 }
 
 // expires is the retention end of a record written now (wall clock: the
