@@ -49,7 +49,13 @@ func (b *Bridge) DeviceRequest(acct activesync.Account, deviceID, cmd string) {
 	if b.Push != nil {
 		b.Push.DeviceRequest(acct, deviceID, cmd)
 	}
-	if b.Sender != nil {
+	switch {
+	case b.Sender == nil:
+	case cmd == "SendMail" || cmd == "SmartReply" || cmd == "SmartForward":
+		// A send repairs its own message's copy before answering, so the
+		// device's retry is answered once the copy is there; a background
+		// repair racing it would answer first.
+	default:
 		b.Sender.resumeSentCopies(acct)
 	}
 }

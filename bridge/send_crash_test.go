@@ -162,12 +162,15 @@ func TestSendOwedSentCopyRepairedAtNextRequest(t *testing.T) {
 	if err != nil || rec.Phase != state.SubmissionDone || rec.SentCopy != nil {
 		t.Fatalf("record after repair: %+v %v", rec, err)
 	}
-	// Through the request hook too (another message, same path).
+	// Through the request hook too (another message, same path): any
+	// request of the user but a send, which repairs its own message.
 	m2 := &activesync.OutgoingMail{Kind: "SendMail", ClientID: "owed2", MIME: []byte(deviceMessage("")), SaveInSent: true}
 	crashAt(e.sender, "accepted")
 	sendCrashing(t, e, "dev1", m2)
 	e.restart(SenderOptions{SoleInstance: true})
-	e.sender.resumeSentCopies(e.acct)
+	b := New(e.store, nil, nil)
+	b.Sender = e.sender
+	b.DeviceRequest(e.acct, "dev1", "Sync")
 	testenv.WaitFor(t, 30*time.Second, "the owed copy written by the request hook", func() bool {
 		sent, _ := e.mailboxMessages(t, "Sent")
 		return len(sent) == 2
