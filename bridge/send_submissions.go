@@ -68,7 +68,7 @@ const (
 // MS-ASCMD 2.2.2: 110 ServerError; unlike 111 (ServerErrorRetryLater) it
 // does not invite an automatic retry, and unlike 120 (MailSubmissionFailed)
 // it does not claim the message was refused. 12.x clients get HTTP 500.
-const statusNotConfirmed = 110
+const statusNotConfirmed = int(activesync.StatusServerError)
 
 // legacyClientIDCollection is where the previous version kept ClientId
 // markers ("inflight:<unix>" or "sent:<unix>") per device. They are read,
