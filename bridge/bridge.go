@@ -86,3 +86,13 @@ func storeErr(err error) error {
 	}
 	return err
 }
+
+// busErr marks a change-bus failure as retryable for the front: whatever
+// the engine's reason (Redis down, subscription not confirmed in time), a
+// Ping cannot park without the bus, and trying again later is right.
+func busErr(err error) error {
+	if err == nil || errors.Is(err, activesync.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: change bus: %w", activesync.ErrUnavailable, err)
+}

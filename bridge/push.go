@@ -176,7 +176,7 @@ func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, 
 	for _, f := range folders {
 		mb, ok, err := p.check.mailboxOf(ctx, user, f.ID)
 		if err != nil {
-			return nil, err
+			return nil, storeErr(err)
 		}
 		if !ok {
 			p.log.Info("ping: ignoring a folder the bridge does not know", "user", user, "device", deviceID, "folder", f.ID)

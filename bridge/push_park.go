@@ -97,6 +97,12 @@ func (p *Push) register(ctx context.Context, pk *park) error {
 // subscribe opens up's bus subscription and starts its dispatcher.
 func (p *Push) subscribe(up *userParks) {
 	sub, err := p.bus.Subscribe(p.ctx, up.user)
+	if err != nil {
+		// Without a subscription the Ping could never be woken: the bus
+		// is a dependency like the store, so the device is told to retry
+		// (503 with Retry-After through the front's one error mapping).
+		err = busErr(err)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err == nil && p.closed {
