@@ -35,6 +35,9 @@ type PushOptions struct {
 	OnWake      func(latency time.Duration)
 	OnReconnect func()
 	OnConn      func(delta int) // upstream connections opened/closed
+	// OnPanic counts a panic recovered in a push goroutine; where is one
+	// of a few fixed names (dispatch, check, watcher).
+	OnPanic func(where string)
 }
 
 func (o PushOptions) withDefaults() PushOptions {
@@ -99,6 +102,10 @@ type Push struct {
 	users  map[string]*userWatch // by user
 	closed bool
 	wg     sync.WaitGroup
+
+	// fault, when set (tests only), is called at each recovery point
+	// before the guarded work, to inject a panic there.
+	fault func(where string)
 }
 
 // NewPush returns the hub. log may be nil.
@@ -205,7 +212,7 @@ func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, 
 	p.watchUser(acct, deviceID, watch)
 
 	// Changes that happened before this Ping count at once.
-	p.runChecks(pk, order)
+	p.checkQueue(pk, order)
 	return func() { p.finish(pk, nil, nil) }, nil
 }
 

@@ -123,9 +123,12 @@ func (p *Push) subscribe(up *userParks) {
 }
 
 // dispatch wakes up's parked requests on the user's changes until the
-// subscription ends.
+// subscription ends. A panic while routing an event is recovered and the
+// event counts as lost: every parked request re-checks everything it
+// watches, as after a Resync, so none sleeps through the change.
 func (p *Push) dispatch(up *userParks) {
 	defer p.wg.Done()
+	log := p.log.With("user", up.user)
 	for {
 		select {
 		case ch, ok := <-up.sub.Changes():
@@ -133,17 +136,25 @@ func (p *Push) dispatch(up *userParks) {
 				p.endUser(up)
 				return
 			}
-			p.onChange(up, ch)
+			if p.guard(panicDispatch, log, func() { p.onChange(up, ch) }) {
+				p.recheckAll(up)
+			}
 		case <-up.sub.Resync():
 			// Events may have been lost: every parked request re-checks
 			// everything it watches.
-			p.mu.Lock()
-			p.log.Info("push: change events lost (bus reconnect or burst); re-checking parked requests", "user", up.user, "parked", len(up.parks))
-			for _, pk := range up.parks {
-				p.queueCheck(pk, pk.folders, time.Time{})
-			}
-			p.mu.Unlock()
+			p.recheckAll(up)
 		}
+	}
+}
+
+// recheckAll queues a re-check of every folder of every parked request
+// of up.
+func (p *Push) recheckAll(up *userParks) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.log.Info("push: change events lost (bus reconnect, burst or a recovered panic); re-checking parked requests", "user", up.user, "parked", len(up.parks))
+	for _, pk := range up.parks {
+		p.queueCheck(pk, pk.folders, time.Time{})
 	}
 }
 
@@ -190,8 +201,20 @@ func (p *Push) queueCheck(pk *park, folders []string, at time.Time) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		p.runChecks(pk, folders)
+		p.checkQueue(pk, folders)
 	}()
+}
+
+// checkQueue runs pk's re-checks under a recovery point. A panic outside
+// the per-folder checks (those are guarded in checkAll) answers pk with
+// every folder it watches as changed: the device Syncs them, on the
+// request path with its own recovery point, rather than sleeping through a
+// change (a missed push is worse than an extra Sync).
+func (p *Push) checkQueue(pk *park, folders []string) {
+	log := p.log.With("user", pk.user, "device", pk.device)
+	if p.guard(panicCheck, log, func() { p.runChecks(pk, folders) }) {
+		p.finish(pk, slices.Clone(pk.folders), nil)
+	}
 }
 
 // runChecks checks folders, then whatever queued meanwhile, until pk has
@@ -237,9 +260,17 @@ func (p *Push) runChecks(pk *park, folders []string) {
 func (p *Push) checkAll(pk *park, ids []string) []string {
 	var changed []string
 	for _, id := range ids {
-		ctx, cancel := context.WithTimeout(p.ctx, checkTimeout)
-		ok, err := p.check.hasChanges(ctx, pk.acct, pk.device, id)
-		cancel()
+		var ok bool
+		var err error
+		// A panic while checking one folder counts as a change there:
+		// the device's Sync will tell (see checkQueue).
+		if p.guard(panicCheck, p.log.With("user", pk.user, "device", pk.device, "folder", id), func() {
+			ctx, cancel := context.WithTimeout(p.ctx, checkTimeout)
+			defer cancel()
+			ok, err = p.check.hasChanges(ctx, pk.acct, pk.device, id)
+		}) {
+			ok, err = true, nil
+		}
 		if err != nil {
 			if p.ctx.Err() == nil {
 				p.log.Warn("ping: checking a folder failed", "user", pk.user, "device", pk.device, "folder", id, "err", err)

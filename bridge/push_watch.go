@@ -47,7 +47,12 @@ func (p *Push) watchUser(acct *Account, deviceID string, folders map[string]stri
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			uw.run(ctx)
+			p.supervise(ctx, p.log.With("user", uw.user), uw.run)
+			p.mu.Lock()
+			if p.users[uw.user] == uw {
+				delete(p.users, uw.user)
+			}
+			p.mu.Unlock()
 		}()
 	}
 	uw.update(cfg, folders)
@@ -106,6 +111,8 @@ func (uw *userWatch) active(last time.Time) bool {
 
 // run is the manager loop: hold the lease, run the connections for the
 // current folder set, stop when the user goes quiet or the lease is lost.
+// It runs under Push.supervise: after a panic its defers release the lease
+// and stop the connections, and it starts again.
 func (uw *userWatch) run(ctx context.Context) {
 	p := uw.p
 	log := p.log.With("user", uw.user)
@@ -126,11 +133,6 @@ func (uw *userWatch) run(ctx context.Context) {
 		if held {
 			_ = p.leases.Release(context.Background(), lease, p.opts.Instance, token)
 		}
-		p.mu.Lock()
-		if p.users[uw.user] == uw {
-			delete(p.users, uw.user)
-		}
-		p.mu.Unlock()
 	}()
 	tick := time.NewTicker(p.opts.LeaseTTL / 3)
 	defer tick.Stop()
@@ -229,18 +231,19 @@ func (uw *userWatch) start(parent context.Context, cfg imap.Config, folders map[
 	if len(ids) > p.opts.IdleBudget {
 		idle, polled = ids[:p.opts.IdleBudget], ids[p.opts.IdleBudget:]
 	}
+	log := p.log.With("user", uw.user)
 	for _, id := range idle {
 		ws.wg.Add(1)
 		go func() {
 			defer ws.wg.Done()
-			uw.idleLoop(ctx, cfg, id, folders[id])
+			p.supervise(ctx, log, func(ctx context.Context) { uw.idleLoop(ctx, cfg, id, folders[id]) })
 		}()
 	}
 	if len(polled) > 0 {
 		ws.wg.Add(1)
 		go func() {
 			defer ws.wg.Done()
-			uw.pollLoop(ctx, cfg, polled, folders)
+			p.supervise(ctx, log, func(ctx context.Context) { uw.pollLoop(ctx, cfg, polled, folders) })
 		}()
 	}
 	return ws

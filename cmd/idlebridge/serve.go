@@ -82,6 +82,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		OnWake:      m.PushLatency,
 		OnReconnect: m.UpstreamReconnect,
 		OnConn:      m.UpstreamConns,
+		OnPanic:     m.PushPanic,
 	})
 	// The embedded engine's file lock keeps every other process out, so a
 	// send record left by another process is a crash leftover.

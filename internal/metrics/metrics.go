@@ -38,6 +38,7 @@ type Metrics struct {
 	storeErrors     *prometheus.CounterVec
 	logins          *prometheus.CounterVec
 	connsShed       prometheus.Counter
+	pushPanics      *prometheus.CounterVec
 }
 
 // pushBuckets span 1 ms to 60 s: a push on a healthy path takes a few
@@ -95,10 +96,14 @@ func New() *Metrics {
 			Namespace: namespace, Name: "connections_shed_total",
 			Help: "New connections closed at accept because too many unauthenticated ones were open.",
 		}),
+		pushPanics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "push_panics_total",
+			Help: "Panics recovered in push goroutines (dispatcher, re-checks, watchers), by place.",
+		}, []string{"where"}),
 	}
 	m.reg.MustRegister(
 		m.requests, m.requestDuration, m.parkedPings, m.activeWatchers,
-		m.upstreamConns, m.reconnects, m.pushLatency, m.storeErrors, m.logins, m.connsShed,
+		m.upstreamConns, m.reconnects, m.pushLatency, m.storeErrors, m.logins, m.connsShed, m.pushPanics,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -188,6 +193,14 @@ func (m *Metrics) UpstreamReconnect() {
 func (m *Metrics) PushLatency(d time.Duration) {
 	if m != nil {
 		m.pushLatency.Observe(d.Seconds())
+	}
+}
+
+// PushPanic counts a panic recovered in a push goroutine; where is one of
+// the hub's fixed place names.
+func (m *Metrics) PushPanic(where string) {
+	if m != nil {
+		m.pushPanics.WithLabelValues(where).Inc()
 	}
 }
 

@@ -37,6 +37,7 @@ func TestExposition(t *testing.T) {
 	m.UpstreamReconnect()
 	m.PushLatency(3 * time.Millisecond)
 	m.StoreError("commit")
+	m.PushPanic("watcher")
 	m.Login(LoginOK)
 	m.Login(LoginRejected)
 	m.Login("alice@example.com") // must not become a label
@@ -58,6 +59,7 @@ func TestExposition(t *testing.T) {
 		`idlebridge_push_latency_seconds_bucket{le="60"} 1`,
 		`idlebridge_push_latency_seconds_count 1`,
 		`idlebridge_store_errors_total{op="commit"} 1`,
+		`idlebridge_push_panics_total{where="watcher"} 1`,
 		`idlebridge_logins_total{result="ok"} 1`,
 		`idlebridge_logins_total{result="rejected"} 1`,
 		`idlebridge_logins_total{result="other"} 1`,
