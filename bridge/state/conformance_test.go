@@ -76,6 +76,7 @@ func runConformance(t *testing.T, h harness) {
 		{"SubmissionRetention", testSubmissionRetention},
 		{"SubmissionRestart", testSubmissionRestart},
 		{"SubmissionConcurrentClaim", testSubmissionConcurrentClaim},
+		{"Watches", testWatches},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, h) })

@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Observed wraps a Store so every failed operation is reported to onErr
@@ -110,4 +111,13 @@ func (o *observed) DeleteSubmission(ctx context.Context, user, key string, expec
 func (o *observed) ListSubmissions(ctx context.Context, user string) ([]*Submission, error) {
 	ss, err := o.s.ListSubmissions(ctx, user)
 	return ss, o.check(ctx, "list_submissions", err)
+}
+
+func (o *observed) SetWatched(ctx context.Context, user, instance string, folders []string, until time.Time) error {
+	return o.check(ctx, "set_watched", o.s.SetWatched(ctx, user, instance, folders, until))
+}
+
+func (o *observed) Watched(ctx context.Context, user string, now time.Time) ([]string, error) {
+	fs, err := o.s.Watched(ctx, user, now)
+	return fs, o.check(ctx, "watched", err)
 }

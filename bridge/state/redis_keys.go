@@ -10,6 +10,7 @@ import "strings"
 //	ib:{u}:devs                      set     device IDs (an index; may hold expired IDs)
 //	ib:{u}:cols:<device>             hash    collection ID -> "<gen>\n<header JSON>"
 //	ib:{u}:snap:<device>:<coll>      hash    server ID -> version
+//	ib:{u}:watch                     hash    instance -> "<until ms>\n<watched folders JSON>"
 //	ib:users                         set     users with devices (global index, own slot)
 //
 // Headers live in one hash per device so ListCollections is one HGETALL and

@@ -90,6 +90,7 @@ type Store interface {
 	Devices
 	Syncs
 	Submissions
+	Watches
 	// Ping reports whether the engine is reachable (readiness checks).
 	Ping(ctx context.Context) error
 	// Close releases the engine; the store is unusable afterwards.

@@ -1,0 +1,69 @@
+package state
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// testWatches: the watched set is the union of every instance's entry,
+// per user; an entry is replaced, removed, and lapses at its deadline; it
+// is kept across a reopen of the store (another instance reads it).
+func testWatches(t *testing.T, h harness) {
+	env := h.newEnv(t, 0)
+	s := env.openT(t)
+	u, other := env.user(t), env.user(t)
+	now := time.Now()
+	later := now.Add(time.Hour)
+	want := func(at time.Time, exp ...string) {
+		t.Helper()
+		got, err := s.Watched(tctx, u, at)
+		if err != nil {
+			t.Fatalf("Watched: %v", err)
+		}
+		if !slices.Equal(got, exp) && !(len(got) == 0 && len(exp) == 0) {
+			t.Fatalf("Watched = %v, want %v", got, exp)
+		}
+	}
+	set := func(user, inst string, until time.Time, folders ...string) {
+		t.Helper()
+		if err := s.SetWatched(tctx, user, inst, folders, until); err != nil {
+			t.Fatalf("SetWatched(%s, %v): %v", inst, folders, err)
+		}
+	}
+
+	want(now)
+	set(u, "a", later, "1", "2")
+	set(u, "b:{x}", later, "3", "2") // any instance name, even with key syntax
+	set(other, "a", later, "9")
+	want(now, "1", "2", "3")
+
+	set(u, "a", later, "4") // replaces a's entry
+	want(now, "2", "3", "4")
+	set(u, "b:{x}", later) // no folders: removed
+	want(now, "4")
+
+	// A lapsed entry (its instance stopped renewing it) no longer counts,
+	// and one written with a past deadline never does.
+	set(u, "c", now.Add(30*time.Minute), "5")
+	want(now, "4", "5")
+	want(now.Add(45*time.Minute), "4")
+	set(u, "d", now.Add(-time.Second), "6")
+	want(now, "4", "5")
+
+	// The entries are stored, not held by the store value: reopened on
+	// the same data (another instance, or a restart), they read the same.
+	_ = s.Close()
+	s2 := env.openT(t)
+	s = s2
+	got, err := s2.Watched(tctx, u, now)
+	if err != nil || !slices.Equal(got, []string{"4", "5"}) {
+		t.Fatalf("Watched from a second store = %v, %v; want [4 5]", got, err)
+	}
+	if got, err := s2.Watched(tctx, other, now); err != nil || !slices.Equal(got, []string{"9"}) {
+		t.Fatalf("other user's Watched = %v, %v; want [9]", got, err)
+	}
+	set(u, "a", later)
+	set(u, "c", later)
+	want(now)
+}
