@@ -97,11 +97,12 @@ type Push struct {
 	ctx  context.Context
 	stop context.CancelFunc
 
-	mu     sync.Mutex
-	byUser map[string]*userParks // parked requests on this instance
-	users  map[string]*userWatch // by user
-	closed bool
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	byUser  map[string]*userParks    // parked requests on this instance
+	users   map[string]*userWatch    // by user
+	entries map[string]*watchedEntry // this instance's watched-set entries, by user
+	closed  bool
+	wg      sync.WaitGroup
 
 	// fault, when set (tests only), is called at each recovery point
 	// before the guarded work, to inject a panic there.
@@ -115,7 +116,7 @@ func NewPush(bus state.Bus, leases state.Leases, store state.Store, check change
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Push{bus: bus, leases: leases, store: store, check: check, log: log, opts: opts.withDefaults(),
-		ctx: ctx, stop: stop, byUser: map[string]*userParks{}, users: map[string]*userWatch{}}
+		ctx: ctx, stop: stop, byUser: map[string]*userParks{}, users: map[string]*userWatch{}, entries: map[string]*watchedEntry{}}
 }
 
 // DeviceRequest keeps the user's watchers alive and, for a Ping or a
@@ -198,11 +199,21 @@ func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, 
 		return nil, activesync.CommandStatus(7, "no known folder to watch; FolderSync needed")
 	}
 
+	// The lease holder may run on another instance: it must know these
+	// folders before the Ping waits on them.
+	if err := p.growEntry(ctx, user, order); err != nil {
+		return nil, storeErr(err)
+	}
 	pk := &park{acct: acct, user: user, device: deviceID, folders: order, start: time.Now(), done: done}
 	// Registered (and subscribed) before the first check, so a change
 	// between the check and the wait is not lost.
 	if err := p.register(ctx, pk); err != nil {
 		return nil, err
+	}
+	// A tick of the watch loop may have shrunk the entry between the
+	// first write and the registration; usually a no-op.
+	if err := p.growEntry(ctx, user, order); err != nil {
+		p.log.Warn("push: recording the watched folders failed", "user", user, "device", deviceID, "err", err)
 	}
 	p.mu.Lock()
 	if !pk.finished {

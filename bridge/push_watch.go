@@ -26,6 +26,7 @@ type userWatch struct {
 	folders    map[string]string // folder ID → mailbox
 	lastActive time.Time
 	wake       chan struct{} // folder set or credentials changed
+	reread     bool          // another instance's watched set changed
 	cancel     context.CancelFunc
 }
 
@@ -65,6 +66,20 @@ func (uw *userWatch) touch() {
 }
 
 func (uw *userWatch) stop() { uw.cancel() }
+
+func (uw *userWatch) setReread() {
+	uw.mu.Lock()
+	uw.reread = true
+	uw.mu.Unlock()
+}
+
+func (uw *userWatch) takeReread() bool {
+	uw.mu.Lock()
+	defer uw.mu.Unlock()
+	r := uw.reread
+	uw.reread = false
+	return r
+}
 
 // update merges a request's folders and credentials.
 func (uw *userWatch) update(cfg imap.Config, folders map[string]string) {
@@ -121,11 +136,18 @@ func (uw *userWatch) run(ctx context.Context) {
 		held    bool
 		token   uint64
 		running *watchSet
+		follow  state.Subscription // while held: other instances' set changes
+		remote  map[string]string  // folders parked on other instances only
+		ticks   int
 	)
 	stopAll := func() {
 		if running != nil {
 			running.stop()
 			running = nil
+		}
+		if follow != nil {
+			_ = follow.Close()
+			follow, remote = nil, nil
 		}
 	}
 	defer func() {
@@ -133,15 +155,29 @@ func (uw *userWatch) run(ctx context.Context) {
 		if held {
 			_ = p.leases.Release(context.Background(), lease, p.opts.Instance, token)
 		}
+		// Nothing parked here any more (or the hub stops): drop this
+		// instance's entry now rather than at its deadline.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := p.syncEntry(sctx, uw.user); err != nil {
+			log.Warn("push: clearing the watched folders failed", "err", err)
+		}
 	}()
 	tick := time.NewTicker(p.opts.LeaseTTL / 3)
 	defer tick.Stop()
-	for {
+	for ; ; ticks++ {
 		cfg, folders, last := uw.snapshot()
 		if !uw.active(last) {
 			log.Debug("push: user inactive, stopping watchers")
 			return
 		}
+		// This instance's entry follows what is parked here (and is
+		// renewed), whether or not it holds the lease.
+		sctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
+		if err := p.syncEntry(sctx, uw.user); err != nil {
+			log.Warn("push: recording the watched folders failed", "err", err)
+		}
+		cancel()
 		lctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
 		var err error
 		if held {
@@ -165,6 +201,30 @@ func (uw *userWatch) run(ctx context.Context) {
 			log.Warn("push: lease check failed", "err", err)
 		}
 		if held {
+			if follow == nil {
+				var err error
+				if follow, err = uw.followWatched(ctx); err != nil {
+					log.Warn("push: cannot follow other instances' watched folders; re-reading them on ticks", "err", err)
+				}
+				uw.setReread()
+			}
+			// Re-read the union when told, and every few ticks (a lapsed
+			// entry, a lost event).
+			if uw.takeReread() || ticks%3 == 0 {
+				rctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
+				r, err := p.remoteWatched(rctx, uw.user, folders)
+				cancel()
+				if err != nil {
+					log.Warn("push: reading other instances' watched folders failed", "err", err)
+				} else {
+					remote = r
+				}
+			}
+			for id, mb := range remote {
+				if _, ok := folders[id]; !ok {
+					folders[id] = mb
+				}
+			}
 			if running == nil || !sameUpstream(running.cfg, cfg) || !sameFolders(running.folders, folders) {
 				stopAll()
 				running = uw.start(ctx, cfg, folders)

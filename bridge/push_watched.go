@@ -1,0 +1,196 @@
+package bridge
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/idlebridge/idlebridge/bridge/state"
+)
+
+// The watched set across instances. One instance (the lease holder) runs
+// a user's upstream watcher, but the user's devices may park anywhere: a
+// tablet's Ping for "Work" on instance B must be woken by the watcher on
+// A. So each instance writes, per user, the folders parked on it to the
+// store (state.Watches), with a deadline it renews while they stay
+// parked, and announces a change of its entry on the bus; the holder
+// watches the union of every live entry and its own folders. An instance
+// that dies stops renewing, and its entry lapses.
+//
+// Growing is immediate (a Ping waits on it); shrinking waits for the next
+// tick of the user's watch loop, so a device that Pings again right after
+// its answer costs no store write: watching a folder a little too long is
+// harmless, not watching one a device waits on is lost mail.
+
+// watchedCollection marks bus events that say "an instance's watched set
+// for this user changed"; it is not a folder ID.
+const watchedCollection = "~watched"
+
+// watchedEntry is what this instance last wrote of one user's entry.
+type watchedEntry struct {
+	mu      sync.Mutex // serializes writes of the entry
+	written []string
+	until   time.Time
+}
+
+// entryTTL is how long an entry outlives its last renewal: long enough
+// that renewals (every few lease ticks) are rare, short enough that a dead
+// instance's folders are not watched for long.
+func (p *Push) entryTTL() time.Duration { return 4 * p.opts.LeaseTTL }
+
+// localWatched returns the folders parked on this instance for user,
+// sorted. Called with p.mu held.
+func (p *Push) localWatched(user string) []string {
+	var out []string
+	if up := p.byUser[user]; up != nil {
+		for _, pk := range up.parks {
+			out = append(out, pk.folders...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (p *Push) entry(user string) *watchedEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.entries[user]
+	if e == nil {
+		e = &watchedEntry{}
+		p.entries[user] = e
+	}
+	return e
+}
+
+// growEntry makes this instance's entry hold folders before a Ping on
+// them parks.
+func (p *Push) growEntry(ctx context.Context, user string, folders []string) error {
+	e := p.entry(user)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	fresh := time.Until(e.until) > p.entryTTL()/2
+	if fresh && containsAll(e.written, folders) {
+		return nil
+	}
+	p.mu.Lock()
+	set := append(p.localWatched(user), e.written...)
+	p.mu.Unlock()
+	set = append(set, folders...)
+	slices.Sort(set)
+	return p.writeEntry(ctx, user, e, slices.Compact(set))
+}
+
+// syncEntry rewrites this instance's entry to what is parked here now
+// (dropping folders no longer parked, removing it when none is) and
+// renews it when half its time has passed.
+func (p *Push) syncEntry(ctx context.Context, user string) error {
+	p.mu.Lock()
+	e := p.entries[user]
+	local := p.localWatched(user)
+	p.mu.Unlock()
+	if e == nil {
+		if len(local) == 0 {
+			return nil
+		}
+		e = p.entry(user)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if slices.Equal(local, e.written) && (len(local) == 0 || time.Until(e.until) > p.entryTTL()/2) {
+		return nil
+	}
+	if err := p.writeEntry(ctx, user, e, local); err != nil {
+		return err
+	}
+	if len(local) == 0 {
+		p.mu.Lock()
+		if p.entries[user] == e && len(p.localWatched(user)) == 0 {
+			delete(p.entries, user)
+		}
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// writeEntry stores set as this instance's entry and tells the lease
+// holder when it changed. Called with e.mu held.
+func (p *Push) writeEntry(ctx context.Context, user string, e *watchedEntry, set []string) error {
+	until := time.Now().Add(p.entryTTL())
+	if err := p.store.SetWatched(ctx, user, p.opts.Instance, set, until); err != nil {
+		return err
+	}
+	changed := !slices.Equal(set, e.written)
+	e.written, e.until = set, until
+	if changed {
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		if err := p.bus.Publish(pctx, state.Change{User: user, Collection: watchedCollection, At: time.Now()}); err != nil {
+			// The holder re-reads the set on its own ticks too.
+			p.log.Warn("push: announcing the watched folders failed", "user", user, "err", err)
+		}
+	}
+	return nil
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// remoteWatched returns the union of every instance's entry for the user,
+// resolved to mailboxes, without the folders already in local.
+func (p *Push) remoteWatched(ctx context.Context, user string, local map[string]string) (map[string]string, error) {
+	ids, err := p.store.Watched(ctx, user, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, id := range ids {
+		if _, ok := local[id]; ok {
+			continue
+		}
+		mb, ok, err := p.check.mailboxOf(ctx, user, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[id] = mb
+		}
+	}
+	return out, nil
+}
+
+// followWatched subscribes the lease holder to the user's bus events and
+// sets *reread (and wakes the loop) when another instance's watched set
+// changed or events were lost. The subscription ends with Close.
+func (uw *userWatch) followWatched(ctx context.Context) (state.Subscription, error) {
+	sub, err := uw.p.bus.Subscribe(ctx, uw.user)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for {
+			select {
+			case ch, ok := <-sub.Changes():
+				if !ok {
+					return
+				}
+				if ch.Collection != watchedCollection {
+					continue
+				}
+			case <-sub.Resync():
+			}
+			uw.setReread()
+			select {
+			case uw.wake <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return sub, nil
+}
