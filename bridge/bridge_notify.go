@@ -68,3 +68,47 @@ func (b *Bridge) Ping(ctx context.Context, acct activesync.Account, deviceID str
 	}
 	return b.Push.Ping(ctx, acct, deviceID, folders, heartbeat, done)
 }
+
+// The folder hierarchy edits of a device tell the user's other devices
+// (their parked Pings answer Status 7 if their FolderSync state lacks the
+// change; the device itself holds it already: no echo by state).
+
+// FolderCreate runs the mail engine's FolderCreate and notifies the bus.
+func (b *Bridge) FolderCreate(ctx context.Context, acct activesync.Account, deviceID, syncKey, parentID, name string, folderType int) (string, string, error) {
+	key, id, err := b.Mail.FolderCreate(ctx, acct, deviceID, syncKey, parentID, name, folderType)
+	b.notifyHierarchy(ctx, acct, deviceID, err)
+	return key, id, err
+}
+
+// FolderUpdate runs the mail engine's FolderUpdate and notifies the bus.
+func (b *Bridge) FolderUpdate(ctx context.Context, acct activesync.Account, deviceID, syncKey, serverID, parentID, name string) (string, error) {
+	key, err := b.Mail.FolderUpdate(ctx, acct, deviceID, syncKey, serverID, parentID, name)
+	b.notifyHierarchy(ctx, acct, deviceID, err)
+	return key, err
+}
+
+// FolderDelete runs the mail engine's FolderDelete and notifies the bus.
+func (b *Bridge) FolderDelete(ctx context.Context, acct activesync.Account, deviceID, syncKey, serverID string) (string, error) {
+	key, err := b.Mail.FolderDelete(ctx, acct, deviceID, syncKey, serverID)
+	b.notifyHierarchy(ctx, acct, deviceID, err)
+	return key, err
+}
+
+func (b *Bridge) notifyHierarchy(ctx context.Context, acct activesync.Account, deviceID string, err error) {
+	if err == nil && b.Push != nil {
+		b.Push.Notify(ctx, acct.Address(), hierarchyCollection, deviceID)
+	}
+}
+
+// EmptyFolder runs the mail engine's EmptyFolderContents and notifies the
+// folder (and, with its subfolders deleted, the hierarchy).
+func (b *Bridge) EmptyFolder(ctx context.Context, acct activesync.Account, deviceID, collectionID string, deleteSubfolders bool) error {
+	err := b.Mail.EmptyFolder(ctx, acct, deviceID, collectionID, deleteSubfolders)
+	if err == nil && b.Push != nil {
+		b.Push.Notify(ctx, acct.Address(), collectionID, deviceID)
+		if deleteSubfolders {
+			b.Push.Notify(ctx, acct.Address(), hierarchyCollection, deviceID)
+		}
+	}
+	return err
+}

@@ -24,6 +24,10 @@ type PushOptions struct {
 	// PollInterval (default 2 minutes).
 	IdleBudget   int
 	PollInterval time.Duration
+	// HierarchyInterval is how often the lease holder LISTs a watched
+	// user's mailboxes to notice folders created, renamed or deleted
+	// upstream (default 1 minute; one LIST on one connection per user).
+	HierarchyInterval time.Duration
 	// LeaseTTL bounds how long a dead instance keeps a user's watchers
 	// (default 30 s).
 	LeaseTTL time.Duration
@@ -53,6 +57,9 @@ func (o PushOptions) withDefaults() PushOptions {
 	if o.PollInterval <= 0 {
 		o.PollInterval = 2 * time.Minute
 	}
+	if o.HierarchyInterval <= 0 {
+		o.HierarchyInterval = time.Minute
+	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 30 * time.Second
 	}
@@ -67,6 +74,9 @@ type changeChecker interface {
 	// would carry anything. Changes the device made itself do not count:
 	// the device's snapshot already holds them.
 	hasChanges(ctx context.Context, acct *Account, deviceID, collectionID string) (bool, error)
+	// hierarchyChanged reports whether the device's next FolderSync would
+	// carry anything (push_hierarchy.go).
+	hierarchyChanged(ctx context.Context, acct *Account, deviceID string) (bool, error)
 }
 
 // Push is the push hub: it parks Pings and hanging Syncs, runs each active

@@ -154,7 +154,8 @@ func (p *Push) recheckAll(up *userParks) {
 	defer p.mu.Unlock()
 	p.log.Info("push: change events lost (bus reconnect, burst or a recovered panic); re-checking parked requests", "user", up.user, "parked", len(up.parks))
 	for _, pk := range up.parks {
-		p.queueCheck(pk, pk.folders, time.Time{})
+		// The lost events may have been hierarchy changes too.
+		p.queueCheck(pk, append(slices.Clone(pk.folders), hierarchyCollection), time.Time{})
 	}
 }
 
@@ -168,6 +169,10 @@ func (p *Push) onChange(up *userParks, ch state.Change) {
 			if ch.Source == pk.device && ch.At.After(pk.start) {
 				ended = append(ended, pk) // a newer request of this device, maybe elsewhere
 			}
+		case ch.Collection == hierarchyCollection:
+			// Even the device that made the change re-checks: its own
+			// FolderSync state says whether it knows (push_hierarchy.go).
+			p.queueCheck(pk, []string{hierarchyCollection}, ch.At)
 		case ch.Source == pk.device:
 			// The device's own change: no echo.
 		case slices.Contains(pk.folders, ch.Collection):
@@ -242,6 +247,12 @@ func (p *Push) runChecks(pk *park, folders []string) {
 		}
 		wakeAt := pk.wakeAt
 		p.mu.Unlock()
+		if slices.Contains(changed, hierarchyCollection) {
+			// Status 7 outranks Status 2: after its FolderSync the device
+			// Pings again and its folders' changes answer at once.
+			p.finish(pk, nil, pingFolderSync())
+			return
+		}
 		// Folders whose changes queued meanwhile go in the same answer.
 		for _, id := range more {
 			if !slices.Contains(changed, id) && len(p.checkAll(pk, []string{id})) > 0 {
@@ -267,7 +278,11 @@ func (p *Push) checkAll(pk *park, ids []string) []string {
 		if p.guard(panicCheck, p.log.With("user", pk.user, "device", pk.device, "folder", id), func() {
 			ctx, cancel := context.WithTimeout(p.ctx, checkTimeout)
 			defer cancel()
-			ok, err = p.check.hasChanges(ctx, pk.acct, pk.device, id)
+			if id == hierarchyCollection {
+				ok, err = p.check.hierarchyChanged(ctx, pk.acct, pk.device)
+			} else {
+				ok, err = p.check.hasChanges(ctx, pk.acct, pk.device, id)
+			}
 		}) {
 			ok, err = true, nil
 		}

@@ -136,6 +136,7 @@ func (uw *userWatch) run(ctx context.Context) {
 		held    bool
 		token   uint64
 		running *watchSet
+		hier    *watchSet          // the folder list poller, while held
 		follow  state.Subscription // while held: other instances' set changes
 		remote  map[string]string  // folders parked on other instances only
 		ticks   int
@@ -144,6 +145,10 @@ func (uw *userWatch) run(ctx context.Context) {
 		if running != nil {
 			running.stop()
 			running = nil
+		}
+		if hier != nil {
+			hier.stop()
+			hier = nil
 		}
 		if follow != nil {
 			_ = follow.Close()
@@ -225,8 +230,16 @@ func (uw *userWatch) run(ctx context.Context) {
 					folders[id] = mb
 				}
 			}
+			if hier == nil || !sameUpstream(hier.cfg, cfg) {
+				if hier != nil {
+					hier.stop()
+				}
+				hier = uw.startHierarchy(ctx, cfg)
+			}
 			if running == nil || !sameUpstream(running.cfg, cfg) || !sameFolders(running.folders, folders) {
-				stopAll()
+				if running != nil {
+					running.stop()
+				}
 				running = uw.start(ctx, cfg, folders)
 			}
 		}
@@ -306,6 +319,18 @@ func (uw *userWatch) start(parent context.Context, cfg imap.Config, folders map[
 			p.supervise(ctx, log, func(ctx context.Context) { uw.pollLoop(ctx, cfg, polled, folders) })
 		}()
 	}
+	return ws
+}
+
+// startHierarchy runs the folder list poller (push_hierarchy.go).
+func (uw *userWatch) startHierarchy(parent context.Context, cfg imap.Config) *watchSet {
+	ctx, cancel := context.WithCancel(parent)
+	ws := &watchSet{cfg: cfg, cancel: cancel}
+	ws.wg.Add(1)
+	go func() {
+		defer ws.wg.Done()
+		uw.p.supervise(ctx, uw.p.log.With("user", uw.user), func(ctx context.Context) { uw.hierarchyLoop(ctx, cfg) })
+	}()
 	return ws
 }
 

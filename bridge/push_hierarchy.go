@@ -1,0 +1,137 @@
+package bridge
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/state"
+	"github.com/idlebridge/idlebridge/upstream/imap"
+)
+
+// Hierarchy push. A folder created, renamed or deleted — upstream by
+// another mail client, or by another device through the bridge — must
+// answer a parked Ping with Status 7, or the phone never learns of it
+// until it restarts. (MS-ASCMD 2.2.3.177.11, Ping Status 7: the
+// folder hierarchy is out of date, FolderSync is required.)
+//
+// Who says the hierarchy may have changed: the lease holder's LIST poller
+// (upstream changes; IMAP has no push for the mailbox list without NOTIFY,
+// which Dovecot offers only with a plugin), and the bridge's own
+// FolderCreate/FolderUpdate/FolderDelete (bridge_notify.go). They publish
+// a Change with the hierarchy's collection ID ("") on the bus.
+//
+// Who is told: each parked device re-checks its own view, as for mail: the
+// hierarchy a FolderSync would send now (one LIST) against the device's
+// FolderSync state. That is the no-echo rule — the device that created a
+// folder holds it in its state already — decided by state, not by who
+// published, so no device is spared a Status 7 it needs (a missed Status 7
+// leaves a folder invisible; an extra one costs one FolderSync).
+
+// pingFolderSync answers a parked Ping with Status 7 (MS-ASCMD
+// 2.2.3.177.11 Ping Status 7: folder hierarchy sync required).
+func pingFolderSync() error {
+	return activesync.CommandStatus(7, "folder hierarchy changed; FolderSync required")
+}
+
+// hierarchyChanged reports whether a FolderSync of the device would carry
+// anything now. A device with no FolderSync state has nothing to compare
+// (its Ping already fails with Status 7 for unknown folders).
+func (m *Mail) hierarchyChanged(ctx context.Context, acct *Account, deviceID string) (bool, error) {
+	user := acct.Address()
+	col, err := m.getCollection(ctx, user, deviceID, hierarchyCollection)
+	if err != nil || col == nil || col.SyncKey == "" || col.SyncKey == "0" {
+		return false, err
+	}
+	var folders []hierarchyFolder
+	err = m.withSession(ctx, acct, "PingHierarchy", func(s *imap.Session) error {
+		folders, _, err = m.listHierarchy(ctx, acct, s)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	// What the device holds once it has the answer that issued its key.
+	view, err := m.deviceView(ctx, user, deviceID, hierarchyCollection, col, keyCurrent)
+	if err != nil {
+		return false, err
+	}
+	if len(view) != len(folders) {
+		return true, nil
+	}
+	for _, f := range folders {
+		if view[f.ServerID] != f.signature() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// hierarchyPrint is what the LIST poller compares between polls: every
+// property the device's view is built from (name, delimiter, role,
+// selectability).
+func hierarchyPrint(listed []imap.Folder) string {
+	lines := make([]string, 0, len(listed))
+	for _, f := range listed {
+		lines = append(lines, f.Name+"\x00"+strconv.Itoa(int(f.Delimiter))+"\x00"+f.Special+"\x00"+strconv.FormatBool(f.NoSelect))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// hierarchyLoop LISTs the user's mailboxes every HierarchyInterval on its
+// own connection while this instance holds the user's lease, and
+// publishes a hierarchy change when the list differs from the previous
+// one. The first list after the lease is taken is published too: a folder
+// created while nobody watched must not wait for a device restart (the
+// devices' own check makes that cheap for those that know it already).
+func (uw *userWatch) hierarchyLoop(ctx context.Context, cfg imap.Config) {
+	p := uw.p
+	log := p.log.With("user", uw.user)
+	last, seen := "", false
+	failures := 0
+	for ctx.Err() == nil {
+		err := func() error {
+			s, err := imap.Dial(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			failures = 0
+			for ctx.Err() == nil {
+				listed, err := s.ListFolders(ctx)
+				if err != nil {
+					return err
+				}
+				if pr := hierarchyPrint(listed); !seen || pr != last {
+					last, seen = pr, true
+					uw.publishHierarchy()
+				}
+				if !sleepCtx(ctx, p.opts.HierarchyInterval) {
+					return nil
+				}
+			}
+			return nil
+		}()
+		if ctx.Err() != nil {
+			return
+		}
+		failures++
+		d := backoff(failures)
+		log.Warn("push: folder list poller failed; retrying", "err", err, "in", d.Round(time.Millisecond))
+		if !sleepCtx(ctx, d) {
+			return
+		}
+	}
+}
+
+func (uw *userWatch) publishHierarchy() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := uw.p.bus.Publish(ctx, state.Change{User: uw.user, Collection: hierarchyCollection, At: time.Now()}); err != nil {
+		uw.p.log.Warn("push: publishing a folder hierarchy change failed", "user", uw.user, "err", err)
+	}
+}
