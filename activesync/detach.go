@@ -81,10 +81,13 @@ func (pw *pingWait) wait(ctx context.Context, stop func()) ([]string, error) {
 }
 
 // detach takes the connection from net/http so the request can wait
-// without a goroutine; then builds the answer once pw fires. It returns
-// false when the request must wait in place instead: HTTP/2, no Resume
-// hook, or the answer already came.
-func (c *call) detach(pw *pingWait, then func(changed []string, err error) (*wbxml.Element, error)) bool {
+// without a goroutine; then builds the answer once pw fires. stop ends
+// the wait early: it is called when the device closes the connection
+// while the request is parked (Server.WatchClose), so the socket and the
+// Backend's record go at once, not at the heartbeat. It returns false
+// when the request must wait in place instead: HTTP/2, no Resume hook, or
+// the answer already came.
+func (c *call) detach(pw *pingWait, stop func(), then func(changed []string, err error) (*wbxml.Element, error)) bool {
 	if c.s.Resume == nil || c.r.ProtoMajor != 1 {
 		return false
 	}
@@ -112,8 +115,11 @@ func (c *call) detach(pw *pingWait, then func(changed []string, err error) (*wbx
 	dr := &detachedResponse{conn: conn, close: c.r.Close, resume: c.s.Resume}
 	c.w, c.r = dr, nil
 	c.s.detached.Add(1)
+	unwatch := func() {}
 	pw.then = func(changed []string, err error) {
 		defer c.s.detached.Done()
+		// Before anything touches the connection again (see WatchClose).
+		unwatch()
 		c.s.run(c, func() int {
 			resp, err := then(changed, err)
 			if err != nil {
@@ -124,6 +130,17 @@ func (c *call) detach(pw *pingWait, then func(changed []string, err error) (*wbx
 		if err := dr.finish(); err != nil {
 			c.log.Info("the device left before the answer to its parked request", "err", err)
 		}
+	}
+	if c.s.WatchClose != nil {
+		// The answer is still written when the device has gone: a
+		// half-closed device may read it, and the bytes it pipelined
+		// are served after it as usual; otherwise the write fails and
+		// the connection is closed.
+		log := c.log
+		unwatch = c.s.WatchClose(conn, func() {
+			log.Info("the device closed the connection of its parked request; ending it")
+			stop()
+		})
 	}
 	return true
 }
@@ -210,3 +227,6 @@ type prefixedConn struct {
 }
 
 func (p *prefixedConn) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+// NetConn returns the connection under the prefix (for WatchClose).
+func (p *prefixedConn) NetConn() net.Conn { return p.Conn }

@@ -103,7 +103,11 @@ func serveDetaching(t testing.TB, b activesync.Backend, resume bool) (string, *c
 	obs := &observed{}
 	s := &activesync.Server{Backend: b, Observe: obs.add, Log: slog.New(slog.DiscardHandler)}
 	if resume {
+		// As in production: detached, with the peer-close watcher.
 		s.Resume = rl.Resume
+		cw := httpserve.NewPeerCloseWatcher(slog.New(slog.DiscardHandler))
+		t.Cleanup(func() { _ = cw.Close() })
+		s.WatchClose = cw.Watch
 	}
 	srv := &http.Server{Handler: s.Handler()}
 	go func() { _ = srv.Serve(rl) }()
@@ -257,6 +261,10 @@ func TestDetachedPingKeepsPipelinedRequestAndHonoursClose(t *testing.T) {
 	}
 }
 
+// TestDetachedPingOfAGoneDeviceIsHarmless: a device that hangs up while
+// its Ping is parked ends the wait (the peer-close watcher calls stop);
+// a late answer from the Backend is then ignored, and nothing is written
+// to the gone connection twice.
 func TestDetachedPingOfAGoneDeviceIsHarmless(t *testing.T) {
 	p := newHeldPinger()
 	url, _, obs := serveDetaching(t, p, true)
@@ -270,8 +278,12 @@ func TestDetachedPingOfAGoneDeviceIsHarmless(t *testing.T) {
 		t.Fatal("cancelled Ping returned no error")
 	}
 	c.HTTP = nil
-	done([]string{"5"}, nil) // written to a closed connection
-	testenv.WaitFor(t, 5*time.Second, "the Ping to be reported", func() bool { return obs.has("Ping 200 2") })
+	testenv.WaitFor(t, 10*time.Second, "the gone device's Ping to end", func() bool { return p.stops.Load() == 1 })
+	testenv.WaitFor(t, 5*time.Second, "the Ping to be reported", func() bool { return obs.has("Ping 200 1") })
+	done([]string{"5"}, nil) // too late: ignored
+	if obs.has("Ping 200 2") {
+		t.Fatal("a Ping answered twice")
+	}
 }
 
 func TestPingWaitsInItsHandlerWithoutResume(t *testing.T) {

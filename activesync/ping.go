@@ -116,7 +116,7 @@ func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
 		return c.pingAnswer(nil, err)
 	}
 	c.q, c.acct = nil, nil
-	if c.detach(pw, c.pingAnswer) {
+	if c.detach(pw, stop, c.pingAnswer) {
 		return nil, errDetached
 	}
 	return c.pingAnswer(pw.wait(ctx, stop))

@@ -73,7 +73,13 @@ type Server struct {
 	// httpserve.ResumeListener's Resume. Without it a parked Ping waits
 	// in its handler.
 	Resume func(net.Conn)
-	Log    *slog.Logger
+	// WatchClose, if set, reports that the device closed the connection
+	// of a parked (detached) request by calling gone, so the request ends
+	// within seconds instead of at its heartbeat; the returned cancel is
+	// called before the connection is written to or handed back. Use
+	// httpserve.PeerCloseWatcher's Watch (one goroutine for all).
+	WatchClose func(c net.Conn, gone func()) (cancel func())
+	Log        *slog.Logger
 
 	detached   sync.WaitGroup // requests answered off their handlers
 	budgetOnce sync.Once

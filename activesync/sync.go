@@ -97,7 +97,7 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 			return again(ctx, nil, err)
 		}
 		c.dev = nil // the request's collections are all a re-sync needs
-		if c.detach(pw, func(ids []string, err error) (*wbxml.Element, error) {
+		if c.detach(pw, stop, func(ids []string, err error) (*wbxml.Element, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), detachedSyncTimeout)
 			defer cancel()
 			return again(ctx, ids, err)

@@ -133,6 +133,11 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		return err
 	}
 	front.ClientAddr = httpserve.ClientAddrFunc(proxies)
+	// Parked Pings whose device hung up end within seconds, not at their
+	// heartbeat (one epoll goroutine for all of them).
+	closeWatch := httpserve.NewPeerCloseWatcher(log)
+	defer closeWatch.Close()
+	front.WatchClose = closeWatch.Watch
 
 	log.Info("idlebridge serving", "version", version, "public_url", cfg.PublicURL,
 		"store", engine, "users", len(dir.Users()), "users_dir", cfg.UsersDir)

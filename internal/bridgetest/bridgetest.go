@@ -155,6 +155,9 @@ func Start(t testing.TB, o Options) *Env {
 	rl := httpserve.NewResumeListener(e.HTTP.Listener)
 	e.HTTP.Listener = rl
 	e.Server.Resume = rl.Resume
+	cw := httpserve.NewPeerCloseWatcher(log)
+	t.Cleanup(func() { _ = cw.Close() })
+	e.Server.WatchClose = cw.Watch
 	e.HTTP.Start()
 	t.Cleanup(e.HTTP.Close)
 	e.URL = e.HTTP.URL
