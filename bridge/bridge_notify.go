@@ -112,3 +112,31 @@ func (b *Bridge) EmptyFolder(ctx context.Context, acct activesync.Account, devic
 	}
 	return err
 }
+
+// Send submits through the Sender; when the bridge saved the Sent copy,
+// the Sent folder changed upstream for every device, the sender too (its
+// snapshot lacks the copy), so the change names no source device. The
+// folder is the one the device knows as Sent Items (no IMAP to find it);
+// a device that knows none may just have had "Sent" created for it,
+// which is a hierarchy change.
+func (b *Bridge) Send(ctx context.Context, acct activesync.Account, deviceID string, m *activesync.OutgoingMail) error {
+	err := b.Sender.Send(ctx, acct, deviceID, m)
+	if err != nil || b.Push == nil || b.Mail == nil || !m.SaveInSent {
+		return err
+	}
+	if a, aerr := account(acct); aerr != nil || a.Principal.User.SentCopyByProvider {
+		return err
+	}
+	user := acct.Address()
+	nctx := context.WithoutCancel(ctx)
+	sent, ok, serr := b.Mail.sentFolderID(nctx, user, deviceID)
+	switch {
+	case serr != nil:
+		b.Log.Warn("push: finding the Sent folder to notify failed", "user", user, "device", deviceID, "err", serr)
+	case ok:
+		b.Push.Notify(nctx, user, sent, "")
+	default:
+		b.Push.Notify(nctx, user, hierarchyCollection, "")
+	}
+	return err
+}

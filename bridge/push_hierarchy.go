@@ -135,3 +135,25 @@ func (uw *userWatch) publishHierarchy() {
 		uw.p.log.Warn("push: publishing a folder hierarchy change failed", "user", uw.user, "err", err)
 	}
 }
+
+// sentFolderID returns the ID of the folder the device knows as Sent
+// Items (type 5), from its FolderSync state: no IMAP.
+func (m *Mail) sentFolderID(ctx context.Context, user, deviceID string) (string, bool, error) {
+	col, err := m.getCollection(ctx, user, deviceID, hierarchyCollection)
+	if err != nil || col == nil {
+		return "", false, err
+	}
+	// With the answer that issued its key (a FolderSync's adds wait in
+	// the pending delta until the device presents that key).
+	snap, err := m.deviceView(ctx, user, deviceID, hierarchyCollection, col, keyCurrent)
+	if err != nil {
+		return "", false, err
+	}
+	prefix := strconv.Itoa(activesync.FolderSentItems) + "|"
+	for id, sig := range snap {
+		if strings.HasPrefix(sig, prefix) {
+			return id, true, nil
+		}
+	}
+	return "", false, nil
+}

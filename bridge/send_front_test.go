@@ -30,10 +30,15 @@ func (f fixedAuth) Authenticate(_ context.Context, address, password string) (*a
 }
 
 // sendBackend is the Bridge plus the send engine, as the lead will wire
-// it.
+// it. Both *Bridge and *Sender have a Send at the same depth, which Go
+// would drop silently as ambiguous: the struct names the one it means.
 type sendBackend struct {
 	*Bridge
 	*Sender
+}
+
+func (s sendBackend) Send(ctx context.Context, acct activesync.Account, deviceID string, m *activesync.OutgoingMail) error {
+	return s.Sender.Send(ctx, acct, deviceID, m)
 }
 
 // TestSendMailThroughFront sends through the HTTP front to the shared
