@@ -3,6 +3,7 @@ package activesync
 import (
 	"context"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 )
@@ -66,6 +67,9 @@ func handleFolderCreate(ctx context.Context, c *call) (*wbxml.Element, error) {
 	if !r.Has(wbxml.FolderHierarchy, "SyncKey") || name == "" || err != nil {
 		return nil, CommandStatus(folderBadRequest, "FolderCreate needs SyncKey, DisplayName and Type")
 	}
+	if err := checkFolderName(name); err != nil {
+		return nil, err
+	}
 	parent := r.ChildText(wbxml.FolderHierarchy, "ParentId")
 	key, id, err := fs.FolderCreate(ctx, c.acct, c.q.DeviceID, r.ChildText(wbxml.FolderHierarchy, "SyncKey"), parent, name, typ)
 	if err != nil {
@@ -85,6 +89,9 @@ func handleFolderUpdate(ctx context.Context, c *call) (*wbxml.Element, error) {
 	name := r.ChildText(wbxml.FolderHierarchy, "DisplayName")
 	if !r.Has(wbxml.FolderHierarchy, "SyncKey") || id == "" || name == "" {
 		return nil, CommandStatus(folderBadRequest, "FolderUpdate needs SyncKey, ServerId and DisplayName")
+	}
+	if err := checkFolderName(name); err != nil {
+		return nil, err
 	}
 	key, err := fs.FolderUpdate(ctx, c.acct, c.q.DeviceID, r.ChildText(wbxml.FolderHierarchy, "SyncKey"), id,
 		r.ChildText(wbxml.FolderHierarchy, "ParentId"), name)
@@ -111,6 +118,19 @@ func handleFolderDelete(ctx context.Context, c *call) (*wbxml.Element, error) {
 	resp := folderEditResponse("FolderDelete", key)
 	c.log.Info("folder deleted", "folder", id)
 	return resp, nil
+}
+
+// checkFolderName refuses a DisplayName that is not valid UTF-8. WBXML
+// strings are UTF-8 (the document's charset, MS-ASWBXML 2.1.2.1), so such a
+// name is a malformed request; passed on, the provider would create a
+// mangled folder the device could never match. MS-ASCMD 2.2.3.177.3 and
+// 2.2.3.177.6: FolderCreate and FolderUpdate Status 10 is "incorrectly
+// formatted request".
+func checkFolderName(name string) error {
+	if !utf8.ValidString(name) {
+		return CommandStatus(folderBadRequest, "folder name is not valid UTF-8")
+	}
+	return nil
 }
 
 // folderEditResponse starts the success answer of FolderCreate, FolderUpdate

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/state"
@@ -68,7 +69,9 @@ func (m *Mail) FolderCreate(ctx context.Context, a activesync.Account, deviceID,
 // childMailbox validates a new folder's parent and name and returns the
 // mailbox name to create.
 func childMailbox(folders []hierarchyFolder, parentID, name string) (string, error) {
-	if name == "" || len(name) > 255 || strings.ContainsAny(name, "\r\n*%") {
+	// Invalid UTF-8 would reach the provider mangled (IMAP mailbox names
+	// are UTF-7 or UTF-8 text); the front refuses it too.
+	if name == "" || len(name) > 255 || strings.ContainsAny(name, "\r\n*%") || !utf8.ValidString(name) {
 		return "", activesync.CommandStatus(folderStatusBadRequest, "bad folder name")
 	}
 	delim := rune('/')

@@ -186,6 +186,11 @@ func TestFolderCreateUpdateDelete(t *testing.T) {
 		{"create parent missing", func() error { _, _, err := r.m.FolderCreate(ctx, r.acct, r.device, key, "999", "X", 12); return err }, 5},
 		{"create bad key", func() error { _, _, err := r.m.FolderCreate(ctx, r.acct, r.device, "55", "0", "X", 12); return err }, 9},
 		{"create bad name", func() error { _, _, err := r.m.FolderCreate(ctx, r.acct, r.device, key, "0", "a/b", 12); return err }, 10},
+		{"create non-UTF-8 name", func() error {
+			_, _, err := r.m.FolderCreate(ctx, r.acct, r.device, key, "0", "Caf\xe9", 12)
+			return err
+		}, 10},
+		{"update to non-UTF-8 name", func() error { _, err := r.m.FolderUpdate(ctx, r.acct, r.device, key, id, "0", "Caf\xe9"); return err }, 10},
 		{"update special", func() error {
 			_, err := r.m.FolderUpdate(ctx, r.acct, r.device, key, trash.ServerID, "0", "Bin")
 			return err
