@@ -124,8 +124,13 @@ func (e *Embedded) update(fn func(*bolt.Tx) error) error {
 }
 
 func mapBoltErr(err error) error {
-	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+	switch {
+	case errors.Is(err, bolterrors.ErrDatabaseNotOpen):
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case diskFull(err):
+		// bbolt rolls the transaction back, so nothing half-written stays;
+		// the device is told to retry, which works once space is freed.
+		return fmt.Errorf("%w: %w: %w", ErrUnavailable, ErrNoSpace, err)
 	}
 	return err
 }

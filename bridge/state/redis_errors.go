@@ -22,10 +22,20 @@ func redisErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return err
 	}
+	if redisFull(err) {
+		return fmt.Errorf("%w: %w: %w", ErrUnavailable, ErrNoSpace, err)
+	}
 	if redisUnavailable(err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return fmt.Errorf("state: redis: %w", err)
+}
+
+// redisFull reports Redis refusing writes for want of room: OOM past
+// maxmemory, or MISCONF when it cannot persist its snapshot (a full disk
+// under Redis). The write was refused whole, as on the embedded engine.
+func redisFull(err error) bool {
+	return redis.HasErrorPrefix(err, "OOM") || redis.HasErrorPrefix(err, "MISCONF")
 }
 
 // redisUnavailable reports errors of reaching or using the server, as

@@ -25,6 +25,11 @@ var (
 	// ErrUnavailable: the engine cannot be reached (Redis down). Retryable;
 	// the HTTP front turns it into 503 with Retry-After.
 	ErrUnavailable = errors.New("state: store unavailable")
+	// ErrNoSpace: the engine's disk (or Redis's memory) is full. It always
+	// comes wrapped together with ErrUnavailable: the write was not made,
+	// the stored state is intact, and the device may retry once the
+	// operator freed space.
+	ErrNoSpace = errors.New("state: no space left")
 )
 
 // WipeStatus tracks a remote wipe (MS-ASPROV 3.2.5.1.2) from the admin's
