@@ -98,5 +98,11 @@ func asError(err error) *Error {
 		// each command.
 		return &Error{HTTP: 503, Retry: true, Msg: "dependency unavailable", Err: err}
 	}
+	if errors.Is(err, ErrBadCredentials) {
+		// The provider refused the device's own (passthrough) password in
+		// the middle of a command: it changed upstream. 401 makes the
+		// device ask its user, as at login (MS-ASHTTP 3.2.5.1).
+		return &Error{HTTP: 401, Msg: "credentials no longer accepted", Err: err}
+	}
 	return &Error{HTTP: 500, Msg: "internal error", Err: err}
 }

@@ -541,6 +541,10 @@ func (s *Server) fail(c *call, err error) int {
 		if e.Retry {
 			c.w.Header().Set("Retry-After", "30")
 		}
+		if code == http.StatusUnauthorized {
+			unauthorized(c.w)
+			return code
+		}
 		if code == 449 {
 			// MS-ASHTTP 3.2.5.1: 449 asks a 12.x client to Provision.
 			c.w.WriteHeader(code)

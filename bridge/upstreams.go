@@ -32,6 +32,9 @@ type UpstreamOptions struct {
 	CommandTimeout time.Duration
 	// OnConn is told +1/-1 as upstream sessions open and close (metrics).
 	OnConn func(delta int)
+	// OnRefused is told each time the provider refuses a stored app
+	// password (metrics).
+	OnRefused func()
 }
 
 func (o UpstreamOptions) withDefaults() UpstreamOptions {
@@ -56,11 +59,14 @@ type Upstreams struct {
 	opts UpstreamOptions
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	pools  map[string]*userPool
-	closed bool
-	done   chan struct{}
-	wg     sync.WaitGroup
+	mu    sync.Mutex
+	pools map[string]*userPool
+	// refused holds the users whose stored app password the provider
+	// refused, until it works again (bounded by the users directory).
+	refused map[string]bool
+	closed  bool
+	done    chan struct{}
+	wg      sync.WaitGroup
 }
 
 type userPool struct {
@@ -76,10 +82,11 @@ func NewUpstreams(opts UpstreamOptions, log *slog.Logger) *Upstreams {
 		log = slog.Default()
 	}
 	u := &Upstreams{
-		opts:  opts.withDefaults(),
-		log:   log,
-		pools: map[string]*userPool{},
-		done:  make(chan struct{}),
+		opts:    opts.withDefaults(),
+		log:     log,
+		pools:   map[string]*userPool{},
+		refused: map[string]bool{},
+		done:    make(chan struct{}),
 	}
 	u.wg.Add(1)
 	go u.janitor()
@@ -102,7 +109,7 @@ func (u *Upstreams) Acquire(ctx context.Context, acct *Account) (*imap.Session, 
 		u.done1(up)
 		switch {
 		case errors.Is(err, imap.ErrLoginRejected):
-			return nil, nil, fmt.Errorf("%w: %w: %w", activesync.ErrBadCredentials, errUpstreamRejected, err)
+			return nil, nil, u.refusedLogin(acct, err)
 		case errors.Is(err, imap.ErrPoolClosed):
 			// Replaced by a newer password between poolFor and Acquire.
 			return nil, nil, fmt.Errorf("%w: %w", activesync.ErrUnavailable, err)
@@ -110,6 +117,7 @@ func (u *Upstreams) Acquire(ctx context.Context, acct *Account) (*imap.Session, 
 			return nil, nil, fmt.Errorf("%w: imap: %w", activesync.ErrUnavailable, err)
 		}
 	}
+	u.loginWorked(acct)
 	return s, func(broken bool) { release(broken); u.done1(up) }, nil
 }
 

@@ -71,7 +71,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, cfg.Auth.PassthroughCacheTTL, time.Now)
 
-	up := bridge.NewUpstreams(bridge.UpstreamOptions{OnConn: m.UpstreamConns}, log)
+	up := bridge.NewUpstreams(bridge.UpstreamOptions{OnConn: m.UpstreamConns, OnRefused: m.StoredSecretRefused}, log)
 	defer up.Close()
 	br := bridge.New(store, auth, log)
 	br.Mail = bridge.NewMail(store, up, log, bridge.MailOptions{})

@@ -24,6 +24,7 @@ import (
 	"github.com/idlebridge/idlebridge/internal/httpserve"
 	"github.com/idlebridge/idlebridge/internal/testenv"
 	"github.com/idlebridge/idlebridge/upstream/imap"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Options choose the engine and tune the bridge under test.
@@ -48,9 +49,20 @@ type Options struct {
 	Instance string
 	// Push tunes the hub (short lease TTLs in failover tests).
 	Push bridge.PushOptions
+	// AppPassword, when set, makes the user an app-password user instead
+	// of a passthrough one.
+	AppPassword *AppPassword
+	// Upstream tunes the request path's IMAP pools (hooks for counting).
+	Upstream bridge.UpstreamOptions
 	// Log receives the bridge's logs (default: discarded unless
 	// IDLEBRIDGE_TEST_LOG=1).
 	Log *slog.Logger
+}
+
+// AppPassword is an app-password login: the device's password and the
+// provider secret the bridge logs in with (which need not be right).
+type AppPassword struct {
+	Device, Upstream string
 }
 
 // Env is a running bridge in front of the test Dovecot.
@@ -88,6 +100,15 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	usersDir := t.TempDir()
 	userFile := fmt.Sprintf("imap: {host: %s, port: %s, security: none}\nlogin: {mode: passthrough}\n", host, port)
+	if ap := o.AppPassword; ap != nil {
+		hash, err := bcrypt.GenerateFromPassword([]byte(ap.Device), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		userFile = fmt.Sprintf("imap: {host: %s, port: %s, security: none}\nlogin: {mode: app-password, device_password_bcrypt: %q, upstream_password: %q}\n",
+			host, port, hash, ap.Upstream)
+		pass = ap.Device
+	}
 	if smtpAddr := os.Getenv(testenv.EnvSMTPAddr); smtpAddr != "" {
 		sh, sp, _ := net.SplitHostPort(smtpAddr)
 		userFile = fmt.Sprintf("smtp: {host: %s, port: %s, security: none}\n", sh, sp) + userFile
@@ -135,7 +156,7 @@ func Start(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, time.Minute, time.Now)
-	up := bridge.NewUpstreams(bridge.UpstreamOptions{}, log)
+	up := bridge.NewUpstreams(o.Upstream, log)
 	t.Cleanup(up.Close)
 	e.Bridge = bridge.New(e.Store, auth, log)
 	e.Mail = bridge.NewMail(e.Store, up, log, bridge.MailOptions{})

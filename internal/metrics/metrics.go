@@ -39,6 +39,7 @@ type Metrics struct {
 	logins          *prometheus.CounterVec
 	connsShed       prometheus.Counter
 	pushPanics      *prometheus.CounterVec
+	refusedSecrets  prometheus.Counter
 }
 
 // pushBuckets span 1 ms to 60 s: a push on a healthy path takes a few
@@ -100,10 +101,14 @@ func New() *Metrics {
 			Namespace: namespace, Name: "push_panics_total",
 			Help: "Panics recovered in push goroutines (dispatcher, re-checks, watchers), by place.",
 		}, []string{"where"}),
+		refusedSecrets: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "upstream_login_refused_total",
+			Help: "Upstream logins the provider refused with a stored app password (the operator must fix the user file).",
+		}),
 	}
 	m.reg.MustRegister(
 		m.requests, m.requestDuration, m.parkedPings, m.activeWatchers,
-		m.upstreamConns, m.reconnects, m.pushLatency, m.storeErrors, m.logins, m.connsShed, m.pushPanics,
+		m.upstreamConns, m.reconnects, m.pushLatency, m.storeErrors, m.logins, m.connsShed, m.pushPanics, m.refusedSecrets,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -186,6 +191,14 @@ func (m *Metrics) ConnectionShed() {
 func (m *Metrics) UpstreamReconnect() {
 	if m != nil {
 		m.reconnects.Inc()
+	}
+}
+
+// StoredSecretRefused counts an upstream login refused with a stored app
+// password.
+func (m *Metrics) StoredSecretRefused() {
+	if m != nil {
+		m.refusedSecrets.Inc()
 	}
 }
 
