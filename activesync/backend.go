@@ -21,6 +21,19 @@ type Backend interface {
 	UpdateDevice(ctx context.Context, acct Account, deviceID string, fn func(*Device) error) (*Device, error)
 }
 
+// DeviceLogin is an optional Backend extension that lets the front tell a
+// device that has logged in before from a stranger, so that a stranger
+// guessing a user's password cannot lock the user's own phones out.
+type DeviceLogin interface {
+	// KnownDevice reports whether deviceID has authenticated as username
+	// before (it has a device record). It is asked only under attack.
+	KnownDevice(ctx context.Context, username, deviceID string) bool
+	// LoginDevice is Login for a named device; known (memoised) answers
+	// KnownDevice, for a Backend that rations provider logins. It may
+	// return an error wrapping ErrThrottled (HTTP 429).
+	LoginDevice(ctx context.Context, username, password, deviceID string, known func() bool) (Account, error)
+}
+
 // Account is an authenticated user, as the Backend knows it. The front only
 // reads the address; the value is handed back to the Backend's command
 // methods, which keep whatever they need in it (upstream credentials).

@@ -338,20 +338,24 @@ func (s *Server) authenticate(c *call) (Account, int) {
 		return nil, http.StatusUnauthorized
 	}
 	addr := s.clientAddr(r)
+	known := s.knownDevice(c, user)
 	if s.Limiter != nil {
-		if d, err := s.Limiter.Wait(r.Context(), user, addr); errors.Is(err, ErrThrottled) {
-			s.loginResult("throttled")
-			c.log.Warn("login refused after repeated failures", "user", user, "remote", addr.String(), "retry_after", d)
-			w.Header().Set("Retry-After", strconv.Itoa(int(d/time.Second)))
-			http.Error(w, "too many failed logins", http.StatusTooManyRequests)
-			return nil, http.StatusTooManyRequests
+		if d, err := s.Limiter.Begin(r.Context(), user, addr, known); errors.Is(err, ErrThrottled) {
+			return nil, s.throttled(c, user, addr, d)
 		} else if err != nil {
+			s.Limiter.Release(user, addr)
 			return nil, c.logClientGone(err) // while throttled
 		} else if d > 0 {
 			c.log.Warn("login throttled after repeated failures", "user", user, "remote", addr.String(), "delay", d)
 		}
 	}
-	acct, err := s.Backend.Login(r.Context(), user, pass)
+	var acct Account
+	var err error
+	if dl, ok := s.Backend.(DeviceLogin); ok {
+		acct, err = dl.LoginDevice(r.Context(), user, pass, c.deviceID(), known)
+	} else {
+		acct, err = s.Backend.Login(r.Context(), user, pass)
+	}
 	switch {
 	case err == nil:
 		s.loginResult("ok")
@@ -364,22 +368,74 @@ func (s *Server) authenticate(c *call) (Account, int) {
 		return acct, 0
 	case errors.Is(err, ErrBadCredentials):
 		s.loginResult("rejected")
-		if s.Limiter != nil {
-			s.Limiter.Failed(user, addr, time.Now())
-		}
+		// Counted by Begin already.
 		// Never say whether the user or the password was wrong.
 		c.log.Warn("login failed", "user", user, "remote", addr.String())
 		unauthorized(w)
 		return nil, http.StatusUnauthorized
 	case c.clientGone(err):
+		// The password could not be checked: not a failure.
+		if s.Limiter != nil {
+			s.Limiter.Release(user, addr)
+		}
 		return nil, c.logClientGone(err)
+	case errors.Is(err, ErrThrottled):
+		// The backend would not ask the provider now; the password was
+		// not checked, so the attempt is not a failure.
+		if s.Limiter != nil {
+			s.Limiter.Release(user, addr)
+		}
+		d := 60 * time.Second
+		var ra interface{ Wait() time.Duration }
+		if errors.As(err, &ra) && ra.Wait() > 0 {
+			d = ra.Wait()
+		}
+		return nil, s.throttled(c, user, addr, d)
 	default:
+		if s.Limiter != nil {
+			s.Limiter.Release(user, addr)
+		}
 		s.loginResult("error")
 		c.log.Error("login could not be checked", "user", user, "err", err)
 		w.Header().Set("Retry-After", "30")
 		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
 		return nil, http.StatusServiceUnavailable
 	}
+}
+
+// throttled answers 429 with Retry-After (whole seconds, at least 1).
+func (s *Server) throttled(c *call, user string, addr netip.Addr, d time.Duration) int {
+	s.loginResult("throttled")
+	c.log.Warn("login refused after repeated failures", "user", user, "remote", addr.String(), "retry_after", d)
+	c.w.Header().Set("Retry-After", strconv.Itoa(max(1, int((d+time.Second-1)/time.Second))))
+	http.Error(c.w, "too many failed logins", http.StatusTooManyRequests)
+	return http.StatusTooManyRequests
+}
+
+// knownDevice returns a memoised "has this device logged in before" for
+// the limiter and the Backend, or nil when the Backend cannot tell or the
+// request names no device.
+func (s *Server) knownDevice(c *call, user string) func() bool {
+	dl, ok := s.Backend.(DeviceLogin)
+	id := c.deviceID()
+	if !ok || id == "" {
+		return nil
+	}
+	var once sync.Once
+	var known bool
+	return func() bool {
+		once.Do(func() { known = dl.KnownDevice(c.ctx(), user, id) })
+		return known
+	}
+}
+
+// deviceID is the request's DeviceId, "" before the query is parsed
+// (OPTIONS).
+func (c *call) deviceID() string {
+	if c.q == nil {
+		return ""
+	}
+	return c.q.DeviceID
 }
 
 func (s *Server) loginResult(r string) {

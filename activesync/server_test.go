@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -104,15 +105,19 @@ func TestLoginFailuresAreSlowedDown(t *testing.T) {
 			t.Fatalf("delayed after only %d failures", i+1)
 		}
 	}
-	d9 := l.Delay("alice@example.com", netipAddr("198.51.100.7"), now)
+	d9 := l.Delay("alice@example.com", netipAddr("192.0.2.1"), now)
 	if d9 < 8*time.Second {
 		t.Fatalf("10th attempt after 9 failures waits %v, want ≥ 8s", d9)
 	}
+	// The guesser's address waits, not the user's other addresses.
+	if d := l.Delay("alice@example.com", netipAddr("198.51.100.7"), now); d != 0 {
+		t.Fatalf("the user from another address waits %v after a stranger's 9 failures", d)
+	}
 	// The back-off counts from the last failure: waiting it out is enough.
-	if d := l.Delay("alice@example.com", netipAddr("198.51.100.7"), now.Add(d9)); d != 0 {
+	if d := l.Delay("alice@example.com", netipAddr("192.0.2.1"), now.Add(d9)); d != 0 {
 		t.Fatalf("after waiting out the back-off the attempt still waits %v", d)
 	}
-	if d := l.Delay("alice@example.com", netipAddr("198.51.100.7"), now.Add(d9/2)); d != d9-d9/2 {
+	if d := l.Delay("alice@example.com", netipAddr("192.0.2.1"), now.Add(d9/2)); d != d9-d9/2 {
 		t.Fatalf("half-way through the back-off the attempt waits %v, want the rest (%v)", d, d9-d9/2)
 	}
 	if d := l.Delay("bob@example.com", netipAddr("198.51.100.7"), now); d != 0 {
@@ -129,6 +134,64 @@ func TestLoginFailuresAreSlowedDown(t *testing.T) {
 	}
 	if d := l.Delay("carol@example.com", netipAddr("192.0.2.9"), now.Add(time.Hour)); d != 0 {
 		t.Fatalf("failures an hour old still cost %v", d)
+	}
+}
+
+// Guessing spread over many addresses reaches the higher per-user
+// ceiling: then devices never seen before wait, but a device that has
+// logged in before does not.
+func TestLoginUserCeilingSparesKnownDevices(t *testing.T) {
+	l := activesync.NewLoginLimiter(5, time.Minute)
+	if l.UserAllowance <= l.Allowance {
+		t.Fatalf("per-user ceiling %d is not above the per-address allowance %d", l.UserAllowance, l.Allowance)
+	}
+	now := time.Now()
+	for i := range l.UserAllowance + 3 {
+		l.Failed("dave@example.com", netipAddr(fmt.Sprintf("203.0.113.%d", i%200)), now)
+	}
+	fresh := netipAddr("198.51.100.20")
+	if d := l.Delay("dave@example.com", fresh, now); d == 0 {
+		t.Fatal("past the per-user ceiling a new device from a new address is not slowed down")
+	}
+	asked := 0
+	d, err := l.Begin(context.Background(), "dave@example.com", fresh, func() bool { asked++; return true })
+	if err != nil || d != 0 || asked != 1 {
+		t.Fatalf("known device past the per-user ceiling: waits %v, %v (asked %d)", d, err, asked)
+	}
+	l.Succeeded("dave@example.com", fresh)
+	// Nobody is asked about the device when it does not matter.
+	asked = 0
+	if _, err := l.Begin(context.Background(), "erin@example.com", fresh, func() bool { asked++; return true }); err != nil || asked != 0 {
+		t.Fatalf("Begin with no back-off: %v, asked %d", err, asked)
+	}
+}
+
+// Concurrent attempts are counted as they start, not when their
+// passwords have been checked: 500 at once from one address get the few
+// free tries, a few delayed ones and refusals, and another address is
+// not affected.
+func TestLoginConcurrentAttemptsAreCounted(t *testing.T) {
+	l := activesync.NewLoginLimiter(5, 30*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // a delayed attempt returns at once instead of sleeping
+	mallory := netipAddr("203.0.113.66")
+	var free, delayed, refused int
+	for range 500 {
+		d, err := l.Begin(ctx, "frank@example.com", mallory, nil)
+		switch {
+		case errors.Is(err, activesync.ErrThrottled):
+			refused++
+		case d == 0 && err == nil:
+			free++
+		default:
+			delayed++
+		}
+	}
+	if free != 5 || delayed > 10 || refused < 480 {
+		t.Fatalf("500 concurrent attempts: %d free, %d delayed, %d refused; want 5 free and the rest mostly refused", free, delayed, refused)
+	}
+	if d, err := l.Begin(context.Background(), "frank@example.com", netipAddr("198.51.100.1"), nil); d != 0 || err != nil {
+		t.Fatalf("the user from another address: waits %v, %v", d, err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
@@ -19,6 +20,12 @@ import (
 // real one.
 type Authenticator interface {
 	Authenticate(ctx context.Context, address, password string) (*accounts.Principal, error)
+}
+
+// DeviceAuthenticator is an Authenticator that gives devices seen before
+// a share of the provider logins strangers cannot use up.
+type DeviceAuthenticator interface {
+	AuthenticateDevice(ctx context.Context, address, password string, known func() bool) (*accounts.Principal, error)
 }
 
 // Bridge implements activesync.Backend and, through the engines it
@@ -50,6 +57,7 @@ var (
 	_ activesync.Pinger          = (*Bridge)(nil)
 	_ activesync.RequestObserver = (*Bridge)(nil)
 	_ activesync.Sender          = (*Bridge)(nil)
+	_ activesync.DeviceLogin     = (*Bridge)(nil)
 )
 
 // Account is an authenticated user with the upstream credentials of the
@@ -66,17 +74,40 @@ func (a *Account) DisplayName() string { return "" }
 
 // Login authenticates a device's credentials.
 func (b *Bridge) Login(ctx context.Context, username, password string) (activesync.Account, error) {
-	p, err := b.Auth.Authenticate(ctx, username, password)
+	return b.LoginDevice(ctx, username, password, "", nil)
+}
+
+// LoginDevice implements activesync.DeviceLogin.
+func (b *Bridge) LoginDevice(ctx context.Context, username, password, deviceID string, known func() bool) (activesync.Account, error) {
+	var p *accounts.Principal
+	var err error
+	if da, ok := b.Auth.(DeviceAuthenticator); ok {
+		p, err = da.AuthenticateDevice(ctx, username, password, known)
+	} else {
+		p, err = b.Auth.Authenticate(ctx, username, password)
+	}
 	switch {
 	case err == nil:
 		return &Account{Principal: p}, nil
 	case errors.Is(err, accounts.ErrBadCredentials):
 		return nil, activesync.ErrBadCredentials
+	case errors.Is(err, accounts.ErrThrottled):
+		return nil, fmt.Errorf("%w: %w", activesync.ErrThrottled, err)
 	case errors.Is(err, accounts.ErrUpstreamUnavailable):
 		return nil, fmt.Errorf("%w: %w", activesync.ErrUnavailable, err)
 	default:
 		return nil, err
 	}
+}
+
+// KnownDevice implements activesync.DeviceLogin: a device has a record
+// only once it has authenticated (the front records it after login).
+func (b *Bridge) KnownDevice(ctx context.Context, username, deviceID string) bool {
+	if deviceID == "" || strings.ContainsRune(deviceID, '~') {
+		return false
+	}
+	d, err := b.Store.GetDevice(ctx, strings.ToLower(username), deviceID)
+	return err == nil && !d.FirstSeen.IsZero()
 }
 
 // storeErr marks store outages as retryable for the front.

@@ -41,7 +41,30 @@ var (
 	// ErrLoginRejected is what a LoginChecker wraps when the provider
 	// answered and said no.
 	ErrLoginRejected = errors.New("accounts: upstream rejected the login")
+	// ErrThrottled means the password is neither known good nor known
+	// bad and the user's budget of upstream logins is spent (see
+	// loginBudget): it is not tried now. The front answers 429 with
+	// Retry-After; the error wraps a *ThrottledError with the wait.
+	ErrThrottled = errors.New("accounts: too many failed upstream logins")
 )
+
+// ThrottledError says how long until the provider may be asked again.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("%v (retry after %v)", ErrThrottled, e.RetryAfter.Round(time.Second))
+}
+
+func (e *ThrottledError) Unwrap() error { return ErrThrottled }
+
+// Wait is how long until the provider may be asked again.
+func (e *ThrottledError) Wait() time.Duration { return e.RetryAfter }
+
+// rejectedTTL is how long a password the provider refused is refused
+// locally without asking again: long enough to absorb a stale phone's
+// retries and a guesser's repeats, short enough that a password changed
+// upstream to one tried earlier works again soon.
+const rejectedTTL = 10 * time.Minute
 
 // dummyHash is compared against for unknown addresses, so that they cost
 // about as much as a known app-password user and timing does not reveal which
@@ -58,9 +81,15 @@ const upstreamCheckTimeout = 30 * time.Second
 // for cacheTTL as salted hashes (see verifiedCache), so that the phone's
 // stream of requests costs neither an upstream login nor a bcrypt each.
 type Authenticator struct {
-	dir     *Directory
-	checker LoginChecker
-	cache   *verifiedCache
+	dir      *Directory
+	checker  LoginChecker
+	cache    *verifiedCache
+	rejected *verifiedCache // passwords the provider refused (negative cache)
+	budget   *loginBudget
+	timing   rejectTiming
+	now      func() time.Time
+	// sleep holds a refusal until the refusal floor (a test seam).
+	sleep func(ctx context.Context, d time.Duration)
 
 	mu       sync.Mutex
 	inflight map[string]*upstreamCheck // by flightKey
@@ -83,15 +112,38 @@ func NewAuthenticator(dir *Directory, checker LoginChecker, cacheTTL time.Durati
 	return &Authenticator{
 		dir:      dir,
 		checker:  checker,
-		cache:    newVerifiedCache(cacheTTL, now),
+		cache:    newVerifiedCache(cacheTTL, maxVerifiedPerUser, now),
+		rejected: newVerifiedCache(rejectedTTL, maxRejectedPerUser, now),
+		budget:   newLoginBudget(budgetBurst, budgetEvery, now),
+		now:      now,
+		sleep:    sleepCtx,
 		inflight: map[string]*upstreamCheck{},
 	}
 }
 
 // Authenticate returns the Principal for address and password, or
-// ErrBadCredentials, ErrUpstreamUnavailable (wrapping the cause) or the
-// context's error.
+// ErrBadCredentials, ErrThrottled, ErrUpstreamUnavailable (wrapping the
+// cause) or the context's error.
 func (a *Authenticator) Authenticate(ctx context.Context, address, password string) (*Principal, error) {
+	return a.AuthenticateDevice(ctx, address, password, nil)
+}
+
+// AuthenticateDevice is Authenticate for a device that may have logged in
+// before: known, when not nil, is asked (only when the user's budget of
+// upstream logins is spent) whether it has, and a known device then draws
+// on a budget strangers cannot exhaust.
+func (a *Authenticator) AuthenticateDevice(ctx context.Context, address, password string, known func() bool) (*Principal, error) {
+	start := a.now()
+	p, err := a.authenticate(ctx, address, password, known)
+	if errors.Is(err, ErrBadCredentials) {
+		if wait := a.timing.floor() - a.now().Sub(start); wait > 0 {
+			a.sleep(ctx, wait)
+		}
+	}
+	return p, err
+}
+
+func (a *Authenticator) authenticate(ctx context.Context, address, password string, known func() bool) (*Principal, error) {
 	u, ok := a.dir.Lookup(address)
 	if !ok || password == "" {
 		// The same cost for both, so an empty password does not reveal
@@ -103,7 +155,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, address, password stri
 	case ModeAppPassword:
 		return a.appPassword(u, password)
 	case ModePassthrough:
-		return a.passthrough(ctx, u, password)
+		return a.passthrough(ctx, u, password, known)
 	}
 	// Unreachable for users from ParseUserFile; refuse rather than guess.
 	return nil, ErrBadCredentials
@@ -114,19 +166,30 @@ func (a *Authenticator) appPassword(u *User, password string) (*Principal, error
 	if a.cache.verified(u, password) {
 		return p, nil
 	}
+	start := a.now()
 	if bcrypt.CompareHashAndPassword([]byte(u.Login.DevicePasswordBcrypt), []byte(password)) != nil {
+		a.timing.observe(false, a.now().Sub(start))
 		return nil, ErrBadCredentials
 	}
 	a.cache.remember(u, password)
 	return p, nil
 }
 
-func (a *Authenticator) passthrough(ctx context.Context, u *User, password string) (*Principal, error) {
+func (a *Authenticator) passthrough(ctx context.Context, u *User, password string, known func() bool) (*Principal, error) {
 	p := &Principal{User: u, Upstream: Credentials{Username: u.Login.UpstreamUser, Password: password}}
 	if a.cache.verified(u, password) {
 		return p, nil
 	}
-	c := a.startCheck(u, password)
+	// A password the provider refused a moment ago is refused again
+	// without asking: repeated wrong passwords (a stale phone, a guesser
+	// replaying) never reach the provider twice.
+	if a.rejected.verified(u, password) {
+		return nil, ErrBadCredentials
+	}
+	c, err := a.startCheck(u, password, known)
+	if err != nil {
+		return nil, err
+	}
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -143,26 +206,49 @@ func (a *Authenticator) passthrough(ctx context.Context, u *User, password strin
 }
 
 // startCheck joins the upstream login already running for this user and
-// password, or starts one. The login runs detached from any one request so
-// that a caller giving up does not fail the others waiting on it.
-func (a *Authenticator) startCheck(u *User, password string) *upstreamCheck {
+// password, or starts one if the user's login budget allows. The login
+// runs detached from any one request so that a caller giving up does not
+// fail the others waiting on it.
+func (a *Authenticator) startCheck(u *User, password string, known func() bool) (*upstreamCheck, error) {
 	key := a.cache.flightKey(u, password)
+	if c := a.join(key); c != nil {
+		return c, nil
+	}
+	cls := false
+	ok, wait := a.budget.take(u.Address, false)
+	if !ok && known != nil && known() {
+		cls = true
+		ok, wait = a.budget.take(u.Address, true)
+	}
+	if !ok {
+		return nil, &ThrottledError{RetryAfter: wait}
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if c, ok := a.inflight[key]; ok {
+		// Another request started the same login meanwhile.
 		c.waiters++
-		return c
+		a.budget.refund(u.Address, cls)
+		return c, nil
 	}
 	c := &upstreamCheck{done: make(chan struct{}), waiters: 1}
 	a.inflight[key] = c
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), upstreamCheckTimeout)
 		defer cancel()
+		start := a.now()
 		err := a.checker.CheckIMAPLogin(ctx, u.IMAP, u.Login.UpstreamUser, password)
-		if err == nil {
+		switch {
+		case err == nil:
 			// Remember before leaving the flight, so a request arriving
 			// just after finds the cache instead of starting another login.
 			a.cache.remember(u, password)
+			a.budget.refund(u.Address, cls)
+		case errors.Is(err, ErrLoginRejected):
+			a.rejected.remember(u, password)
+			a.timing.observe(true, a.now().Sub(start))
+		default:
+			a.budget.refund(u.Address, cls) // the provider was not asked
 		}
 		a.mu.Lock()
 		delete(a.inflight, key)
@@ -170,5 +256,17 @@ func (a *Authenticator) startCheck(u *User, password string) *upstreamCheck {
 		c.err = err
 		close(c.done)
 	}()
+	return c, nil
+}
+
+// join returns the running check for key, counting the caller in, or nil.
+func (a *Authenticator) join(key string) *upstreamCheck {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c, ok := a.inflight[key]
+	if !ok {
+		return nil
+	}
+	c.waiters++
 	return c
 }

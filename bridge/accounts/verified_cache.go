@@ -14,15 +14,21 @@ import (
 // run several devices, each with its own provider app password.
 const maxVerifiedPerUser = 4
 
+// maxRejectedPerUser bounds the remembered wrong passwords of one user:
+// enough for a stale phone or two and a guesser's recent tries; a guesser
+// cycling through more only pushes out his own oldest ones.
+const maxRejectedPerUser = 32
+
 // verifiedCache remembers, in memory only, that a password was verified for
-// a user. It holds no plaintext: each entry is HMAC-SHA256 under a key drawn
+// a user (or, as the negative cache, that the provider refused it). It holds no plaintext: each entry is HMAC-SHA256 under a key drawn
 // at start-up (so entries are useless outside this process) over a random
 // per-entry salt, the user's login binding and the password. Entries are
 // compared in constant time and expire after ttl.
 type verifiedCache struct {
-	ttl time.Duration
-	now func() time.Time
-	key [32]byte
+	ttl     time.Duration
+	perUser int
+	now     func() time.Time
+	key     [32]byte
 
 	mu      sync.Mutex
 	entries map[string][]verifiedEntry // by address; the set of users is bounded by the directory
@@ -34,8 +40,8 @@ type verifiedEntry struct {
 	expires time.Time
 }
 
-func newVerifiedCache(ttl time.Duration, now func() time.Time) *verifiedCache {
-	c := &verifiedCache{ttl: ttl, now: now, entries: map[string][]verifiedEntry{}}
+func newVerifiedCache(ttl time.Duration, perUser int, now func() time.Time) *verifiedCache {
+	c := &verifiedCache{ttl: ttl, perUser: perUser, now: now, entries: map[string][]verifiedEntry{}}
 	rand.Read(c.key[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return c
 }
@@ -94,7 +100,7 @@ func (c *verifiedCache) remember(u *User, password string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	entries := c.pruneLocked(u.Address, c.now())
-	if len(entries) >= maxVerifiedPerUser {
+	if len(entries) >= c.perUser {
 		entries = entries[1:] // the oldest, as entries are appended in order
 	}
 	c.entries[u.Address] = append(entries, e)

@@ -119,9 +119,13 @@ type PolicyConfig struct {
 // LimitsConfig protects the server from oversize requests and password
 // guessing.
 type LimitsConfig struct {
-	MaxRequestBytes int64         `mapstructure:"max_request_bytes"` // larger request bodies get 413
-	MaxFailedLogins int           `mapstructure:"max_failed_logins"` // failures per user before backing off; 0 = no back-off
-	LoginBackoffMax time.Duration `mapstructure:"login_backoff_max"` // the longest a user or client is made to wait
+	MaxRequestBytes int64 `mapstructure:"max_request_bytes"` // larger request bodies get 413
+	MaxFailedLogins int   `mapstructure:"max_failed_logins"` // failures per (user, client address) before backing off; 0 = no back-off
+	// MaxFailedLoginsPerUser is the ceiling per user from all addresses
+	// together (devices that logged in before are exempt); 0 = ten times
+	// MaxFailedLogins.
+	MaxFailedLoginsPerUser int           `mapstructure:"max_failed_logins_per_user"`
+	LoginBackoffMax        time.Duration `mapstructure:"login_backoff_max"` // the longest a user or client is made to wait
 	// What one client can make the server hold (issue 17): header bytes
 	// per request (431 beyond), connections that have not authenticated
 	// yet (new ones are closed at once beyond), request bodies in memory
@@ -440,6 +444,10 @@ func (c *Config) Validate() error {
 	}
 	if l.MaxFailedLogins < 0 {
 		bad("limits.max_failed_logins (%d) must not be negative", l.MaxFailedLogins)
+	}
+	if l.MaxFailedLoginsPerUser < 0 || (l.MaxFailedLoginsPerUser > 0 && l.MaxFailedLoginsPerUser < l.MaxFailedLogins) {
+		bad("limits.max_failed_logins_per_user (%d) must be at least limits.max_failed_logins (%d), or 0 for ten times it",
+			l.MaxFailedLoginsPerUser, l.MaxFailedLogins)
 	}
 	for _, f := range []struct {
 		key string

@@ -125,6 +125,9 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	if cfg.Limits.MaxFailedLogins > 0 {
 		front.Limiter = activesync.NewLoginLimiter(cfg.Limits.MaxFailedLogins, cfg.Limits.LoginBackoffMax)
+		if cfg.Limits.MaxFailedLoginsPerUser > 0 {
+			front.Limiter.UserAllowance = cfg.Limits.MaxFailedLoginsPerUser
+		}
 	}
 	front.Observe = easObserver(m)
 	front.OnLogin = m.Login

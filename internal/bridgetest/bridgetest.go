@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +56,11 @@ type Options struct {
 	AppPassword *AppPassword
 	// Upstream tunes the request path's IMAP pools (hooks for counting).
 	Upstream bridge.UpstreamOptions
+	// Limiter, when set, is the front's failed-login back-off.
+	Limiter *activesync.LoginLimiter
+	// AuthCacheTTL is how long a verified password is remembered (default
+	// a minute); negative disables the cache, so every request logs in.
+	AuthCacheTTL time.Duration
 	// Log receives the bridge's logs (default: discarded unless
 	// IDLEBRIDGE_TEST_LOG=1).
 	Log *slog.Logger
@@ -155,7 +162,14 @@ func Start(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, time.Minute, time.Now)
+	ttl := o.AuthCacheTTL
+	switch {
+	case ttl == 0:
+		ttl = time.Minute
+	case ttl < 0:
+		ttl = 0
+	}
+	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, ttl, time.Now)
 	up := bridge.NewUpstreams(o.Upstream, log)
 	t.Cleanup(up.Close)
 	e.Bridge = bridge.New(e.Store, auth, log)
@@ -169,7 +183,7 @@ func Start(t testing.TB, o Options) *Env {
 	e.Bridge.Mail, e.Bridge.Push = e.Mail, e.Push
 	e.Bridge.Sender = bridge.NewSender(e.Store, up, bridge.MailFolders(e.Mail), log, bridge.SenderOptions{})
 	e.Server = &activesync.Server{Backend: e.Bridge, PublicURL: "https://bridge.test", Log: log,
-		MinHeartbeat: time.Second, MaxHeartbeat: time.Hour}
+		MinHeartbeat: time.Second, MaxHeartbeat: time.Hour, Limiter: o.Limiter, ClientAddr: clientAddr}
 	// Served as in production: parked Pings leave their handlers and
 	// their connections come back through the ResumeListener.
 	e.HTTP = httptest.NewUnstartedServer(e.Server.Handler())
@@ -183,6 +197,32 @@ func Start(t testing.TB, o Options) *Env {
 	t.Cleanup(e.HTTP.Close)
 	e.URL = e.HTTP.URL
 	return e
+}
+
+// ClientAddrHeader names the client address a test request claims; the
+// front under test believes it (loopback has only one address).
+const ClientAddrHeader = "X-Test-Client-Addr"
+
+func clientAddr(r *http.Request) netip.Addr {
+	if a, err := netip.ParseAddr(r.Header.Get(ClientAddrHeader)); err == nil {
+		return a
+	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+// From returns an HTTP client whose requests claim to come from addr.
+func From(addr string, timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: fromTransport{addr}}
+}
+
+type fromTransport struct{ addr string }
+
+func (f fromTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(ClientAddrHeader, f.addr)
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // Device returns a provisioned device client speaking version (e.g. "16.1").

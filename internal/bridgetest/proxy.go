@@ -21,6 +21,7 @@ type Proxy struct {
 	held      bool
 	heldBytes int64
 	release   *sync.Cond
+	dialed    int
 }
 
 // StartProxy relays 127.0.0.1:<random> to target until the test ends.
@@ -84,6 +85,14 @@ func (p *Proxy) HeldBytes() int64 {
 	return p.heldBytes
 }
 
+// Dialed is the number of connections relayed so far: for an IMAP
+// server, the number of logins tried through the proxy.
+func (p *Proxy) Dialed() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dialed
+}
+
 // Conns is the number of relayed connections open now.
 func (p *Proxy) Conns() int {
 	p.mu.Lock()
@@ -110,6 +119,7 @@ func (p *Proxy) serve() {
 			continue
 		}
 		p.mu.Lock()
+		p.dialed++
 		p.conns[c], p.conns[u] = true, true
 		p.mu.Unlock()
 		go p.pipe(c, u)
