@@ -37,6 +37,9 @@ type Bridge struct {
 	Store state.Store
 	Auth  Authenticator
 	Log   *slog.Logger
+	// MaxDevicesPerUser bounds the devices kept per user (the longest idle
+	// is evicted); 0 means DefaultMaxDevicesPerUser.
+	MaxDevicesPerUser int
 	*Mail
 	*Push
 	*Sender

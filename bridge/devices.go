@@ -11,7 +11,9 @@ import (
 // UpdateDevice maps the protocol's device record onto the store's.
 func (b *Bridge) UpdateDevice(ctx context.Context, acct activesync.Account, deviceID string, fn func(*activesync.Device) error) (*activesync.Device, error) {
 	var out *activesync.Device
+	isNew := false
 	_, err := b.Store.UpdateDevice(ctx, acct.Address(), deviceID, func(sd *state.Device) error {
+		isNew = sd.FirstSeen.IsZero()
 		d := toProtocolDevice(sd)
 		if err := fn(d); err != nil {
 			return err
@@ -22,6 +24,13 @@ func (b *Bridge) UpdateDevice(ctx context.Context, acct activesync.Account, devi
 	})
 	if err != nil {
 		return nil, storeErr(err)
+	}
+	if isNew {
+		// Failing to evict is logged, not the request's failure: the new
+		// device is recorded and may go on.
+		if err := b.capDevices(ctx, acct.Address(), deviceID); err != nil {
+			b.Log.Error("enforcing the per-user device limit", "user", acct.Address(), "device", deviceID, "err", err)
+		}
 	}
 	return out, nil
 }

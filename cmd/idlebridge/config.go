@@ -136,6 +136,9 @@ type LimitsConfig struct {
 	MaxBodyBytesInFlight  int64         `mapstructure:"max_body_bytes_in_flight"`
 	BodyTimeout           time.Duration `mapstructure:"body_timeout"`
 	BodyMinBytesPerSecond int64         `mapstructure:"body_min_rate"`
+	// MaxDevicesPerUser bounds the devices kept per user; a new one beyond
+	// it evicts the longest idle device and its sync state.
+	MaxDevicesPerUser int `mapstructure:"max_devices_per_user"`
 }
 
 // AuthConfig tunes authentication.
@@ -170,7 +173,7 @@ func defaultConfig() Config {
 		},
 		Limits: LimitsConfig{MaxRequestBytes: 32 << 20, MaxFailedLogins: 5, LoginBackoffMax: 5 * time.Minute,
 			MaxHeaderBytes: 32 << 10, MaxUnauthenticated: 256, MaxBodyBytesInFlight: 64 << 20,
-			BodyTimeout: 30 * time.Second, BodyMinBytesPerSecond: 4 << 10},
+			BodyTimeout: 30 * time.Second, BodyMinBytesPerSecond: 4 << 10, MaxDevicesPerUser: 20},
 		Auth: AuthConfig{PassthroughCacheTTL: 15 * time.Minute},
 	}
 }
@@ -444,6 +447,9 @@ func (c *Config) Validate() error {
 	}
 	if l.MaxFailedLogins < 0 {
 		bad("limits.max_failed_logins (%d) must not be negative", l.MaxFailedLogins)
+	}
+	if l.MaxDevicesPerUser < 1 {
+		bad("limits.max_devices_per_user (%d) must be at least 1", l.MaxDevicesPerUser)
 	}
 	if l.MaxFailedLoginsPerUser < 0 || (l.MaxFailedLoginsPerUser > 0 && l.MaxFailedLoginsPerUser < l.MaxFailedLogins) {
 		bad("limits.max_failed_logins_per_user (%d) must be at least limits.max_failed_logins (%d), or 0 for ten times it",

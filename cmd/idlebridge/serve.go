@@ -74,6 +74,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	up := bridge.NewUpstreams(bridge.UpstreamOptions{OnConn: m.UpstreamConns, OnRefused: m.StoredSecretRefused}, log)
 	defer up.Close()
 	br := bridge.New(store, auth, log)
+	br.MaxDevicesPerUser = cfg.Limits.MaxDevicesPerUser
 	br.Mail = bridge.NewMail(store, up, log, bridge.MailOptions{})
 	br.Push = bridge.NewPush(bus, leases, store, br.Mail, log, bridge.PushOptions{
 		Instance:    instanceName(),

@@ -58,6 +58,8 @@ type Options struct {
 	Upstream bridge.UpstreamOptions
 	// Limiter, when set, is the front's failed-login back-off.
 	Limiter *activesync.LoginLimiter
+	// MaxDevices is the per-user device cap (default the bridge's).
+	MaxDevices int
 	// AuthCacheTTL is how long a verified password is remembered (default
 	// a minute); negative disables the cache, so every request logs in.
 	AuthCacheTTL time.Duration
@@ -173,6 +175,7 @@ func Start(t testing.TB, o Options) *Env {
 	up := bridge.NewUpstreams(o.Upstream, log)
 	t.Cleanup(up.Close)
 	e.Bridge = bridge.New(e.Store, auth, log)
+	e.Bridge.MaxDevicesPerUser = o.MaxDevices
 	e.Mail = bridge.NewMail(e.Store, up, log, bridge.MailOptions{})
 	po := o.Push
 	if po.Instance == "" {
