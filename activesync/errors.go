@@ -45,8 +45,11 @@ type Error struct {
 	// Command marks Status as the command's own code (e.g. FolderSync 9),
 	// which every protocol version understands, so 12.x gets it too.
 	Command bool
-	Msg     string // for the log line
-	Err     error  // cause, for the log line
+	// Reported means the cause was already logged at ERROR by whoever
+	// found it (once, not per request): the request is logged at WARN.
+	Reported bool
+	Msg      string // for the log line
+	Err      error  // cause, for the log line
 }
 
 func (e *Error) Error() string {

@@ -161,6 +161,9 @@ type call struct {
 	status Status
 	// wrote is set when the handler wrote the response itself (streams).
 	wrote bool
+	// reported is set when the failure's cause was logged at ERROR where
+	// it was found (Error.Reported): the request's own lines are WARN.
+	reported bool
 }
 
 // ctx is the request's context while net/http still owns the request.
@@ -206,7 +209,11 @@ func (s *Server) run(c *call, f func() int) {
 			c.log.Log(context.Background(), slog.LevelInfo, "request", "client_gone", true, "ms", d.Milliseconds())
 			return
 		}
-		c.log.Log(c.ctx(), requestLevel(code), "request", "http", code, "status", int(c.status), "ms", d.Milliseconds())
+		level := requestLevel(code)
+		if c.reported && level == slog.LevelError {
+			level = slog.LevelWarn // its cause was logged once, at ERROR
+		}
+		c.log.Log(c.ctx(), level, "request", "http", code, "status", int(c.status), "ms", d.Milliseconds())
 	}()
 	code = f()
 }
@@ -588,9 +595,10 @@ func (s *Server) fail(c *call, err error) int {
 		}
 	}
 	level := slog.LevelWarn
-	if code >= 500 {
+	if code >= 500 && !e.Reported {
 		level = slog.LevelError
 	}
+	c.reported = e.Reported
 	c.status = e.Status
 	c.log.Log(c.ctx(), level, "request failed", "err", e.Error())
 	if code != 0 {

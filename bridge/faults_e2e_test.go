@@ -81,6 +81,9 @@ func TestStoredAppPasswordRefusedIs503(t *testing.T) {
 	if n := strings.Count(logs.String(), "refuses this user's stored app password"); n != 1 {
 		t.Fatalf("the refusal was logged %d times for 3 requests, want once:\n%s", n, logs)
 	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+		t.Fatalf("%d ERROR lines for 3 requests, want the one that names the cause:\n%s", n, logs)
+	}
 	if n := refused.Load(); n != 3 {
 		t.Fatalf("counted %d refusals, want 3", n)
 	}

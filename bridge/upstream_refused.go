@@ -37,7 +37,10 @@ func (u *Upstreams) refusedLogin(acct *Account, err error) error {
 		u.log.Error("the provider refuses this user's stored app password; fix the user file (devices are told to retry)",
 			"user", user, "err", err)
 	}
-	return fmt.Errorf("%w: %w: %w", activesync.ErrUnavailable, ErrStoredSecretRefused, err)
+	// 503 with Retry-After, as for any outage; the request lines stay at
+	// WARN, the ERROR above said it once.
+	return &activesync.Error{HTTP: 503, Retry: true, Reported: true, Msg: "provider refuses the stored app password",
+		Err: fmt.Errorf("%w: %w: %w", activesync.ErrUnavailable, ErrStoredSecretRefused, err)}
 }
 
 // loginWorked forgets an earlier refusal, so that a later one is logged
