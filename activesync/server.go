@@ -480,7 +480,8 @@ func basicAuth(r *http.Request) (user, pass string, ok bool) {
 			user = name + "@" + dom
 		}
 	}
-	return strings.ToLower(strings.TrimSpace(user)), pass, user != ""
+	user = strings.ToLower(strings.TrimSpace(user))
+	return user, pass, user != ""
 }
 
 // readBody reads and, for WBXML commands, decodes the request body.
