@@ -82,3 +82,43 @@ func TestEmbeddedFullDiskIsUnavailableAndKeepsState(t *testing.T) {
 		t.Fatalf("after reopening: %v, %v", snap, err)
 	}
 }
+
+// Redis out of memory (maxmemory with no eviction) is the same retryable
+// outage as a full disk, and a refused write leaves what was stored.
+func TestRedisFullIsUnavailableAndKeepsState(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	client, err := OpenRedisClient(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewRedisStore(client, RedisOptions{OwnClient: true})
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.UpdateDevice(ctx, "u@x", "before", func(d *Device) error { d.Type = "kept"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.UpdateDevice(ctx, "u@x", "new", func(d *Device) error { d.Type = "lost"; return nil })
+	// Inside MULTI the OOM comes back as EXECABORT, which does not name
+	// its cause: unavailable (retry later) is what can be said.
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Redis out of memory: %v, want ErrUnavailable", err)
+	}
+	if err := client.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.GetDevice(ctx, "u@x", "before"); err != nil || d.Type != "kept" {
+		t.Fatalf("after the refused write: %+v, %v", d, err)
+	}
+	if _, err := s.GetDevice(ctx, "u@x", "new"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the refused device was stored: %v", err)
+	}
+	if _, err := s.UpdateDevice(ctx, "u@x", "new", func(d *Device) error { return nil }); err != nil {
+		t.Fatalf("a write once memory is back: %v", err)
+	}
+}

@@ -25,6 +25,13 @@ func redisErr(ctx context.Context, err error) error {
 	if redisFull(err) {
 		return fmt.Errorf("%w: %w: %w", ErrUnavailable, ErrNoSpace, err)
 	}
+	if redis.HasErrorPrefix(err, "EXECABORT") {
+		// A MULTI whose commands Redis refused to queue: nothing was
+		// written. Our commands are well-formed (tests prove it), so the
+		// refusal is the server's state — out of memory past maxmemory,
+		// a read-only replica, a failed snapshot — and passes.
+		return fmt.Errorf("%w: a write was refused whole (out of memory, read-only or not persisting?): %w", ErrUnavailable, err)
+	}
 	if redisUnavailable(err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
