@@ -32,6 +32,10 @@ type DeviceLogin interface {
 	// KnownDevice, for a Backend that rations provider logins. It may
 	// return an error wrapping ErrThrottled (HTTP 429).
 	LoginDevice(ctx context.Context, username, password, deviceID string, known func() bool) (Account, error)
+	// Verified reports, without I/O, whether the password was verified
+	// for username a moment ago (it is cached): such a login is not a
+	// guess and skips the failed-login back-off.
+	Verified(username, password string) bool
 }
 
 // Account is an authenticated user, as the Backend knows it. The front only

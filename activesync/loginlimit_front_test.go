@@ -16,15 +16,18 @@ import (
 // knownBackend is the fake backend with devices that logged in before.
 type knownBackend struct {
 	*fakeBackend
-	known  map[string]bool
-	asked  int
-	passed []string // device IDs LoginDevice was given
+	known    map[string]bool
+	verified map[string]bool // user:password
+	asked    int
+	passed   []string // device IDs LoginDevice was given
 }
 
 func (b *knownBackend) KnownDevice(_ context.Context, _, deviceID string) bool {
 	b.asked++
 	return b.known[deviceID]
 }
+
+func (b *knownBackend) Verified(user, pass string) bool { return b.verified[user+":"+pass] }
 
 func (b *knownBackend) LoginDevice(ctx context.Context, user, pass, deviceID string, _ func() bool) (activesync.Account, error) {
 	b.passed = append(b.passed, deviceID)
@@ -70,4 +73,29 @@ func (a addrTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("X-Addr", string(a))
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A password the Backend verified a moment ago skips the back-off: the
+// phone's own parallel requests are not counted as guesses, even from an
+// address a guesser shares.
+func TestFrontVerifiedPasswordSkipsBackoff(t *testing.T) {
+	b := &knownBackend{fakeBackend: newFakeBackend(), verified: map[string]bool{}}
+	l := activesync.NewLoginLimiter(5, 10*time.Minute)
+	s := &activesync.Server{Backend: b, PublicURL: "https://mail.example.com", Limiter: l,
+		ClientAddr: func(r *http.Request) netip.Addr { return netip.MustParseAddr(r.Header.Get("X-Addr")) }}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	nat := netip.MustParseAddr("198.51.100.77")
+	for range 20 {
+		l.Failed("alice@example.com", nat, time.Now())
+	}
+	c := &client.Client{BaseURL: ts.URL, User: "alice@example.com", Password: "secret", DeviceID: "phone",
+		DeviceType: "iPhone", Version: "16.1", HTTP: &http.Client{Transport: addrTransport(nat.String())}}
+	if _, err := c.Provision(context.Background()); httpCode(err) != http.StatusTooManyRequests {
+		t.Fatalf("an unverified password from a throttled address: %v, want 429", err)
+	}
+	b.verified["alice@example.com:secret"] = true
+	if _, err := c.Provision(context.Background()); err != nil {
+		t.Fatalf("a verified password from a throttled address: %v", err)
+	}
 }

@@ -346,11 +346,17 @@ func (s *Server) authenticate(c *call) (Account, int) {
 	}
 	addr := s.clientAddr(r)
 	known := s.knownDevice(c, user)
-	if s.Limiter != nil {
-		if d, err := s.Limiter.Begin(r.Context(), user, addr, known); errors.Is(err, ErrThrottled) {
+	// A password verified a moment ago is no guess: the phone's parallel
+	// requests are neither counted nor held back.
+	lim := s.Limiter
+	if dl, ok := s.Backend.(DeviceLogin); ok && lim != nil && dl.Verified(user, pass) {
+		lim = nil
+	}
+	if lim != nil {
+		if d, err := lim.Begin(r.Context(), user, addr, known); errors.Is(err, ErrThrottled) {
 			return nil, s.throttled(c, user, addr, d)
 		} else if err != nil {
-			s.Limiter.Release(user, addr)
+			lim.Release(user, addr)
 			return nil, c.logClientGone(err) // while throttled
 		} else if d > 0 {
 			c.log.Warn("login throttled after repeated failures", "user", user, "remote", addr.String(), "delay", d)
@@ -369,8 +375,8 @@ func (s *Server) authenticate(c *call) (Account, int) {
 		if s.OnAuthenticated != nil {
 			s.OnAuthenticated(r)
 		}
-		if s.Limiter != nil {
-			s.Limiter.Succeeded(user, addr)
+		if lim != nil {
+			lim.Succeeded(user, addr)
 		}
 		return acct, 0
 	case errors.Is(err, ErrBadCredentials):
@@ -382,15 +388,15 @@ func (s *Server) authenticate(c *call) (Account, int) {
 		return nil, http.StatusUnauthorized
 	case c.clientGone(err):
 		// The password could not be checked: not a failure.
-		if s.Limiter != nil {
-			s.Limiter.Release(user, addr)
+		if lim != nil {
+			lim.Release(user, addr)
 		}
 		return nil, c.logClientGone(err)
 	case errors.Is(err, ErrThrottled):
 		// The backend would not ask the provider now; the password was
 		// not checked, so the attempt is not a failure.
-		if s.Limiter != nil {
-			s.Limiter.Release(user, addr)
+		if lim != nil {
+			lim.Release(user, addr)
 		}
 		d := 60 * time.Second
 		var ra interface{ Wait() time.Duration }
@@ -399,8 +405,8 @@ func (s *Server) authenticate(c *call) (Account, int) {
 		}
 		return nil, s.throttled(c, user, addr, d)
 	default:
-		if s.Limiter != nil {
-			s.Limiter.Release(user, addr)
+		if lim != nil {
+			lim.Release(user, addr)
 		}
 		s.loginResult("error")
 		c.log.Error("login could not be checked", "user", user, "err", err)

@@ -26,6 +26,8 @@ type Authenticator interface {
 // a share of the provider logins strangers cannot use up.
 type DeviceAuthenticator interface {
 	AuthenticateDevice(ctx context.Context, address, password string, known func() bool) (*accounts.Principal, error)
+	// Verified reports whether the password is in the verified cache.
+	Verified(address, password string) bool
 }
 
 // Bridge implements activesync.Backend and, through the engines it
@@ -101,6 +103,12 @@ func (b *Bridge) LoginDevice(ctx context.Context, username, password, deviceID s
 	default:
 		return nil, err
 	}
+}
+
+// Verified implements activesync.DeviceLogin.
+func (b *Bridge) Verified(username, password string) bool {
+	da, ok := b.Auth.(DeviceAuthenticator)
+	return ok && da.Verified(username, password)
 }
 
 // KnownDevice implements activesync.DeviceLogin: a device has a record

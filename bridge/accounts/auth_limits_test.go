@@ -185,3 +185,26 @@ func (s *slowChecker) CheckIMAPLogin(ctx context.Context, ep Endpoint, username,
 	s.clock.Advance(s.took)
 	return s.fakeChecker.CheckIMAPLogin(ctx, ep, username, password)
 }
+
+// Verified answers from the cache only: never for a wrong or unknown
+// password, and never by asking the provider.
+func TestAuthenticatorVerified(t *testing.T) {
+	checker := &fakeChecker{password: "provider-pw"}
+	a, clock := newTestAuth(t, checker)
+	if a.Verified("pass@example.com", "provider-pw") {
+		t.Fatal("verified before any login")
+	}
+	if _, err := a.Authenticate(t.Context(), "pass@example.com", "provider-pw"); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Verified("PASS@example.com", "provider-pw") || a.Verified("pass@example.com", "other") || a.Verified("nobody@example.com", "provider-pw") {
+		t.Fatal("Verified does not follow the cache")
+	}
+	clock.Advance(16 * time.Minute)
+	if a.Verified("pass@example.com", "provider-pw") {
+		t.Fatal("verified after the cache expired")
+	}
+	if n := checker.calls.Load(); n != 1 {
+		t.Fatalf("Verified made upstream logins: %d", n)
+	}
+}
