@@ -57,7 +57,7 @@ func decodeBody(parent *wbxml.Element) (*Body, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Body{Type: BodyPlain, Data: baseData.child(el).Content()}
+	b := &Body{Type: BodyPlain, Data: text(baseData.child(el))}
 	if t != nil {
 		b.Type = *t
 	}

@@ -307,7 +307,7 @@ func (e *Event) decode(el *wbxml.Element) error {
 	e.OnlineMeetingConfLink = optString(calOnlineMeetingConfLink.child(el))
 	e.OnlineMeetingExternalLink = optString(calOnlineMeetingExternalLink.child(el))
 	if loc := baseLocation.child(el); loc != nil {
-		s := baseDisplayName.child(loc).Content()
+		s := text(baseDisplayName.child(loc))
 		e.Location = &s
 	} else {
 		e.Location = optString(calLocation.child(el))
@@ -318,13 +318,13 @@ func (e *Event) decode(el *wbxml.Element) error {
 	if cats := calCategories.child(el); cats != nil {
 		e.Categories = []string{}
 		for _, c := range calCategory.all(cats) {
-			e.Categories = append(e.Categories, c.Content())
+			e.Categories = append(e.Categories, text(c))
 		}
 	}
 	if atts := calAttendees.child(el); atts != nil {
 		e.Attendees = []Attendee{}
 		for _, ael := range calAttendee.all(atts) {
-			a := Attendee{Email: calEmail.child(ael).Content(), Name: calName.child(ael).Content()}
+			a := Attendee{Email: text(calEmail.child(ael)), Name: text(calName.child(ael))}
 			if a.Status, err = optInt(calAttendeeStatus.child(ael), "AttendeeStatus"); err != nil {
 				return err
 			}

@@ -27,8 +27,8 @@ func sampleCalendar() *Calendar {
 			DtStamp: Ptr(start.Add(-time.Hour)), Subject: Ptr("Planning"), Location: Ptr("Room 1"),
 			Body:       &Body{Type: BodyPlain, Data: "agenda"},
 			BusyStatus: Ptr(2), Sensitivity: Ptr(0), Reminder: Ptr(15), MeetingStatus: Ptr(1),
-			Categories: []string{"Work"},
-			Attendees:  []Attendee{{Email: "bob@example.com", Name: "Bob", Status: Ptr(3), Type: Ptr(1)}},
+			Categories:   []string{"Work"},
+			Attendees:    []Attendee{{Email: "bob@example.com", Name: "Bob", Status: Ptr(3), Type: Ptr(1)}},
 			ResponseType: Ptr(1),
 		},
 		TimeZone: make([]byte, 172), UID: Ptr("uid-1"), ClientUID: Ptr("client-1"),
@@ -146,5 +146,22 @@ func TestDecodeCalendarRejectsGarbage(t *testing.T) {
 		if _, err := DecodeCalendar(appXML(t, body), V141); err == nil {
 			t.Errorf("accepted %s", body)
 		}
+	}
+}
+
+// TestDecodeCalendarOpaqueText: a Subject sent as OPAQUE with a NUL or bad
+// UTF-8 decodes to text that can be sent back in STR_I.
+func TestDecodeCalendarOpaqueText(t *testing.T) {
+	app := wbxml.New(wbxml.AirSync, "ApplicationData")
+	app.AddOpaque(wbxml.Calendar, "Subject", []byte("a\x00b\xff"))
+	c, err := DecodeCalendar(app, V141)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *c.Subject != "ab\uFFFD" {
+		t.Fatalf("%q", *c.Subject)
+	}
+	if _, err := wbxml.Encode(c.Encode(V141)); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -18,8 +18,15 @@ func optString(e *wbxml.Element) *string {
 	if e == nil {
 		return nil
 	}
-	s := e.Content()
+	s := text(e)
 	return &s
+}
+
+// text is the content as a string that can be stored and sent back: an
+// OPAQUE value may hold a NUL, which no STR_I can carry (MS-ASWBXML
+// 2.1.2.1), or bytes that are not UTF-8.
+func text(e *wbxml.Element) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(e.Content(), "\uFFFD"), "\x00", "")
 }
 
 func optInt(e *wbxml.Element, name string) (*int, error) {

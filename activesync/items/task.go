@@ -106,7 +106,7 @@ func DecodeTask(app *wbxml.Element, _ Version) (*Task, error) {
 	if cats := taskCategories.child(app); cats != nil {
 		t.Categories = []string{}
 		for _, c := range taskCategory.all(cats) {
-			t.Categories = append(t.Categories, c.Content())
+			t.Categories = append(t.Categories, text(c))
 		}
 	}
 	if t.Recurrence, err = decodeRecurrence(app, taskRecTags); err != nil {
