@@ -44,3 +44,36 @@ func FuzzFromICal(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTaskFromICal is FuzzFromICal for the VTODO path.
+func FuzzTaskFromICal(f *testing.F) {
+	files, _ := filepath.Glob("testdata/tasks/*.ics")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := TaskFromICal(data, Options{Version: items.V141, Zones: testZones(), UserZone: berlin})
+		if err != nil {
+			return
+		}
+		b, err := wbxml.Encode(res.Item.Encode(items.V141))
+		if err != nil {
+			t.Fatalf("task does not encode: %v", err)
+		}
+		el, err := wbxml.Decode(b, wbxml.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := items.DecodeTask(el, items.V141); err != nil {
+			t.Fatalf("task does not decode: %v", err)
+		}
+	})
+}
