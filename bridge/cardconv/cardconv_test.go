@@ -341,4 +341,3 @@ func TestFoldKeepsRunes(t *testing.T) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "?") == s }
-

@@ -44,7 +44,7 @@ func photoBytes(l *cardLine) []byte {
 
 // maxPhotoPixels refuses to decode images whose header claims more pixels
 // than a contact photo ever needs (a decompression bomb costs memory).
-const maxPhotoPixels = 40 << 20
+const maxPhotoPixels = 16 << 20
 
 // forDevice returns the picture to send: the original when it already fits
 // the 48 KB base64 limit (MS-ASCNTC 2.2.2.58), else a JPEG downscaled until
