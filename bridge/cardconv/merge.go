@@ -222,7 +222,10 @@ func (d *cardDoc) applyPicture(pic []byte, g Ghosting) {
 	enc := base64.StdEncoding.EncodeToString(pic)
 	typ := photoType(pic)
 	if d.v4() {
-		d.add("PHOTO", "data:image/"+typ+";base64,"+enc)
+		// The comma is escaped: Radicale (vobject) reads the value as a text
+		// list and drops everything after a bare comma (seen with Radicale 3
+		// in TestCardsAcceptedByRadicale); photoBytes reads both forms.
+		d.add("PHOTO", "data:image/"+typ+";base64\\,"+enc)
 	} else {
 		d.add("PHOTO;ENCODING=b;TYPE="+strings.ToUpper(typ), enc)
 	}

@@ -15,7 +15,8 @@ import (
 )
 
 // photoBytes decodes a PHOTO line: v3 ENCODING=b (or BASE64) with TYPE,
-// v4 data: URI. An external URI (VALUE=uri http...) gives nil: fetching it
+// v4 data: URI, also as vobject (Radicale) rewrites it with its ';' and ','
+// escaped as text (data:image/jpeg\;base64\,...). An external URI (VALUE=uri http...) gives nil: fetching it
 // is not a conversion's business, and the line stays as it is.
 func photoBytes(l *cardLine) []byte {
 	v := strings.Map(func(r rune) rune {
@@ -23,7 +24,7 @@ func photoBytes(l *cardLine) []byte {
 			return -1
 		}
 		return r
-	}, l.value)
+	}, unescapeText(l.value))
 	enc := strings.ToLower(l.params.Get("ENCODING"))
 	if strings.HasPrefix(strings.ToLower(v), "data:") {
 		meta, payload, ok := strings.Cut(v[5:], ",")

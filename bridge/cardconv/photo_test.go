@@ -49,7 +49,7 @@ func TestMergeNewPicture(t *testing.T) {
 	pic := buf.Bytes()
 	for _, tc := range []struct{ card, want string }{
 		{"apple-v3.vcf", "PHOTO;ENCODING=b;TYPE=PNG:"},
-		{"nextcloud-v4.vcf", "PHOTO:data:image/png;base64,"},
+		{"nextcloud-v4.vcf", `PHOTO:data:image/png;base64\,`}, // comma escaped for vobject, see applyPicture
 	} {
 		stored := loadCard(t, tc.card)
 		dev := &items.Contact{Picture: pic}
