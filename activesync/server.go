@@ -52,6 +52,10 @@ type Server struct {
 	// authentication (the listener stops counting its connection as
 	// unauthenticated; see httpserve.MarkAuthenticated).
 	OnAuthenticated func(*http.Request)
+	// MaxSyncResponseBytes bounds the item data of one Sync answer; what
+	// does not fit waits for the next Sync (MoreAvailable). One item larger
+	// than the budget still goes, alone. 0: DefaultSyncResponseBytes.
+	MaxSyncResponseBytes int64
 	// Limiter slows down password guessing; nil disables it.
 	Limiter *LoginLimiter
 	// ClientAddr returns the client's address (the default is the TCP peer;

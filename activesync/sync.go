@@ -2,7 +2,6 @@ package activesync
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"strconv"
 	"time"
@@ -37,10 +36,7 @@ func syncer(b Backend) bool { _, ok := b.(Syncer); return ok }
 // collection, and builds the answer.
 func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 	sy := c.s.Backend.(Syncer)
-	req, err := c.syncRequest(ctx)
-	if err != nil {
-		return nil, err
-	}
+	req := c.syncRequest()
 	if req == nil {
 		return syncStatus(syncIncomplete), nil
 	}
@@ -51,6 +47,15 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 	}
 	if len(items) > maxSyncCollections {
 		return syncStatus(syncTooManyFolders), nil
+	}
+	if id, dup := duplicateCollection(items); dup {
+		// A collection is named once per request (MS-ASCMD 2.2.3.29.2);
+		// answering each copy multiplies the answer and the work (one
+		// request of 1 288 bytes naming a folder 40 times asked for 400
+		// MB). Status 4: the request does not comply with the spec
+		// (MS-ASCMD 2.2.3.177.17).
+		c.log.Warn("sync: collection named more than once, refused", "collection", id)
+		return syncStatus(syncProtocolError), nil
 	}
 	lo, hi := c.s.heartbeatBounds()
 	hold, err := syncHeartbeat(req, lo, hi)
@@ -64,8 +69,14 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 	}
 
 	resp, changed, err := c.syncCollections(ctx, sy, items, total)
-	if err != nil || hold == 0 || changed {
-		return resp, err
+	if err != nil {
+		return nil, err
+	}
+	if err := c.rememberSyncRequest(ctx, req, resp); err != nil {
+		return nil, err
+	}
+	if hold == 0 || changed {
+		return resp, nil
 	}
 	// A hanging Sync (Wait / HeartbeatInterval) with nothing to report is
 	// parked like a Ping; when something changes the collections are
@@ -89,7 +100,13 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 				return nil, nil
 			}
 			resp, _, err := c.syncCollections(ctx, sy, items, total)
-			return resp, err
+			if err != nil {
+				return nil, err
+			}
+			if err := c.rememberSyncRequest(ctx, req, resp); err != nil {
+				return nil, err
+			}
+			return resp, nil
 		}
 		pw := newPingWait()
 		stop, err := p.Ping(ctx, c.acct, c.q.DeviceID, folders, hold, pw.done)
@@ -123,6 +140,7 @@ func (c *call) syncCollections(ctx context.Context, sy Syncer, items []*wbxml.El
 	resp := wbxml.New(wbxml.AirSync, "Sync")
 	out := resp.Add(wbxml.AirSync, "Collections")
 	changed := false
+	bytesLeft := c.s.syncResponseBytes()
 	for _, el := range items {
 		sc, st := parseSyncCollection(el, c.ver)
 		if st != 0 {
@@ -131,6 +149,10 @@ func (c *call) syncCollections(ctx context.Context, sy Syncer, items []*wbxml.El
 			continue
 		}
 		sc.WindowSize = min(sc.WindowSize, max(budget, 1))
+		sc.MaxBytes = bytesLeft
+		if bytesLeft <= 0 {
+			sc.MaxBytes = -1 // no room left: the items wait for the next Sync
+		}
 		res, err := sy.SyncCollection(ctx, c.acct, c.q.DeviceID, sc)
 		if err != nil {
 			if code, ok := commandStatusOf(err); ok {
@@ -142,6 +164,7 @@ func (c *call) syncCollections(ctx context.Context, sy Syncer, items []*wbxml.El
 			return nil, false, err
 		}
 		budget -= len(res.Commands)
+		bytesLeft -= resultSize(res)
 		if len(res.Commands) > 0 || len(res.Responses) > 0 || res.MoreAvailable || (res.Status != 0 && res.Status != syncOK) ||
 			sc.SyncKey == "0" || res.SyncKey != sc.SyncKey {
 			changed = true
@@ -149,137 +172,6 @@ func (c *call) syncCollections(ctx context.Context, sy Syncer, items []*wbxml.El
 		writeCollection(out, sc, res, c.ver)
 	}
 	return resp, changed, nil
-}
-
-// syncRequest returns the request to act on: the body, completed from the
-// cached last full request when it is empty or Partial (14.0+); nil when
-// there is nothing to act on (status 13).
-func (c *call) syncRequest(ctx context.Context) (*wbxml.Element, error) {
-	cached := func() *wbxml.Element {
-		b64 := c.dev.Meta[metaLastSyncRequest]
-		if b64 == "" {
-			return nil
-		}
-		raw, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
-			return nil
-		}
-		el, err := wbxml.Decode(raw, wbxml.DefaultLimits)
-		if err != nil {
-			return nil
-		}
-		return el
-	}
-	req := c.req
-	switch {
-	case req == nil:
-		// An empty Sync repeats the last one (MS-ASCMD 3.1.5.3).
-		prev := cached()
-		if prev == nil {
-			return nil, nil
-		}
-		return stripCommands(prev), nil
-	case req.Has(wbxml.AirSync, "Partial"):
-		prev := cached()
-		if prev == nil {
-			return nil, nil
-		}
-		req = mergePartial(prev, req)
-	}
-	if err := c.rememberSyncRequest(ctx, req); err != nil {
-		return nil, err
-	}
-	return req, nil
-}
-
-// rememberSyncRequest stores the request without its Commands (they must
-// not be replayed) so an empty or partial Sync can reuse it.
-func (c *call) rememberSyncRequest(ctx context.Context, req *wbxml.Element) error {
-	b, err := wbxml.Encode(stripCommands(req))
-	if err != nil {
-		return nil // not worth failing the request over
-	}
-	enc := base64.StdEncoding.EncodeToString(b)
-	if c.dev.Meta[metaLastSyncRequest] == enc {
-		return nil
-	}
-	_, err = c.s.Backend.UpdateDevice(ctx, c.acct, c.q.DeviceID, func(d *Device) error {
-		if d.Meta == nil {
-			d.Meta = map[string]string{}
-		}
-		d.Meta[metaLastSyncRequest] = enc
-		return nil
-	})
-	return err
-}
-
-// stripCommands copies a Sync request without collection Commands and
-// without Partial.
-func stripCommands(req *wbxml.Element) *wbxml.Element {
-	out := wbxml.New(wbxml.AirSync, "Sync")
-	for _, ch := range req.Children {
-		if ch.Is(wbxml.AirSync, "Partial") {
-			continue
-		}
-		if !ch.Is(wbxml.AirSync, "Collections") {
-			out.Append(ch)
-			continue
-		}
-		cs := out.Add(wbxml.AirSync, "Collections")
-		for _, col := range ch.Children {
-			nc := wbxml.New(col.Space, col.Name)
-			for _, f := range col.Children {
-				if !f.Is(wbxml.AirSync, "Commands") {
-					nc.Append(f)
-				}
-			}
-			cs.Append(nc)
-		}
-	}
-	return out
-}
-
-// mergePartial completes a Partial Sync from the cached request: the
-// collections it names replace their cached versions (keeping cached
-// options it does not repeat), the others are carried over; Wait,
-// HeartbeatInterval and WindowSize come from the new request when given.
-func mergePartial(prev, req *wbxml.Element) *wbxml.Element {
-	byID := map[string]*wbxml.Element{}
-	var order []string
-	for _, col := range prev.Child(wbxml.AirSync, "Collections").All(wbxml.AirSync, "Collection") {
-		id := col.ChildText(wbxml.AirSync, "CollectionId")
-		byID[id] = col
-		order = append(order, id)
-	}
-	for _, col := range req.Child(wbxml.AirSync, "Collections").All(wbxml.AirSync, "Collection") {
-		id := col.ChildText(wbxml.AirSync, "CollectionId")
-		if old, ok := byID[id]; ok {
-			merged := wbxml.New(wbxml.AirSync, "Collection")
-			merged.Children = append(merged.Children, col.Children...)
-			for _, f := range old.Children {
-				if !col.Has(f.Space, f.Name) && !f.Is(wbxml.AirSync, "Commands") && !f.Is(wbxml.AirSync, "SyncKey") {
-					merged.Append(f)
-				}
-			}
-			byID[id] = merged
-		} else {
-			byID[id] = col
-			order = append(order, id)
-		}
-	}
-	out := wbxml.New(wbxml.AirSync, "Sync")
-	cs := out.Add(wbxml.AirSync, "Collections")
-	for _, id := range order {
-		cs.Append(byID[id])
-	}
-	for _, name := range []string{"Wait", "HeartbeatInterval", "WindowSize"} {
-		if el := req.Child(wbxml.AirSync, name); el != nil {
-			out.Append(el)
-		} else if el := prev.Child(wbxml.AirSync, name); el != nil {
-			out.Append(el)
-		}
-	}
-	return out
 }
 
 // syncHeartbeat reads Wait (minutes, 12.1+) or HeartbeatInterval (seconds,

@@ -44,8 +44,14 @@ func (r *recordingSyncer) calls() []activesync.SyncCollection {
 
 func newSyncHarness(t *testing.T) (*recordingSyncer, *client.Client) {
 	t.Helper()
+	return newSyncHarnessWith(t, func(*activesync.Server) {})
+}
+
+func newSyncHarnessWith(t *testing.T, tune func(*activesync.Server)) (*recordingSyncer, *client.Client) {
+	t.Helper()
 	rs := &recordingSyncer{fakeBackend: newFakeBackend(), next: map[string]*activesync.SyncResult{}}
 	s := &activesync.Server{Backend: rs, PublicURL: "https://mail.example.com"}
+	tune(s)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	c := &client.Client{BaseURL: ts.URL, User: "alice@example.com", Password: "secret", DeviceID: "dev1", Version: "16.1"}
