@@ -20,7 +20,24 @@ type MailOptions struct {
 	// OnIMAP, when set, is told how many IMAP commands each engine call
 	// cost (metrics, and the tests that pin the cheap paths down).
 	OnIMAP func(op string, commands int64)
+	// OnSkipped, when set, counts messages a Sync could not fetch or
+	// convert: outcome SkipRetry (a later Sync tries again) or SkipGivenUp
+	// (after MaxFetchAttempts the device got a placeholder instead).
+	OnSkipped func(outcome string)
+	// MaxFetchAttempts is how many Syncs try a message that fails to
+	// fetch before it is given up; 0 means 3.
+	MaxFetchAttempts int
+	// FetchFault is the tests' fault-injection seam: when it returns an
+	// error for a message, fetching that message fails as if the server
+	// had not sent it. Nil in production.
+	FetchFault func(folderID string, uid uint32) error
 }
+
+// Outcomes of OnSkipped.
+const (
+	SkipRetry   = "retry"
+	SkipGivenUp = "given_up"
+)
 
 // Mail is the mail engine: folders, Sync of Email collections, estimates,
 // moves and item/attachment fetches on top of the user's IMAP server. It
@@ -40,6 +57,9 @@ func NewMail(store state.Store, up *Upstreams, log *slog.Logger, opts MailOption
 	}
 	if opts.LargeMessage <= 0 {
 		opts.LargeMessage = 1 << 20
+	}
+	if opts.MaxFetchAttempts <= 0 {
+		opts.MaxFetchAttempts = 3
 	}
 	return &Mail{store: store, up: up, log: log, opts: opts}
 }

@@ -90,10 +90,11 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm mailMe
 				notFound(cmd)
 				continue
 			}
-			items, err := j.m.fetchItems(ctx, s, folder, []uint32{uid}, j.opts)
+			fr, err := j.m.fetchItems(ctx, s, folder, []uint32{uid}, j.opts, 0)
 			if err != nil {
 				return 0, err
 			}
+			items := fr.items
 			if len(items) == 0 {
 				notFound(cmd)
 				continue

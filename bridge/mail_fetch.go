@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
 	"github.com/idlebridge/idlebridge/upstream/imap"
@@ -28,58 +29,140 @@ type fetchedItem struct {
 	data *wbxml.Element
 }
 
+// fetchResult is what fetchItems got of the messages it was asked for.
+type fetchResult struct {
+	items []fetchedItem
+	// failed are messages still upstream that could not be fetched or
+	// converted; the caller decides when to try again (see skipBook).
+	failed []*imap.Summary
+	// cut: the byte budget stopped the list; the rest was not fetched.
+	cut bool
+}
+
 // fetchItems fetches and converts messages of the selected mailbox, in the
 // order given. Small messages (up to LargeMessage) come in batches of one
 // UID FETCH each, converted as they stream in so only one raw body is held
 // at a time; large ones are rebuilt from their structure (readLarge). One
-// message that cannot be fetched is skipped with a log line (and, not
-// being in the result, is not recorded as sent, so the next Sync retries
-// it); one that cannot be parsed is sent as mailconv's placeholder. Only a
-// broken connection fails the whole call.
-func (m *Mail) fetchItems(ctx context.Context, s *imap.Session, folderID string, uids []uint32, opts mailconv.Options) ([]fetchedItem, error) {
+// message that cannot be fetched or converted is left out and reported in
+// failed (one that cannot be parsed is still sent, as mailconv's
+// placeholder). Only a broken connection fails the whole call.
+//
+// maxBytes bounds the converted items as SyncCollection.MaxBytes does
+// (0: no bound; negative: nothing is fetched). Messages are first cut by
+// their announced size, so a window of large messages is not fetched
+// whole only to be dropped, then by the size of what they converted to.
+func (m *Mail) fetchItems(ctx context.Context, s *imap.Session, folderID string, uids []uint32, opts mailconv.Options, maxBytes int64) (fetchResult, error) {
+	var fr fetchResult
 	if len(uids) == 0 {
-		return nil, nil
+		return fr, nil
+	}
+	if maxBytes < 0 {
+		fr.cut = true
+		return fr, nil
 	}
 	sums, err := s.FetchSummaries(ctx, imap.UIDs(uids...), 0)
 	if err != nil {
-		return nil, err
+		return fr, err
 	}
 	byUID := make(map[uint32]*imap.Summary, len(sums))
 	for i := range sums {
 		byUID[sums[i].UID] = &sums[i]
 	}
+	if maxBytes > 0 {
+		uids, fr.cut = m.cutBySize(uids, byUID, maxBytes, truncationOf(opts))
+	}
 	done, err := m.fetchSmall(ctx, s, folderID, uids, byUID, opts)
 	if err != nil {
-		return nil, err
+		return fr, err
 	}
-	out := make([]fetchedItem, 0, len(uids))
+	fr.items = make([]fetchedItem, 0, len(uids))
+	var total int64
 	for _, uid := range uids {
 		sum, ok := byUID[uid]
 		if !ok {
 			continue // expunged since the plan; the next Sync sends the Delete if needed
 		}
 		id := itemID(folderID, uid)
-		if m.batched(sum) {
-			if it, ok := done[uid]; ok {
-				out = append(out, it)
-			} else {
+		var (
+			it  fetchedItem
+			got bool
+		)
+		var fault error
+		if m.opts.FetchFault != nil {
+			fault = m.opts.FetchFault(folderID, uid)
+		}
+		switch {
+		case fault != nil:
+			m.log.Warn("sync: message skipped, fetch failed", "item", id, "size", sum.Size, "err", fault)
+		case m.batched(sum):
+			if it, got = done[uid]; !got {
 				m.log.Warn("sync: message skipped, fetch failed", "item", id, "size", sum.Size, "err", errNotInBatch)
 			}
-			continue
-		}
-		raw, truncated, err := m.readMessage(ctx, s, sum)
-		if err != nil {
-			if errors.Is(err, imap.ErrBroken) || ctx.Err() != nil {
-				return nil, err
+		default:
+			raw, truncated, err := m.readMessage(ctx, s, sum)
+			if err != nil {
+				if errors.Is(err, imap.ErrBroken) || ctx.Err() != nil {
+					return fr, err
+				}
+				m.log.Warn("sync: message skipped, fetch failed", "item", id, "size", sum.Size, "err", err)
+				break
 			}
-			m.log.Warn("sync: message skipped, fetch failed", "item", id, "size", sum.Size, "err", err)
+			it, got = m.convert(folderID, sum, raw, truncated, opts)
+		}
+		if !got {
+			fr.failed = append(fr.failed, sum)
 			continue
 		}
-		if it, ok := m.convert(folderID, sum, raw, truncated, opts); ok {
-			out = append(out, it)
+		size := activesync.DataSize(it.data)
+		if maxBytes > 0 && len(fr.items) > 0 && total+size > maxBytes {
+			fr.cut = true
+			break
 		}
+		total += size
+		fr.items = append(fr.items, it)
 	}
-	return out, nil
+	return fr, nil
+}
+
+// cutBySize keeps the head of uids whose announced sizes fit maxBytes (at
+// least one message, however large, so that none is too large ever to
+// reach the device). A large message counts as LargeMessage: only its
+// text parts are read (readLarge); with truncated bodies (trunc > 0) a
+// message counts as its body's truncation plus room for the headers.
+func (m *Mail) cutBySize(uids []uint32, byUID map[uint32]*imap.Summary, maxBytes, trunc int64) ([]uint32, bool) {
+	var total int64
+	for i, uid := range uids {
+		sum, ok := byUID[uid]
+		if !ok {
+			continue
+		}
+		est := min(sum.Size, m.opts.LargeMessage)
+		if trunc > 0 {
+			est = min(est, trunc+headerRoom)
+		}
+		if i > 0 && total+est > maxBytes {
+			return uids[:i], true
+		}
+		total += est
+	}
+	return uids, false
+}
+
+// headerRoom is what an item's fields besides its body are counted as
+// when its body is truncated.
+const headerRoom = 4 << 10
+
+// truncationOf is the largest body an item can carry when every body
+// preference truncates; 0 when some does not (or none is given).
+func truncationOf(opts mailconv.Options) int64 {
+	var most int64
+	for _, bp := range opts.BodyPrefs {
+		if bp.TruncationSize <= 0 || bp.Type == 4 {
+			return 0 // a MIME body carries the whole message
+		}
+		most = max(most, bp.TruncationSize)
+	}
+	return most
 }
 
 // batched says whether a message is fetched whole in a batch: it is small

@@ -181,6 +181,8 @@ type syncOpts struct {
 	noMoves  bool
 	commands []activesync.SyncCommand
 	device   string
+	maxBytes int64 // SyncCollection.MaxBytes
+	bodyType int   // BodyPreference Type (default 1, truncated at 2048)
 }
 
 func (r *mailRig) sync(folder, key string, o syncOpts) *activesync.SyncResult {
@@ -200,11 +202,15 @@ func (r *mailRig) trySync(folder, key string, o syncOpts) (*activesync.SyncResul
 	if o.device != "" {
 		dev = o.device
 	}
+	bp := activesync.BodyPreference{Type: 1, TruncationSize: 2048}
+	if o.bodyType != 0 {
+		bp = activesync.BodyPreference{Type: o.bodyType}
+	}
 	return r.m.SyncCollection(testCtx(r.t), r.acct, dev, &activesync.SyncCollection{
 		Version: activesync.V161, CollectionID: folder, SyncKey: key, GetChanges: key != "0",
-		WindowSize: o.window, DeletesAsMoves: !o.noMoves, Commands: o.commands,
+		WindowSize: o.window, DeletesAsMoves: !o.noMoves, Commands: o.commands, MaxBytes: o.maxBytes,
 		Options: activesync.SyncOptions{Class: "Email", FilterType: o.filter, MIMETruncation: -1,
-			BodyPrefs: []activesync.BodyPreference{{Type: 1, TruncationSize: 2048}}},
+			BodyPrefs: []activesync.BodyPreference{bp}},
 	})
 }
 

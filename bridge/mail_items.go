@@ -222,12 +222,12 @@ func (m *Mail) FetchItem(ctx context.Context, a activesync.Account, deviceID, co
 		if ver == 0 {
 			ver = activesync.V141 // callers outside the front: the richest answer
 		}
-		items, err := m.fetchItems(ctx, s, folder, []uint32{uid}, convOptions(ver, opts))
+		fr, err := m.fetchItems(ctx, s, folder, []uint32{uid}, convOptions(ver, opts), 0)
 		if err != nil {
 			return err
 		}
-		if len(items) > 0 {
-			data = items[0].data
+		if len(fr.items) > 0 {
+			data = fr.items[0].data
 		}
 		return nil
 	})

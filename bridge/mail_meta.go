@@ -32,6 +32,7 @@ type mailMeta struct {
 	messages    uint32
 	filter      int
 	full        bool
+	skipped     string // the skip book, encoded (mail_skipped.go)
 }
 
 func parseMailMeta(m map[string]string) mailMeta {
@@ -43,6 +44,7 @@ func parseMailMeta(m map[string]string) mailMeta {
 	mm.modSeq, _ = strconv.ParseUint(m[metaModSeq], 10, 64)
 	mm.filter, _ = strconv.Atoi(m[metaFilter])
 	mm.full = m[metaFull] == "1" || mm.uidValidity == 0
+	mm.skipped = m[metaSkipped]
 	return mm
 }
 
@@ -56,6 +58,9 @@ func (mm mailMeta) encode() map[string]string {
 	}
 	if mm.full {
 		out[metaFull] = "1"
+	}
+	if mm.skipped != "" {
+		out[metaSkipped] = mm.skipped
 	}
 	return out
 }

@@ -190,18 +190,20 @@ func (j *syncJob) fill(ctx context.Context, s *imap.Session, plan *mailPlan, in 
 	if len(adds) > budget {
 		adds, more = adds[:budget], true
 	}
-	items, err := j.m.fetchItems(ctx, s, folder, adds, j.opts)
+	fr, err := j.m.fetchItems(ctx, s, folder, adds, j.opts, j.c.MaxBytes)
 	if err != nil {
 		return mailMeta{}, err
 	}
-	for _, it := range items {
+	more = more || fr.cut
+	for _, it := range fr.items {
 		res.Commands = append(res.Commands, activesync.SyncItem{Kind: "Add", ServerID: it.id, Data: it.data})
 		pending.Set[it.id] = it.sig
 	}
+	book := j.bookSkipped(parseSkipBook(in.meta.skipped), fr, plan.adds, res, pending)
 	res.MoreAvailable = more
 	mm := mailMeta{
 		uidValidity: plan.st.UIDValidity, uidNext: plan.st.UIDNext, modSeq: plan.st.HighestModSeq,
-		messages: plan.st.Messages, filter: in.filter, full: more,
+		messages: plan.st.Messages, filter: in.filter, full: more || len(book) > 0, skipped: book.encode(),
 	}
 	if cutChanges {
 		// Changes since the old basis are still owed: keep it.

@@ -126,6 +126,9 @@ type LimitsConfig struct {
 	// MaxFailedLogins.
 	MaxFailedLoginsPerUser int           `mapstructure:"max_failed_logins_per_user"`
 	LoginBackoffMax        time.Duration `mapstructure:"login_backoff_max"` // the longest a user or client is made to wait
+	// MaxSyncResponseBytes bounds the item data of one Sync answer; the
+	// rest waits for the device's next Sync (MoreAvailable).
+	MaxSyncResponseBytes int64 `mapstructure:"max_sync_response_bytes"`
 	// What one client can make the server hold (issue 17): header bytes
 	// per request (431 beyond), connections that have not authenticated
 	// yet (new ones are closed at once beyond), request bodies in memory
@@ -171,7 +174,7 @@ func defaultConfig() Config {
 			AllowCamera:          true,
 			AttachmentsEnabled:   true,
 		},
-		Limits: LimitsConfig{MaxRequestBytes: 32 << 20, MaxFailedLogins: 5, LoginBackoffMax: 5 * time.Minute,
+		Limits: LimitsConfig{MaxRequestBytes: 32 << 20, MaxSyncResponseBytes: 16 << 20, MaxFailedLogins: 5, LoginBackoffMax: 5 * time.Minute,
 			MaxHeaderBytes: 32 << 10, MaxUnauthenticated: 256, MaxBodyBytesInFlight: 64 << 20,
 			BodyTimeout: 30 * time.Second, BodyMinBytesPerSecond: 4 << 10, MaxDevicesPerUser: 20},
 		Auth: AuthConfig{PassthroughCacheTTL: 15 * time.Minute},
@@ -444,6 +447,9 @@ func (c *Config) Validate() error {
 	l := c.Limits
 	if l.MaxRequestBytes <= 0 {
 		bad("limits.max_request_bytes (%d) must be positive", l.MaxRequestBytes)
+	}
+	if l.MaxSyncResponseBytes <= 0 {
+		bad("limits.max_sync_response_bytes (%d) must be positive", l.MaxSyncResponseBytes)
 	}
 	if l.MaxFailedLogins < 0 {
 		bad("limits.max_failed_logins (%d) must not be negative", l.MaxFailedLogins)

@@ -80,6 +80,7 @@ func TestLoadConfig(t *testing.T) {
 				"IDLEBRIDGE_TLS_CERT":                               "cert.pem",
 				"IDLEBRIDGE_POLICY_REQUIRE_PASSWORD":                "true",
 				"IDLEBRIDGE_LIMITS_MAX_REQUEST_BYTES":               "1048576",
+				"IDLEBRIDGE_LIMITS_MAX_SYNC_RESPONSE_BYTES":         "2097152",
 				"IDLEBRIDGE_AUTH_PASSTHROUGH_CACHE_TTL":             "0",
 				"IDLEBRIDGE_METRICS_LISTEN":                         "127.0.0.1:9090",
 				"IDLEBRIDGE_POLICY_MAX_INACTIVITY_LOCK":             "15m",
@@ -96,7 +97,7 @@ func TestLoadConfig(t *testing.T) {
 				if c.PublicURL != "https://mail.example.com" || c.TLS.Cert != "cert.pem" || c.Metrics.Listen != "127.0.0.1:9090" {
 					t.Errorf("PublicURL %q TLS.Cert %q Metrics %q", c.PublicURL, c.TLS.Cert, c.Metrics.Listen)
 				}
-				if !c.Policy.RequirePassword || c.Limits.MaxRequestBytes != 1<<20 || c.Auth.PassthroughCacheTTL != 0 || c.Policy.MaxInactivityLock != 15*time.Minute {
+				if !c.Policy.RequirePassword || c.Limits.MaxRequestBytes != 1<<20 || c.Limits.MaxSyncResponseBytes != 2<<20 || c.Auth.PassthroughCacheTTL != 0 || c.Policy.MaxInactivityLock != 15*time.Minute {
 					t.Errorf("Policy %+v Limits %+v Auth %+v", c.Policy, c.Limits, c.Auth)
 				}
 				if l := c.Limits; l.MaxHeaderBytes != 16384 || l.MaxUnauthenticated != 64 || l.MaxBodyBytesInFlight != 8<<20 ||
@@ -228,7 +229,7 @@ func TestConfigValidate(t *testing.T) {
 			c.Policy.MaxInactivityLock = 3 * time.Hour
 			c.Policy.MinComplexCharacters = 5
 		}, want: []string{"policy.min_password_length (0)", "policy.max_failed_attempts (3)", "policy.max_inactivity_lock", "policy.min_complex_characters"}},
-		{name: "limits", modify: func(c *Config) { c.Limits = LimitsConfig{MaxFailedLogins: 5} }, want: []string{"limits.max_request_bytes", "limits.login_backoff_max"}},
+		{name: "limits", modify: func(c *Config) { c.Limits = LimitsConfig{MaxFailedLogins: 5} }, want: []string{"limits.max_request_bytes", "limits.max_sync_response_bytes", "limits.login_backoff_max"}},
 		{name: "auth ttl", modify: func(c *Config) { c.Auth.PassthroughCacheTTL = 48 * time.Hour }, want: []string{"auth.passthrough_cache_ttl"}},
 		{name: "metrics", modify: func(c *Config) { c.Metrics.Listen = "nine" }, want: []string{"metrics.listen"}},
 		{name: "empty dirs", modify: func(c *Config) { c.DataDir, c.UsersDir = "", "" }, want: []string{"data_dir", "users_dir"}},

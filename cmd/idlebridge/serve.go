@@ -75,7 +75,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	defer up.Close()
 	br := bridge.New(store, auth, log)
 	br.MaxDevicesPerUser = cfg.Limits.MaxDevicesPerUser
-	br.Mail = bridge.NewMail(store, up, log, bridge.MailOptions{})
+	br.Mail = bridge.NewMail(store, up, log, bridge.MailOptions{OnSkipped: m.SyncSkipped})
 	br.Push = bridge.NewPush(bus, leases, store, br.Mail, log, bridge.PushOptions{
 		Instance:    instanceName(),
 		OnParked:    m.PingParked,
@@ -123,6 +123,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		BodyTimeout:          cfg.Limits.BodyTimeout,
 		BodyMinRate:          cfg.Limits.BodyMinBytesPerSecond,
 		OnAuthenticated:      httpserve.MarkAuthenticated,
+		MaxSyncResponseBytes: cfg.Limits.MaxSyncResponseBytes,
 	}
 	if cfg.Limits.MaxFailedLogins > 0 {
 		front.Limiter = activesync.NewLoginLimiter(cfg.Limits.MaxFailedLogins, cfg.Limits.LoginBackoffMax)

@@ -40,6 +40,7 @@ type Metrics struct {
 	connsShed       prometheus.Counter
 	pushPanics      *prometheus.CounterVec
 	refusedSecrets  prometheus.Counter
+	syncSkipped     *prometheus.CounterVec
 }
 
 // pushBuckets span 1 ms to 60 s: a push on a healthy path takes a few
@@ -105,10 +106,14 @@ func New() *Metrics {
 			Namespace: namespace, Name: "upstream_login_refused_total",
 			Help: "Upstream logins the provider refused with a stored app password (the operator must fix the user file).",
 		}),
+		syncSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "sync_messages_skipped_total",
+			Help: "Messages a Sync could not fetch or convert: retry (a later Sync tries again) or given_up (sent as a placeholder).",
+		}, []string{"outcome"}),
 	}
 	m.reg.MustRegister(
 		m.requests, m.requestDuration, m.parkedPings, m.activeWatchers,
-		m.upstreamConns, m.reconnects, m.pushLatency, m.storeErrors, m.logins, m.connsShed, m.pushPanics, m.refusedSecrets,
+		m.upstreamConns, m.reconnects, m.pushLatency, m.storeErrors, m.logins, m.connsShed, m.pushPanics, m.refusedSecrets, m.syncSkipped,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -245,4 +250,18 @@ func (m *Metrics) Login(result string) {
 		result = "other"
 	}
 	m.logins.WithLabelValues(result).Inc()
+}
+
+// SyncSkipped counts a message a Sync could not fetch or convert, by
+// outcome: "retry" or "given_up" (anything else counts as "other").
+func (m *Metrics) SyncSkipped(outcome string) {
+	if m == nil {
+		return
+	}
+	switch outcome {
+	case "retry", "given_up":
+	default:
+		outcome = "other"
+	}
+	m.syncSkipped.WithLabelValues(outcome).Inc()
 }

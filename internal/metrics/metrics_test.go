@@ -41,6 +41,9 @@ func TestExposition(t *testing.T) {
 	m.Login(LoginOK)
 	m.Login(LoginRejected)
 	m.Login("alice@example.com") // must not become a label
+	m.SyncSkipped("retry")
+	m.SyncSkipped("given_up")
+	m.SyncSkipped("alice@example.com")
 
 	text := scrape(t, m)
 	want := []string{
@@ -63,6 +66,9 @@ func TestExposition(t *testing.T) {
 		`idlebridge_logins_total{result="ok"} 1`,
 		`idlebridge_logins_total{result="rejected"} 1`,
 		`idlebridge_logins_total{result="other"} 1`,
+		`idlebridge_sync_messages_skipped_total{outcome="retry"} 1`,
+		`idlebridge_sync_messages_skipped_total{outcome="given_up"} 1`,
+		`idlebridge_sync_messages_skipped_total{outcome="other"} 1`,
 		`go_goroutines `,
 	}
 	for _, w := range want {
@@ -107,6 +113,7 @@ func TestNilMetricsIsNoOp(t *testing.T) {
 	m.PushLatency(time.Second)
 	m.StoreError("x")
 	m.Login(LoginOK)
+	m.SyncSkipped("retry")
 }
 
 // Two instances in one process must not collide (no global registry).
