@@ -11,12 +11,13 @@ import (
 )
 
 // deviceCommands carries out the device's Commands of a Sync: Change
-// (flags), Delete (to Trash or expunge), Fetch, and Add (refused: Email
-// items are created by SendMail, and Drafts sync of 16.x is not
-// supported, so an Email Add is answered Status 6). What the device now
-// holds goes into applied, so the next Sync does not echo it back. It
-// returns how many messages left the mailbox.
-func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm mailMeta, res *activesync.SyncResult, applied *state.Delta) (uint32, error) {
+// (flags, or a draft's content), Delete (to Trash or expunge), Fetch, and
+// Add: a draft in the Drafts folder at 16.x (mail_drafts.go); anywhere
+// else refused with Status 6, since Email items are created by SendMail.
+// What the device now holds goes into applied, so the next Sync does not
+// echo it back; mm's draft book is updated. It returns how many messages
+// left the mailbox.
+func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm *mailMeta, res *activesync.SyncResult, applied *state.Delta) (uint32, error) {
 	st, err := s.Select(ctx, j.mailbox, false)
 	if err != nil {
 		return 0, err
@@ -54,17 +55,39 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm mailMe
 			Kind: cmd.Kind, ServerID: cmd.ServerID, ClientID: cmd.ClientID, Status: syncNotFound,
 		})
 	}
+	drafts := false
+	for _, cmd := range j.c.Commands {
+		if cmd.Kind == "Add" || (cmd.Kind == "Change" && mailconv.IsDraftContent(cmd.Data)) {
+			if drafts, err = j.draftsHere(ctx, s); err != nil {
+				return 0, err
+			}
+			break
+		}
+	}
 	var changed, doomed []uint32
 	for _, cmd := range j.c.Commands {
 		switch cmd.Kind {
 		case "Add":
-			res.Responses = append(res.Responses, activesync.SyncItemResponse{
-				Kind: "Add", ClientID: cmd.ClientID, Status: syncConversionError,
-			})
+			if !drafts || cmd.Data == nil {
+				res.Responses = append(res.Responses, activesync.SyncItemResponse{
+					Kind: "Add", ClientID: cmd.ClientID, Status: syncConversionError,
+				})
+				continue
+			}
+			if err := j.addDraft(ctx, s, cmd, mm, res, applied); err != nil {
+				return 0, err
+			}
 		case "Change":
 			uid, ok := lookup(cmd.ServerID)
 			if !ok {
 				notFound(cmd)
+				continue
+			}
+			if drafts && mailconv.IsDraftContent(cmd.Data) {
+				if err := j.replaceDraft(ctx, s, cmd, uid, res); err != nil {
+					return 0, err
+				}
+				delete(current, uid) // gone upstream: a later command on it is "not found"
 				continue
 			}
 			if err := storeChange(ctx, s, uid, current[uid], mailconv.ParseChange(cmd.Data)); err != nil {

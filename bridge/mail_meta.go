@@ -33,6 +33,7 @@ type mailMeta struct {
 	filter      int
 	full        bool
 	skipped     string // the skip book, encoded (mail_skipped.go)
+	drafts      string // recent draft Adds, encoded (mail_drafts.go)
 }
 
 func parseMailMeta(m map[string]string) mailMeta {
@@ -45,6 +46,7 @@ func parseMailMeta(m map[string]string) mailMeta {
 	mm.filter, _ = strconv.Atoi(m[metaFilter])
 	mm.full = m[metaFull] == "1" || mm.uidValidity == 0
 	mm.skipped = m[metaSkipped]
+	mm.drafts = m[metaDrafts]
 	return mm
 }
 
@@ -61,6 +63,9 @@ func (mm mailMeta) encode() map[string]string {
 	}
 	if mm.skipped != "" {
 		out[metaSkipped] = mm.skipped
+	}
+	if mm.drafts != "" {
+		out[metaDrafts] = mm.drafts
 	}
 	return out
 }

@@ -99,7 +99,7 @@ func (j *syncJob) run(ctx context.Context, s *imap.Session) (*activesync.SyncRes
 	res := &activesync.SyncResult{Status: syncOK}
 	applied := &state.Delta{Set: map[string]string{}}
 	if len(j.c.Commands) > 0 {
-		removed, err := j.deviceCommands(ctx, s, mm, res, applied)
+		removed, err := j.deviceCommands(ctx, s, &mm, res, applied)
 		if err != nil {
 			return nil, err
 		}
@@ -204,6 +204,7 @@ func (j *syncJob) fill(ctx context.Context, s *imap.Session, plan *mailPlan, in 
 	mm := mailMeta{
 		uidValidity: plan.st.UIDValidity, uidNext: plan.st.UIDNext, modSeq: plan.st.HighestModSeq,
 		messages: plan.st.Messages, filter: in.filter, full: more || len(book) > 0, skipped: book.encode(),
+		drafts: in.meta.drafts,
 	}
 	if cutChanges {
 		// Changes since the old basis are still owed: keep it.
