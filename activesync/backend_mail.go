@@ -99,11 +99,14 @@ type SyncCollection struct {
 	Commands       []SyncCommand
 	// MaxBytes bounds the item data of this collection's answer (as
 	// DataSize counts it): what is left of the Sync answer's byte budget.
-	// Items past it wait for the next Sync, with MoreAvailable. Positive:
-	// the first item goes even when it is larger, so that no item is too
-	// large ever to reach the device; negative: the budget is spent, no
-	// item is sent, MoreAvailable tells whether some wait; 0: no bound.
+	// Items past it wait for the next Sync, with MoreAvailable. Negative:
+	// the budget is spent, no item is sent, MoreAvailable tells whether
+	// some wait; 0: no bound.
 	MaxBytes int64
+	// FirstItemFree: the answer holds no item yet, so the first item goes
+	// even when it is larger than MaxBytes (alone), and no item is too
+	// large ever to reach the device.
+	FirstItemFree bool
 }
 
 // SyncItem is a change the server sends (Add, Change, Delete, SoftDelete).

@@ -149,7 +149,7 @@ func (c *call) syncCollections(ctx context.Context, sy Syncer, items []*wbxml.El
 			continue
 		}
 		sc.WindowSize = min(sc.WindowSize, max(budget, 1))
-		sc.MaxBytes = bytesLeft
+		sc.MaxBytes, sc.FirstItemFree = bytesLeft, bytesLeft == c.s.syncResponseBytes()
 		if bytesLeft <= 0 {
 			sc.MaxBytes = -1 // no room left: the items wait for the next Sync
 		}

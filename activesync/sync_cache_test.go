@@ -117,11 +117,11 @@ func TestSyncResponseByteBudget(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("%d collections", len(got))
 	}
-	if got[0].MaxBytes != 10000 {
-		t.Errorf("first collection budget %d, want 10000", got[0].MaxBytes)
+	if got[0].MaxBytes != 10000 || !got[0].FirstItemFree {
+		t.Errorf("first collection budget %d (first item free %v), want 10000, free", got[0].MaxBytes, got[0].FirstItemFree)
 	}
-	if got[1].MaxBytes <= 0 || got[1].MaxBytes >= 10000-6000 {
-		t.Errorf("second collection budget %d, want what the first left", got[1].MaxBytes)
+	if got[1].MaxBytes <= 0 || got[1].MaxBytes >= 10000-6000 || got[1].FirstItemFree {
+		t.Errorf("second collection budget %d (first item free %v), want what the first left, not free", got[1].MaxBytes, got[1].FirstItemFree)
 	}
 	if got[2].MaxBytes >= 0 {
 		t.Errorf("third collection budget %d, want none left (negative)", got[2].MaxBytes)

@@ -113,7 +113,7 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm *mailM
 				notFound(cmd)
 				continue
 			}
-			fr, err := j.m.fetchItems(ctx, s, folder, []uint32{uid}, j.opts, 0)
+			fr, err := j.m.fetchItems(ctx, s, folder, []uint32{uid}, j.opts, 0, true)
 			if err != nil {
 				return 0, err
 			}

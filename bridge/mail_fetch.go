@@ -48,10 +48,11 @@ type fetchResult struct {
 // placeholder). Only a broken connection fails the whole call.
 //
 // maxBytes bounds the converted items as SyncCollection.MaxBytes does
-// (0: no bound; negative: nothing is fetched). Messages are first cut by
-// their announced size, so a window of large messages is not fetched
-// whole only to be dropped, then by the size of what they converted to.
-func (m *Mail) fetchItems(ctx context.Context, s *imap.Session, folderID string, uids []uint32, opts mailconv.Options, maxBytes int64) (fetchResult, error) {
+// (0: no bound; negative: nothing is fetched); with firstFree the first
+// message goes even when larger. Messages are first cut by their
+// announced size, so a window of large messages is not fetched whole only
+// to be dropped, then by the size of what they converted to.
+func (m *Mail) fetchItems(ctx context.Context, s *imap.Session, folderID string, uids []uint32, opts mailconv.Options, maxBytes int64, firstFree bool) (fetchResult, error) {
 	var fr fetchResult
 	if len(uids) == 0 {
 		return fr, nil
@@ -69,7 +70,7 @@ func (m *Mail) fetchItems(ctx context.Context, s *imap.Session, folderID string,
 		byUID[sums[i].UID] = &sums[i]
 	}
 	if maxBytes > 0 {
-		uids, fr.cut = m.cutBySize(uids, byUID, maxBytes, truncationOf(opts))
+		uids, fr.cut = m.cutBySize(uids, byUID, maxBytes, truncationOf(opts), firstFree)
 	}
 	done, err := m.fetchSmall(ctx, s, folderID, uids, byUID, opts)
 	if err != nil {
@@ -114,7 +115,7 @@ func (m *Mail) fetchItems(ctx context.Context, s *imap.Session, folderID string,
 			continue
 		}
 		size := activesync.DataSize(it.data)
-		if maxBytes > 0 && len(fr.items) > 0 && total+size > maxBytes {
+		if maxBytes > 0 && (len(fr.items) > 0 || !firstFree) && total+size > maxBytes {
 			fr.cut = true
 			break
 		}
@@ -124,12 +125,12 @@ func (m *Mail) fetchItems(ctx context.Context, s *imap.Session, folderID string,
 	return fr, nil
 }
 
-// cutBySize keeps the head of uids whose announced sizes fit maxBytes (at
-// least one message, however large, so that none is too large ever to
-// reach the device). A large message counts as LargeMessage: only its
+// cutBySize keeps the head of uids whose announced sizes fit maxBytes
+// (with firstFree at least one message, however large, so that none is
+// too large ever to reach the device). A large message counts as LargeMessage: only its
 // text parts are read (readLarge); with truncated bodies (trunc > 0) a
 // message counts as its body's truncation plus room for the headers.
-func (m *Mail) cutBySize(uids []uint32, byUID map[uint32]*imap.Summary, maxBytes, trunc int64) ([]uint32, bool) {
+func (m *Mail) cutBySize(uids []uint32, byUID map[uint32]*imap.Summary, maxBytes, trunc int64, firstFree bool) ([]uint32, bool) {
 	var total int64
 	for i, uid := range uids {
 		sum, ok := byUID[uid]
@@ -140,7 +141,7 @@ func (m *Mail) cutBySize(uids []uint32, byUID map[uint32]*imap.Summary, maxBytes
 		if trunc > 0 {
 			est = min(est, trunc+headerRoom)
 		}
-		if i > 0 && total+est > maxBytes {
+		if (i > 0 || !firstFree) && total+est > maxBytes {
 			return uids[:i], true
 		}
 		total += est

@@ -182,6 +182,7 @@ type syncOpts struct {
 	commands []activesync.SyncCommand
 	device   string
 	maxBytes int64 // SyncCollection.MaxBytes
+	notFirst bool  // the answer already holds items: FirstItemFree false
 	bodyType int   // BodyPreference Type (default 1, truncated at 2048)
 }
 
@@ -208,7 +209,7 @@ func (r *mailRig) trySync(folder, key string, o syncOpts) (*activesync.SyncResul
 	}
 	return r.m.SyncCollection(testCtx(r.t), r.acct, dev, &activesync.SyncCollection{
 		Version: activesync.V161, CollectionID: folder, SyncKey: key, GetChanges: key != "0",
-		WindowSize: o.window, DeletesAsMoves: !o.noMoves, Commands: o.commands, MaxBytes: o.maxBytes,
+		WindowSize: o.window, DeletesAsMoves: !o.noMoves, Commands: o.commands, MaxBytes: o.maxBytes, FirstItemFree: !o.notFirst,
 		Options: activesync.SyncOptions{Class: "Email", FilterType: o.filter, MIMETruncation: -1,
 			BodyPrefs: []activesync.BodyPreference{bp}},
 	})

@@ -222,7 +222,7 @@ func (m *Mail) FetchItem(ctx context.Context, a activesync.Account, deviceID, co
 		if ver == 0 {
 			ver = activesync.V141 // callers outside the front: the richest answer
 		}
-		fr, err := m.fetchItems(ctx, s, folder, []uint32{uid}, convOptions(ver, opts), 0)
+		fr, err := m.fetchItems(ctx, s, folder, []uint32{uid}, convOptions(ver, opts), 0, true)
 		if err != nil {
 			return err
 		}

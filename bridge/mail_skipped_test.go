@@ -156,7 +156,8 @@ func sortedCopy(s []string) []string {
 
 // TestSyncByteBudget: a window whose items exceed the byte budget is cut
 // (MoreAvailable), every message still arrives exactly once, and a
-// message larger than the whole budget goes alone.
+// message larger than the whole budget goes alone (and waits when the
+// answer already holds other items).
 func TestSyncByteBudget(t *testing.T) {
 	r := newRig(t, embeddedStore(t))
 	inbox := r.folderID("INBOX")
@@ -188,8 +189,14 @@ func TestSyncByteBudget(t *testing.T) {
 	for i := range 2 {
 		r2.appendMsg("INBOX", message("big "+strconv.Itoa(i), strings.Repeat("word ", 4000)), time.Time{})
 	}
+	// Behind other collections' items it waits instead.
+	res := r2.sync(inbox2, key2, syncOpts{maxBytes: 1000, bodyType: 2, notFirst: true})
+	if len(res.Commands) != 0 || !res.MoreAvailable {
+		t.Fatalf("over-budget window behind other items: %d items, more=%v; want none and MoreAvailable", len(res.Commands), res.MoreAvailable)
+	}
+	key2 = res.SyncKey
 	big := syncOpts{maxBytes: 1000, bodyType: 2}
-	res := r2.sync(inbox2, key2, big)
+	res = r2.sync(inbox2, key2, big)
 	if len(res.Commands) != 1 || !res.MoreAvailable {
 		t.Fatalf("over-budget window: %d items, more=%v; want 1 and MoreAvailable", len(res.Commands), res.MoreAvailable)
 	}

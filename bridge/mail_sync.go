@@ -190,7 +190,7 @@ func (j *syncJob) fill(ctx context.Context, s *imap.Session, plan *mailPlan, in 
 	if len(adds) > budget {
 		adds, more = adds[:budget], true
 	}
-	fr, err := j.m.fetchItems(ctx, s, folder, adds, j.opts, j.c.MaxBytes)
+	fr, err := j.m.fetchItems(ctx, s, folder, adds, j.opts, j.c.MaxBytes, j.c.FirstItemFree)
 	if err != nil {
 		return mailMeta{}, err
 	}
