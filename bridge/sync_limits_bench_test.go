@@ -85,11 +85,17 @@ func BenchmarkSyncCacheStoreGrowth(b *testing.B) {
 // BenchmarkDuplicateCollectionSync: one Sync naming a folder of 200
 // messages of 50 KB forty times; reports the answer's size and the
 // process's peak RSS.
-func BenchmarkDuplicateCollectionSync(b *testing.B) {
+func BenchmarkDuplicateCollectionSync(b *testing.B) { benchWideSync(b, 200, 40) }
+
+// BenchmarkLargeWindowSync: one Sync of one collection whose window (512
+// messages of 50 KB, as MIME) is larger than the byte budget.
+func BenchmarkLargeWindowSync(b *testing.B) { benchWideSync(b, 512, 1) }
+
+func benchWideSync(b *testing.B, messages, copies int) {
 	e := bridgetest.Start(b, bridgetest.Options{})
 	up := e.IMAP(b)
 	body := strings.Repeat("fifty kilobytes of text ", 50<<10/24)
-	for i := range 200 {
+	for i := range messages {
 		msg := bridgetest.Message("bulk "+strconv.Itoa(i), body)
 		if _, err := up.Append(context.Background(), "INBOX", nil, time.Now(), bytes.NewReader(msg), int64(len(msg))); err != nil {
 			b.Fatal(err)
@@ -111,7 +117,7 @@ func BenchmarkDuplicateCollectionSync(b *testing.B) {
 	for range b.N {
 		req := wbxml.New(wbxml.AirSync, "Sync")
 		cs := req.Add(wbxml.AirSync, "Collections")
-		for range 40 {
+		for range copies {
 			col := cs.Add(wbxml.AirSync, "Collection")
 			col.AddText(wbxml.AirSync, "SyncKey", r.SyncKey)
 			col.AddText(wbxml.AirSync, "CollectionId", inbox.ServerID)
