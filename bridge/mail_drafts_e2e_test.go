@@ -69,8 +69,12 @@ func addResponse(t *testing.T, r *client.SyncResult) (status, serverID string) {
 // the old and the Add of the new version); a Delete removes it. Before
 // 16.0 an Add is still refused with Status 6.
 func TestDraftsAt16(t *testing.T) {
+	forEngines(t, testDraftsAt16)
+}
+
+func testDraftsAt16(t *testing.T, redis bool) {
 	ctx := context.Background()
-	e := bridgetest.Start(t, bridgetest.Options{})
+	e := bridgetest.Start(t, bridgetest.Options{Redis: redis})
 	up := e.IMAP(t)
 	dev := e.Device(t, "phone", "16.1")
 	fs, err := dev.FolderSync(ctx, "0")

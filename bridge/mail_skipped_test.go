@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
 // faults is a FetchFault that fails chosen UIDs a number of times.
@@ -59,7 +60,12 @@ func (l *syncLog) String() string {
 // times, then sent as a placeholder, logged with user, folder and UID, and
 // counted; the folder is not stalled by it.
 func TestSkippedMessageComesLater(t *testing.T) {
-	r := newRig(t, embeddedStore(t))
+	t.Run("embedded", func(t *testing.T) { testSkippedMessageComesLater(t, embeddedStore(t)) })
+	t.Run("redis", func(t *testing.T) { testSkippedMessageComesLater(t, redisStore(t)) })
+}
+
+func testSkippedMessageComesLater(t *testing.T, store state.Store) {
+	r := newRig(t, store)
 	if !r.other.Caps().CondStore {
 		t.Fatal("the test Dovecot must offer CONDSTORE")
 	}
