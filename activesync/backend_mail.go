@@ -48,7 +48,7 @@ type FolderChanges struct {
 
 // FolderSyncer serves FolderSync, FolderCreate, FolderUpdate and
 // FolderDelete. Sync keys are the hierarchy's; an unknown key is
-// CommandStatus(9) (MS-ASCMD 2.2.3.177.5).
+// CommandStatus(FolderStatusBadKey) (MS-ASCMD 2.2.3.177.5).
 type FolderSyncer interface {
 	FolderSync(ctx context.Context, acct Account, deviceID, syncKey string) (*FolderChanges, error)
 	FolderCreate(ctx context.Context, acct Account, deviceID, syncKey, parentID, name string, folderType int) (newKey, serverID string, err error)
@@ -171,7 +171,7 @@ type ItemFetcher interface {
 	FetchItem(ctx context.Context, acct Account, deviceID, collectionID, serverID string, opts SyncOptions) (*wbxml.Element, error)
 	// OpenAttachment returns an attachment's decoded content by
 	// FileReference (14+) or AttachmentName (12.x). Not found:
-	// CommandStatus(6) for ItemOperations (MS-ASCMD 2.2.3.177.8). size is
+	// CommandStatus(ItemOpsStatusNotFound) for ItemOperations (MS-ASCMD 2.2.3.177.8). size is
 	// the exact decoded size, or 0 when the Backend cannot know it without
 	// decoding (the front then counts before a multipart answer).
 	OpenAttachment(ctx context.Context, acct Account, deviceID, fileRef string) (contentType string, size int64, r io.ReadCloser, err error)

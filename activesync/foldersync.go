@@ -8,13 +8,6 @@ import (
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 )
 
-// FolderSync status values (MS-ASCMD 2.2.3.177.5) shared by the folder
-// commands.
-const (
-	folderOK         = 1
-	folderBadRequest = 10
-)
-
 func folderSyncer(b Backend) bool { _, ok := b.(FolderSyncer); return ok }
 
 // handleFolderSync answers FolderSync (MS-ASCMD 2.2.1.5): the folder
@@ -23,14 +16,14 @@ func handleFolderSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 	fs := c.s.Backend.(FolderSyncer)
 	key := c.req.Child(wbxml.FolderHierarchy, "SyncKey")
 	if key == nil {
-		return nil, CommandStatus(folderBadRequest, "FolderSync without SyncKey")
+		return nil, CommandStatus(FolderStatusBadRequest, "FolderSync without SyncKey")
 	}
 	ch, err := fs.FolderSync(ctx, c.acct, c.q.DeviceID, key.Content())
 	if err != nil {
 		return nil, err
 	}
 	resp := wbxml.New(wbxml.FolderHierarchy, "FolderSync")
-	resp.AddText(wbxml.FolderHierarchy, "Status", strconv.Itoa(folderOK))
+	resp.AddText(wbxml.FolderHierarchy, "Status", strconv.Itoa(FolderStatusOK))
 	resp.AddText(wbxml.FolderHierarchy, "SyncKey", ch.SyncKey)
 	changes := resp.Add(wbxml.FolderHierarchy, "Changes")
 	changes.AddText(wbxml.FolderHierarchy, "Count", strconv.Itoa(len(ch.Add)+len(ch.Update)+len(ch.Delete)))
@@ -65,7 +58,7 @@ func handleFolderCreate(ctx context.Context, c *call) (*wbxml.Element, error) {
 	name := r.ChildText(wbxml.FolderHierarchy, "DisplayName")
 	typ, err := strconv.Atoi(r.ChildText(wbxml.FolderHierarchy, "Type"))
 	if !r.Has(wbxml.FolderHierarchy, "SyncKey") || name == "" || err != nil {
-		return nil, CommandStatus(folderBadRequest, "FolderCreate needs SyncKey, DisplayName and Type")
+		return nil, CommandStatus(FolderStatusBadRequest, "FolderCreate needs SyncKey, DisplayName and Type")
 	}
 	if err := checkFolderName(name); err != nil {
 		return nil, err
@@ -88,7 +81,7 @@ func handleFolderUpdate(ctx context.Context, c *call) (*wbxml.Element, error) {
 	id := r.ChildText(wbxml.FolderHierarchy, "ServerId")
 	name := r.ChildText(wbxml.FolderHierarchy, "DisplayName")
 	if !r.Has(wbxml.FolderHierarchy, "SyncKey") || id == "" || name == "" {
-		return nil, CommandStatus(folderBadRequest, "FolderUpdate needs SyncKey, ServerId and DisplayName")
+		return nil, CommandStatus(FolderStatusBadRequest, "FolderUpdate needs SyncKey, ServerId and DisplayName")
 	}
 	if err := checkFolderName(name); err != nil {
 		return nil, err
@@ -109,7 +102,7 @@ func handleFolderDelete(ctx context.Context, c *call) (*wbxml.Element, error) {
 	r := c.req
 	id := r.ChildText(wbxml.FolderHierarchy, "ServerId")
 	if !r.Has(wbxml.FolderHierarchy, "SyncKey") || id == "" {
-		return nil, CommandStatus(folderBadRequest, "FolderDelete needs SyncKey and ServerId")
+		return nil, CommandStatus(FolderStatusBadRequest, "FolderDelete needs SyncKey and ServerId")
 	}
 	key, err := fs.FolderDelete(ctx, c.acct, c.q.DeviceID, r.ChildText(wbxml.FolderHierarchy, "SyncKey"), id)
 	if err != nil {
@@ -128,7 +121,7 @@ func handleFolderDelete(ctx context.Context, c *call) (*wbxml.Element, error) {
 // formatted request".
 func checkFolderName(name string) error {
 	if !utf8.ValidString(name) {
-		return CommandStatus(folderBadRequest, "folder name is not valid UTF-8")
+		return CommandStatus(FolderStatusBadRequest, "folder name is not valid UTF-8")
 	}
 	return nil
 }
@@ -137,7 +130,7 @@ func checkFolderName(name string) error {
 // and FolderDelete: Status 1 and the new hierarchy key.
 func folderEditResponse(root, key string) *wbxml.Element {
 	resp := wbxml.New(wbxml.FolderHierarchy, root)
-	resp.AddText(wbxml.FolderHierarchy, "Status", strconv.Itoa(folderOK))
+	resp.AddText(wbxml.FolderHierarchy, "Status", strconv.Itoa(FolderStatusOK))
 	resp.AddText(wbxml.FolderHierarchy, "SyncKey", key)
 	return resp
 }

@@ -35,7 +35,7 @@ func handleGetItemEstimate(ctx context.Context, c *call) (*wbxml.Element, error)
 			opts.FilterType, _ = strconv.Atoi(ft)
 		}
 		n, err := est.Estimate(ctx, c.acct, c.q.DeviceID, id, key, opts)
-		status := 1
+		status := EstimateStatusOK
 		if err != nil {
 			code, ok := commandStatusOf(err)
 			if !ok {
@@ -46,7 +46,7 @@ func handleGetItemEstimate(ctx context.Context, c *call) (*wbxml.Element, error)
 		r.AddText(wbxml.GetItemEstimate, "Status", strconv.Itoa(status))
 		rc := r.Add(wbxml.GetItemEstimate, "Collection")
 		rc.AddText(wbxml.GetItemEstimate, "CollectionId", id)
-		if status == 1 {
+		if status == EstimateStatusOK {
 			rc.AddText(wbxml.GetItemEstimate, "Estimate", strconv.Itoa(n))
 		}
 	}

@@ -16,16 +16,6 @@ import (
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 )
 
-// ItemOperations status values (MS-ASCMD 2.2.3.177.8).
-const (
-	itemOpsOK                 = 1
-	itemOpsProtocolError      = 2
-	itemOpsServerError        = 3
-	itemOpsNotFound           = 6
-	itemOpsUnsupportedStore   = 9
-	itemOpsActionNotSupported = 156
-)
-
 func itemFetcher(b Backend) bool { _, ok := b.(ItemFetcher); return ok }
 
 // handleItemOperations answers ItemOperations (MS-ASCMD 2.2.1.10): Fetch
@@ -42,7 +32,7 @@ func handleItemOperations(ctx context.Context, c *call) (*wbxml.Element, error) 
 	}
 	last := lastAttachmentFetch(ops)
 	resp := wbxml.New(wbxml.ItemOperations, "ItemOperations")
-	resp.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsOK))
+	resp.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(ItemOpsStatusOK))
 	out := resp.Add(wbxml.ItemOperations, "Response")
 	var slot *wbxml.Element
 	for i, op := range ops {
@@ -87,7 +77,7 @@ func operation(ctx context.Context, c *call, be ItemFetcher, op *wbxml.Element) 
 		id := op.ChildText(wbxml.AirSync, "CollectionId")
 		sub := op.Child(wbxml.ItemOperations, "Options").Has(wbxml.ItemOperations, "DeleteSubFolders")
 		el := wbxml.New(wbxml.ItemOperations, "EmptyFolderContents")
-		st := itemOpsOK
+		st := ItemOpsStatusOK
 		if err := be.EmptyFolder(ctx, c.acct, c.q.DeviceID, id, sub); err != nil {
 			code, ok := commandStatusOf(err)
 			if !ok {
@@ -119,7 +109,7 @@ func operation(ctx context.Context, c *call, be ItemFetcher, op *wbxml.Element) 
 // the response), in the form it came (the id is a byte array, OPAQUE).
 func unsupportedOperation(op *wbxml.Element) *wbxml.Element {
 	el := wbxml.New(wbxml.ItemOperations, op.Name)
-	el.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsActionNotSupported))
+	el.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(ItemOpsStatusActionNotSupported))
 	if op.Name == "Move" {
 		if id := op.Child(wbxml.ItemOperations, "ConversationId"); id != nil {
 			el.Append(&wbxml.Element{Space: id.Space, Name: id.Name, Text: id.Text, Opaque: id.Opaque, IsOpaque: id.IsOpaque})
@@ -137,7 +127,7 @@ func fetchOne(ctx context.Context, c *call, be ItemFetcher, op *wbxml.Element) (
 		return el
 	}
 	if store := op.ChildText(wbxml.ItemOperations, "Store"); store != "" && !strings.EqualFold(store, "Mailbox") {
-		return status(itemOpsUnsupportedStore), nil
+		return status(ItemOpsStatusUnsupportedStore), nil
 	}
 	opts := SyncOptions{MIMETruncation: -1, Conflict: 1}
 	if o := op.Child(wbxml.ItemOperations, "Options"); o != nil {
@@ -159,17 +149,17 @@ func fetchOne(ctx context.Context, c *call, be ItemFetcher, op *wbxml.Element) (
 			return nil, fmt.Errorf("reading attachment: %w", err)
 		}
 		if int64(len(data)) > c.s.maxInlineAttachment() {
-			return status(itemOpsServerError), nil
+			return status(ItemOpsStatusServerError), nil
 		}
 		props := el.Add(wbxml.ItemOperations, "Properties")
 		props.AddText(wbxml.AirSyncBase, "ContentType", ctype)
 		props.AddText(wbxml.ItemOperations, "Data", base64.StdEncoding.EncodeToString(data))
-		return status(itemOpsOK), nil
+		return status(ItemOpsStatusOK), nil
 	}
 	coll := op.ChildText(wbxml.AirSync, "CollectionId")
 	sid := op.ChildText(wbxml.AirSync, "ServerId")
 	if coll == "" || sid == "" {
-		return status(itemOpsProtocolError), nil
+		return status(ItemOpsStatusProtocolError), nil
 	}
 	el.AddText(wbxml.AirSync, "CollectionId", coll)
 	el.AddText(wbxml.AirSync, "ServerId", sid)
@@ -186,7 +176,7 @@ func fetchOne(ctx context.Context, c *call, be ItemFetcher, op *wbxml.Element) (
 		el.AddText(wbxml.AirSync, "Class", "Email")
 	}
 	el.Add(wbxml.ItemOperations, "Properties").Append(props.Children...)
-	return status(itemOpsOK), nil
+	return status(ItemOpsStatusOK), nil
 }
 
 // maxInlineAttachment bounds the attachments of a request that are held
@@ -209,7 +199,7 @@ func newDataMarker() string {
 func streamAttachmentFetch(ctx context.Context, c *call, be ItemFetcher, resp, slot *wbxml.Element, op *wbxml.Element) error {
 	ref := op.ChildText(wbxml.AirSyncBase, "FileReference")
 	if store := op.ChildText(wbxml.ItemOperations, "Store"); store != "" && !strings.EqualFold(store, "Mailbox") {
-		slot.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsUnsupportedStore))
+		slot.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(ItemOpsStatusUnsupportedStore))
 		c.s.writeWBXML(c, resp)
 		c.wrote = true
 		return nil
@@ -229,7 +219,7 @@ func streamAttachmentFetch(ctx context.Context, c *call, be ItemFetcher, resp, s
 	}
 	defer rc.Close()
 	marker := newDataMarker()
-	slot.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsOK))
+	slot.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(ItemOpsStatusOK))
 	slot.AddText(wbxml.AirSyncBase, "FileReference", ref)
 	props := slot.Add(wbxml.ItemOperations, "Properties")
 	props.AddText(wbxml.AirSyncBase, "ContentType", ctype)

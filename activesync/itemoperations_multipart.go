@@ -42,7 +42,7 @@ const maxMultipartParts = 1 << 10
 // all of them together bounded by maxInlineAttachment.
 func multipartItemOperations(ctx context.Context, c *call, be ItemFetcher, ops []*wbxml.Element) error {
 	resp := wbxml.New(wbxml.ItemOperations, "ItemOperations")
-	resp.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsOK))
+	resp.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(ItemOpsStatusOK))
 	out := resp.Add(wbxml.ItemOperations, "Response")
 	last := lastAttachmentFetch(ops)
 	var (
@@ -85,7 +85,7 @@ func multipartItemOperations(ctx context.Context, c *call, be ItemFetcher, ops [
 				// Only the last attachment is streamed; this one is refused
 				// as the inline form refuses one over its bound.
 				el.Children = []*wbxml.Element{
-					{Space: wbxml.ItemOperations, Name: "Status", Text: strconv.Itoa(itemOpsServerError)},
+					{Space: wbxml.ItemOperations, Name: "Status", Text: strconv.Itoa(ItemOpsStatusServerError)},
 					{Space: wbxml.AirSyncBase, Name: "FileReference", Text: fileReference(op)},
 				}
 				continue
@@ -144,7 +144,7 @@ func multipartItemOperations(ctx context.Context, c *call, be ItemFetcher, ops [
 	w.Header().Set("Content-Length", strconv.FormatInt(total, 10))
 	w.WriteHeader(http.StatusOK)
 	c.wrote = true
-	c.status = itemOpsOK
+	c.status = ItemOpsStatusOK
 	for _, b := range append([][]byte{head, doc}, parts...) {
 		if _, err := w.Write(b); err != nil {
 			c.log.Info("client went away during the answer", "err", err)
@@ -191,7 +191,7 @@ func openAttachmentFetch(ctx context.Context, c *call, be ItemFetcher, op *wbxml
 	el = wbxml.New(wbxml.ItemOperations, "Fetch")
 	p = &streamedPart{ref: ref}
 	if store := op.ChildText(wbxml.ItemOperations, "Store"); store != "" && !strings.EqualFold(store, "Mailbox") {
-		el.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsUnsupportedStore))
+		el.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(ItemOpsStatusUnsupportedStore))
 		return el, nil, p, nil
 	}
 	ctype, size, rc, err := be.OpenAttachment(ctx, c.acct, c.q.DeviceID, ref)
@@ -219,7 +219,7 @@ func openAttachmentFetch(ctx context.Context, c *call, be ItemFetcher, op *wbxml
 		return el, nil, p, nil
 	}
 	p.rc, p.size = rc, size
-	el.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(itemOpsOK))
+	el.AddText(wbxml.ItemOperations, "Status", strconv.Itoa(ItemOpsStatusOK))
 	el.AddText(wbxml.AirSyncBase, "FileReference", ref)
 	props = el.Add(wbxml.ItemOperations, "Properties")
 	props.AddText(wbxml.AirSyncBase, "ContentType", ctype)

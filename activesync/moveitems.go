@@ -23,7 +23,7 @@ func handleMoveItems(ctx context.Context, c *call) (*wbxml.Element, error) {
 		})
 	}
 	if len(moves) > maxMoves {
-		return nil, CommandStatus(5, "too many moves in one request")
+		return nil, CommandStatus(MoveStatusFailed, "too many moves in one request")
 	}
 	results, err := c.s.Backend.(Mover).MoveItems(ctx, c.acct, c.q.DeviceID, moves)
 	if err != nil {
@@ -33,7 +33,7 @@ func handleMoveItems(ctx context.Context, c *call) (*wbxml.Element, error) {
 	for i, m := range moves {
 		r := resp.Add(wbxml.Move, "Response")
 		r.AddText(wbxml.Move, "SrcMsgId", m.SrcMsgID)
-		res := MoveResult{Status: 5}
+		res := MoveResult{Status: MoveStatusFailed}
 		if i < len(results) {
 			res = results[i]
 		}

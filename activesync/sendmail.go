@@ -78,18 +78,6 @@ func parseOutgoing(kind string, req *wbxml.Element, raw []byte, q *Query) (*Outg
 	return m, nil
 }
 
-// Common status codes SendMail, SmartReply and SmartForward answer with
-// (MS-ASCMD 2.2.2). Unexported: the named status table of the front
-// (issue 11 item 15) is where they belong once it exists.
-const (
-	sendInvalidMIME                Status = 107
-	sendMessageRecipientUnresolved Status = 116
-	sendMessageHasNoRecipient      Status = 119
-	sendMailSubmissionFailed       Status = 120
-	sendMessageReplyFailed         Status = 121
-	sendAttachmentIsTooLarge       Status = 122
-)
-
 // sendFailure keeps 14.0+ statuses and turns them into HTTP codes for
 // 12.x (the Status element of these commands exists from 14.0 on, MS-ASCMD
 // 2.2.3.177.14). What is wrong with the message itself is a 4xx: sending
@@ -111,11 +99,11 @@ func sendFailure(ver Version, err error) error {
 // sendFailureHTTP is the 12.x HTTP code of a send's status.
 func sendFailureHTTP(e *Error) int {
 	switch e.Status {
-	case StatusInvalidContent, StatusInvalidWBXML, StatusInvalidXML, sendInvalidMIME,
-		sendMessageRecipientUnresolved, sendMessageHasNoRecipient, sendMessageReplyFailed,
+	case StatusInvalidContent, StatusInvalidWBXML, StatusInvalidXML, StatusInvalidMIME,
+		StatusMessageRecipientUnresolved, StatusMessageHasNoRecipient, StatusMessageReplyFailed,
 		StatusItemNotFound:
 		return http.StatusBadRequest
-	case sendAttachmentIsTooLarge:
+	case StatusAttachmentIsTooLarge:
 		return http.StatusRequestEntityTooLarge
 	}
 	if e.Fallback >= 400 && e.Fallback < 500 {

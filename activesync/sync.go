@@ -9,15 +9,8 @@ import (
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 )
 
-// Sync status values (MS-ASCMD 2.2.3.177.17).
+// Sync limits, and the Meta key of the cached request.
 const (
-	syncOK              = 1
-	syncInvalidKey      = 3
-	syncProtocolError   = 4
-	syncNotFound        = 8
-	syncIncomplete      = 13
-	syncBadWait         = 14
-	syncTooManyFolders  = 15
 	defaultWindowSize   = 100
 	maxWindowSize       = 512
 	maxSyncCollections  = 1000
@@ -38,7 +31,7 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 	sy := c.s.Backend.(Syncer)
 	req := c.syncRequest()
 	if req == nil {
-		return syncStatus(syncIncomplete), nil
+		return syncStatus(SyncStatusIncomplete), nil
 	}
 	colls := req.All(wbxml.AirSync, "Collections")
 	var items []*wbxml.Element
@@ -46,7 +39,7 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 		items = append(items, cs.All(wbxml.AirSync, "Collection")...)
 	}
 	if len(items) > maxSyncCollections {
-		return syncStatus(syncTooManyFolders), nil
+		return syncStatus(SyncStatusTooManyCollections), nil
 	}
 	if id, dup := duplicateCollection(items); dup {
 		// A collection is named once per request (MS-ASCMD 2.2.3.29.2);
@@ -55,7 +48,7 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 		// MB). Status 4: the request does not comply with the spec
 		// (MS-ASCMD 2.2.3.177.17).
 		c.log.Warn("sync: collection named more than once, refused", "collection", id)
-		return syncStatus(syncProtocolError), nil
+		return syncStatus(SyncStatusProtocolError), nil
 	}
 	lo, hi := c.s.heartbeatBounds()
 	hold, err := syncHeartbeat(req, lo, hi)
@@ -165,7 +158,7 @@ func (c *call) syncCollections(ctx context.Context, sy Syncer, items []*wbxml.El
 		}
 		budget -= len(res.Commands)
 		bytesLeft -= resultSize(res)
-		if len(res.Commands) > 0 || len(res.Responses) > 0 || res.MoreAvailable || (res.Status != 0 && res.Status != syncOK) ||
+		if len(res.Commands) > 0 || len(res.Responses) > 0 || res.MoreAvailable || (res.Status != 0 && res.Status != SyncStatusOK) ||
 			sc.SyncKey == "0" || res.SyncKey != sc.SyncKey {
 			changed = true
 		}
@@ -181,20 +174,20 @@ func syncHeartbeat(req *wbxml.Element, lo, hi time.Duration) (time.Duration, err
 	if s := req.ChildText(wbxml.AirSync, "Wait"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			return 0, CommandStatus(syncBadWait, "Wait is not a number")
+			return 0, CommandStatus(SyncStatusBadHeartbeat, "Wait is not a number")
 		}
 		d = time.Duration(n) * time.Minute
 	} else if s := req.ChildText(wbxml.AirSync, "HeartbeatInterval"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			return 0, CommandStatus(syncBadWait, "HeartbeatInterval is not a number")
+			return 0, CommandStatus(SyncStatusBadHeartbeat, "HeartbeatInterval is not a number")
 		}
 		d = time.Duration(n) * time.Second
 	} else {
 		return 0, nil
 	}
 	if d < lo || d > hi {
-		return 0, CommandStatus(syncBadWait, "heartbeat out of range")
+		return 0, CommandStatus(SyncStatusBadHeartbeat, "heartbeat out of range")
 	}
 	return d, nil
 }
@@ -211,7 +204,7 @@ func parseSyncCollection(el *wbxml.Element, ver Version) (*SyncCollection, int) 
 	key := el.Child(wbxml.AirSync, "SyncKey")
 	sc.Options.Class = el.ChildText(wbxml.AirSync, "Class")
 	if sc.CollectionID == "" || key == nil {
-		return sc, syncProtocolError
+		return sc, SyncStatusProtocolError
 	}
 	sc.SyncKey = key.Content()
 	// GetChanges: empty or absent means true, except with key 0 (MS-ASCMD
@@ -296,7 +289,7 @@ func writeCollection(out *wbxml.Element, sc *SyncCollection, res *SyncResult, ve
 		col.AddText(wbxml.AirSync, "Class", sc.Options.Class)
 	}
 	key := res.SyncKey
-	if key == "" || res.Status == syncInvalidKey {
+	if key == "" || res.Status == SyncStatusInvalidKey {
 		// MS-ASCMD 3.2.5.x: an invalid key sends the device back to 0.
 		key = "0"
 	}
@@ -304,7 +297,7 @@ func writeCollection(out *wbxml.Element, sc *SyncCollection, res *SyncResult, ve
 	col.AddText(wbxml.AirSync, "CollectionId", sc.CollectionID)
 	status := res.Status
 	if status == 0 {
-		status = syncOK
+		status = SyncStatusOK
 	}
 	col.AddText(wbxml.AirSync, "Status", strconv.Itoa(status))
 	if res.MoreAvailable {
@@ -332,7 +325,7 @@ func writeCollection(out *wbxml.Element, sc *SyncCollection, res *SyncResult, ve
 			}
 			st := r.Status
 			if st == 0 {
-				st = syncOK
+				st = SyncStatusOK
 			}
 			el.AddText(wbxml.AirSync, "Status", strconv.Itoa(st))
 			if r.Data != nil {

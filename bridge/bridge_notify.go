@@ -29,7 +29,7 @@ func (b *Bridge) MoveItems(ctx context.Context, acct activesync.Account, deviceI
 	if err == nil && b.Push != nil {
 		seen := map[string]bool{}
 		for i, m := range moves {
-			if i < len(res) && res[i].Status == 3 {
+			if i < len(res) && res[i].Status == activesync.MoveStatusOK {
 				for _, f := range []string{m.SrcFldID, m.DstFldID} {
 					if !seen[f] {
 						seen[f] = true

@@ -18,18 +18,6 @@ import (
 // (type|parent|name), and the FolderSync key.
 const hierarchyCollection = ""
 
-// FolderSync statuses (MS-ASCMD 2.2.3.177.5) and the create/update/delete
-// ones (2.2.3.177.2-4) the bridge uses.
-const (
-	folderStatusExists        = 2
-	folderStatusSpecial       = 3
-	folderStatusNotFound      = 4
-	folderStatusParentMissing = 5
-	folderStatusServerError   = 6
-	folderStatusBadKey        = 9
-	folderStatusBadRequest    = 10
-)
-
 // hierarchyFolder is a mailbox as the device sees it.
 type hierarchyFolder struct {
 	activesync.Folder
@@ -222,7 +210,7 @@ func (m *Mail) FolderSync(ctx context.Context, a activesync.Account, deviceID, s
 		}
 		if stale < staleFolderKeyLimit {
 			// MS-ASCMD 2.2.3.177.5: 9 makes the device restart at key 0.
-			return nil, activesync.CommandStatus(folderStatusBadKey, "unknown folder sync key")
+			return nil, activesync.CommandStatus(activesync.FolderStatusBadKey, "unknown folder sync key")
 		}
 		// Some Android clients resend the same stale key after status 9
 		// instead of restarting at 0; answering 9 forever is a loop. After
@@ -320,7 +308,7 @@ func (m *Mail) hierarchyKey(ctx context.Context, user, deviceID, syncKey string)
 	}
 	role := roleOf(col, syncKey)
 	if role == keyUnknown || role == keyInitial {
-		return nil, 0, activesync.CommandStatus(folderStatusBadKey, "unknown folder sync key")
+		return nil, 0, activesync.CommandStatus(activesync.FolderStatusBadKey, "unknown folder sync key")
 	}
 	return col, role, nil
 }

@@ -24,7 +24,7 @@ func (m *Mail) FolderCreate(ctx context.Context, a activesync.Account, deviceID,
 		return "", "", err
 	}
 	if folderType != activesync.FolderUserMail && folderType != activesync.FolderUserGeneric {
-		return "", "", activesync.CommandStatus(folderStatusBadRequest, "only mail folders can be created")
+		return "", "", activesync.CommandStatus(activesync.FolderStatusBadRequest, "only mail folders can be created")
 	}
 	var newID string
 	err = m.withSession(ctx, acct, "FolderCreate", func(s *imap.Session) error {
@@ -38,7 +38,7 @@ func (m *Mail) FolderCreate(ctx context.Context, a activesync.Account, deviceID,
 		}
 		for _, f := range folders {
 			if strings.EqualFold(f.Mailbox, mailbox) {
-				return activesync.CommandStatus(folderStatusExists, "folder exists")
+				return activesync.CommandStatus(activesync.FolderStatusExists, "folder exists")
 			}
 		}
 		if err := s.CreateFolder(ctx, mailbox); err != nil {
@@ -72,7 +72,7 @@ func childMailbox(folders []hierarchyFolder, parentID, name string) (string, err
 	// Invalid UTF-8 would reach the provider mangled (IMAP mailbox names
 	// are UTF-7 or UTF-8 text); the front refuses it too.
 	if name == "" || len(name) > 255 || strings.ContainsAny(name, "\r\n*%") || !utf8.ValidString(name) {
-		return "", activesync.CommandStatus(folderStatusBadRequest, "bad folder name")
+		return "", activesync.CommandStatus(activesync.FolderStatusBadRequest, "bad folder name")
 	}
 	delim := rune('/')
 	for _, f := range folders {
@@ -82,7 +82,7 @@ func childMailbox(folders []hierarchyFolder, parentID, name string) (string, err
 		}
 	}
 	if strings.ContainsRune(name, delim) {
-		return "", activesync.CommandStatus(folderStatusBadRequest, "folder name contains the hierarchy delimiter")
+		return "", activesync.CommandStatus(activesync.FolderStatusBadRequest, "folder name contains the hierarchy delimiter")
 	}
 	if parentID == "" || parentID == "0" {
 		return name, nil
@@ -95,19 +95,19 @@ func childMailbox(folders []hierarchyFolder, parentID, name string) (string, err
 			return f.Mailbox + string(delim) + name, nil
 		}
 	}
-	return "", activesync.CommandStatus(folderStatusParentMissing, "parent folder not found")
+	return "", activesync.CommandStatus(activesync.FolderStatusParentMissing, "parent folder not found")
 }
 
 // folderServerStatus maps a refused CREATE/RENAME/DELETE.
 func folderServerStatus(err error, op string) error {
 	var se *imap.ServerError
 	if asServerNo(err, &se) && strings.EqualFold(se.Code, "ALREADYEXISTS") {
-		return activesync.CommandStatus(folderStatusExists, "folder exists")
+		return activesync.CommandStatus(activesync.FolderStatusExists, "folder exists")
 	}
 	if asServerNo(err, &se) && strings.EqualFold(se.Code, "NONEXISTENT") {
-		return activesync.CommandStatus(folderStatusNotFound, "folder not found")
+		return activesync.CommandStatus(activesync.FolderStatusNotFound, "folder not found")
 	}
-	return &activesync.Error{Status: folderStatusServerError, Command: true, Msg: "provider refused folder " + op, Err: err}
+	return &activesync.Error{Status: activesync.FolderStatusServerError, Command: true, Msg: "provider refused folder " + op, Err: err}
 }
 
 // FolderUpdate implements activesync.FolderSyncer: IMAP RENAME, keeping the
@@ -133,7 +133,7 @@ func (m *Mail) FolderUpdate(ctx context.Context, a activesync.Account, deviceID,
 			return err
 		}
 		if parentID == serverID {
-			return activesync.CommandStatus(folderStatusBadRequest, "folder cannot be its own parent")
+			return activesync.CommandStatus(activesync.FolderStatusBadRequest, "folder cannot be its own parent")
 		}
 		mailbox, err := childMailbox(folders, parentID, name)
 		if err != nil {
@@ -144,11 +144,11 @@ func (m *Mail) FolderUpdate(ctx context.Context, a activesync.Account, deviceID,
 			return nil
 		}
 		if target.Delim != 0 && strings.HasPrefix(mailbox, target.Mailbox+string(target.Delim)) {
-			return activesync.CommandStatus(folderStatusBadRequest, "folder cannot move below itself")
+			return activesync.CommandStatus(activesync.FolderStatusBadRequest, "folder cannot move below itself")
 		}
 		for _, f := range folders {
 			if strings.EqualFold(f.Mailbox, mailbox) {
-				return activesync.CommandStatus(folderStatusExists, "folder exists")
+				return activesync.CommandStatus(activesync.FolderStatusExists, "folder exists")
 			}
 		}
 		if err := s.RenameFolder(ctx, target.Mailbox, mailbox); err != nil {
@@ -253,9 +253,9 @@ func editableFolder(folders []hierarchyFolder, id, verb string) (hierarchyFolder
 			continue
 		}
 		if f.Special != "" {
-			return f, activesync.CommandStatus(folderStatusSpecial, "special folders cannot be "+verb)
+			return f, activesync.CommandStatus(activesync.FolderStatusSpecial, "special folders cannot be "+verb)
 		}
 		return f, nil
 	}
-	return hierarchyFolder{}, activesync.CommandStatus(folderStatusNotFound, "folder not found")
+	return hierarchyFolder{}, activesync.CommandStatus(activesync.FolderStatusNotFound, "folder not found")
 }

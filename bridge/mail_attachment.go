@@ -22,7 +22,7 @@ import (
 // 3516) for base64, which a multipart ItemOperations answer needs before
 // the data; 0 when unknown (quoted-printable, or no BINARY).
 func (m *Mail) OpenAttachment(ctx context.Context, a activesync.Account, deviceID, fileRef string) (string, int64, io.ReadCloser, error) {
-	notFound := activesync.CommandStatus(itemNotFound, "no such attachment")
+	notFound := activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such attachment")
 	acct, err := account(a)
 	if err != nil {
 		return "", 0, nil, err

@@ -52,7 +52,7 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm *mailM
 	}
 	notFound := func(cmd activesync.SyncCommand) {
 		res.Responses = append(res.Responses, activesync.SyncItemResponse{
-			Kind: cmd.Kind, ServerID: cmd.ServerID, ClientID: cmd.ClientID, Status: syncNotFound,
+			Kind: cmd.Kind, ServerID: cmd.ServerID, ClientID: cmd.ClientID, Status: activesync.SyncStatusNotFound,
 		})
 	}
 	drafts := false
@@ -70,7 +70,7 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm *mailM
 		case "Add":
 			if !drafts || cmd.Data == nil {
 				res.Responses = append(res.Responses, activesync.SyncItemResponse{
-					Kind: "Add", ClientID: cmd.ClientID, Status: syncConversionError,
+					Kind: "Add", ClientID: cmd.ClientID, Status: activesync.SyncStatusConversionError,
 				})
 				continue
 			}
@@ -95,7 +95,7 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm *mailM
 					return 0, err
 				}
 				j.m.log.Warn("sync: change refused upstream", "user", j.user, "device", j.deviceID, "item", cmd.ServerID, "err", err)
-				res.Responses = append(res.Responses, activesync.SyncItemResponse{Kind: "Change", ServerID: cmd.ServerID, Status: syncConversionError})
+				res.Responses = append(res.Responses, activesync.SyncItemResponse{Kind: "Change", ServerID: cmd.ServerID, Status: activesync.SyncStatusConversionError})
 				continue
 			}
 			changed = append(changed, uid)
@@ -123,7 +123,7 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm *mailM
 				continue
 			}
 			res.Responses = append(res.Responses, activesync.SyncItemResponse{
-				Kind: "Fetch", ServerID: cmd.ServerID, Status: syncOK, Data: items[0].data,
+				Kind: "Fetch", ServerID: cmd.ServerID, Status: activesync.SyncStatusOK, Data: items[0].data,
 			})
 		}
 	}

@@ -111,7 +111,7 @@ func (j *syncJob) addDraft(ctx context.Context, s *imap.Session, cmd activesync.
 				// A resent Add: the draft is already stored.
 				id := itemID(j.c.CollectionID, e.uid)
 				applied.Set[id] = flagSignature(infos[0].Flags)
-				answer(id, syncOK)
+				answer(id, activesync.SyncStatusOK)
 				return nil
 			}
 		}
@@ -122,7 +122,7 @@ func (j *syncJob) addDraft(ctx context.Context, s *imap.Session, cmd activesync.
 			return err
 		}
 		j.m.log.Warn("sync: draft refused", "user", j.user, "device", j.deviceID, "folder", j.mailbox, "err", err)
-		answer("", syncConversionError)
+		answer("", activesync.SyncStatusConversionError)
 		return nil
 	}
 	id := itemID(j.c.CollectionID, uid)
@@ -139,7 +139,7 @@ func (j *syncJob) addDraft(ctx context.Context, s *imap.Session, cmd activesync.
 		mm.drafts = encodeDraftBook(append(book, draftEntry{clientID: cmd.ClientID, uid: uid}))
 	}
 	j.m.log.Info("sync: draft saved", "user", j.user, "device", j.deviceID, "folder", j.mailbox, "uid", uid)
-	answer(id, syncOK)
+	answer(id, activesync.SyncStatusOK)
 	return nil
 }
 
@@ -151,7 +151,7 @@ func (j *syncJob) replaceDraft(ctx context.Context, s *imap.Session, cmd actives
 			return err
 		}
 		j.m.log.Warn("sync: draft change refused", "user", j.user, "device", j.deviceID, "folder", j.mailbox, "item", cmd.ServerID, "err", err)
-		res.Responses = append(res.Responses, activesync.SyncItemResponse{Kind: "Change", ServerID: cmd.ServerID, Status: syncConversionError})
+		res.Responses = append(res.Responses, activesync.SyncItemResponse{Kind: "Change", ServerID: cmd.ServerID, Status: activesync.SyncStatusConversionError})
 		return nil
 	}
 	// The new version is stored: losing the old one now loses nothing.

@@ -14,13 +14,6 @@ import (
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
-// GetItemEstimate statuses (MS-ASCMD 2.2.3.177.7).
-const (
-	estimateBadCollection = 2
-	estimateNotPrimed     = 3
-	estimateBadKey        = 4
-)
-
 // Estimate implements activesync.Estimator: how many commands the next
 // Sync would carry, by the same plan (and the same one-STATUS shortcut)
 // as Sync, without fetching bodies or storing anything.
@@ -35,7 +28,7 @@ func (m *Mail) Estimate(ctx context.Context, a activesync.Account, deviceID, col
 		return 0, storeErr(err)
 	}
 	if !ok {
-		return 0, activesync.CommandStatus(estimateBadCollection, "unknown collection")
+		return 0, activesync.CommandStatus(activesync.EstimateStatusBadCollection, "unknown collection")
 	}
 	col, err := m.getCollection(ctx, user, deviceID, collectionID)
 	if err != nil {
@@ -51,9 +44,9 @@ func (m *Mail) estimate(ctx context.Context, acct *Account, deviceID, collection
 	role := roleOf(col, syncKey)
 	switch {
 	case syncKey == "0" || col == nil:
-		return 0, activesync.CommandStatus(estimateNotPrimed, "sync state not primed")
+		return 0, activesync.CommandStatus(activesync.EstimateStatusNotPrimed, "sync state not primed")
 	case role == keyUnknown:
-		return 0, activesync.CommandStatus(estimateBadKey, "unknown sync key")
+		return 0, activesync.CommandStatus(activesync.EstimateStatusBadKey, "unknown sync key")
 	}
 	in := planInput{
 		user: user, deviceID: deviceID, folderID: collectionID, mailbox: mailbox,
@@ -73,21 +66,12 @@ func (m *Mail) estimate(ctx context.Context, acct *Account, deviceID, collection
 	})
 	switch {
 	case errors.Is(err, errUIDValidity):
-		return 0, activesync.CommandStatus(estimateBadKey, "mailbox was recreated")
+		return 0, activesync.CommandStatus(activesync.EstimateStatusBadKey, "mailbox was recreated")
 	case isServerNo(err):
-		return 0, activesync.CommandStatus(estimateBadCollection, "mailbox not available")
+		return 0, activesync.CommandStatus(activesync.EstimateStatusBadCollection, "mailbox not available")
 	}
 	return n, err
 }
-
-// MoveItems statuses (MS-ASCMD 2.2.3.177.10).
-const (
-	moveBadSource = 1
-	moveBadDest   = 2
-	moveOK        = 3
-	moveSame      = 4
-	moveFailed    = 5
-)
 
 // MoveItems implements activesync.Mover with UID MOVE. The device already
 // shows the move, so both collections' snapshots are updated in place
@@ -115,23 +99,23 @@ func (m *Mail) MoveItems(ctx context.Context, a activesync.Account, deviceID str
 func (m *Mail) moveOne(ctx context.Context, s *imap.Session, user, deviceID string, mv activesync.Move) (activesync.MoveResult, error) {
 	folder, uid, ok := parseItemID(mv.SrcMsgID)
 	if !ok || (mv.SrcFldID != "" && folder != mv.SrcFldID) {
-		return activesync.MoveResult{Status: moveBadSource}, nil
+		return activesync.MoveResult{Status: activesync.MoveStatusBadSource}, nil
 	}
 	src, ok, err := m.mailboxOf(ctx, user, folder)
 	if err != nil || !ok {
-		return activesync.MoveResult{Status: moveBadSource}, err
+		return activesync.MoveResult{Status: activesync.MoveStatusBadSource}, err
 	}
 	dst, ok, err := m.mailboxOf(ctx, user, mv.DstFldID)
 	if err != nil || !ok {
-		return activesync.MoveResult{Status: moveBadDest}, err
+		return activesync.MoveResult{Status: activesync.MoveStatusBadDest}, err
 	}
 	if folder == mv.DstFldID {
-		return activesync.MoveResult{Status: moveSame}, nil
+		return activesync.MoveResult{Status: activesync.MoveStatusSameFolder}, nil
 	}
 	if s.Selected() != src {
 		if _, err := s.Select(ctx, src, false); err != nil {
 			if isServerNo(err) {
-				return activesync.MoveResult{Status: moveBadSource}, nil
+				return activesync.MoveResult{Status: activesync.MoveStatusBadSource}, nil
 			}
 			return activesync.MoveResult{}, err
 		}
@@ -141,13 +125,13 @@ func (m *Mail) moveOne(ctx context.Context, s *imap.Session, user, deviceID stri
 		return activesync.MoveResult{}, err
 	}
 	if len(infos) == 0 {
-		return activesync.MoveResult{Status: moveBadSource}, nil
+		return activesync.MoveResult{Status: activesync.MoveStatusBadSource}, nil
 	}
 	mapped, err := s.Move(ctx, imap.UIDs(uid), dst)
 	if err != nil {
 		if isServerNo(err) {
 			m.log.Warn("move refused upstream", "user", user, "device", deviceID, "item", mv.SrcMsgID, "err", err)
-			return activesync.MoveResult{Status: moveFailed}, nil
+			return activesync.MoveResult{Status: activesync.MoveStatusFailed}, nil
 		}
 		return activesync.MoveResult{}, err
 	}
@@ -158,7 +142,7 @@ func (m *Mail) moveOne(ctx context.Context, s *imap.Session, user, deviceID stri
 		if err := m.applyOnly(ctx, user, deviceID, folder, &state.Delta{Del: []string{mv.SrcMsgID}}); err != nil {
 			return activesync.MoveResult{}, err
 		}
-		return activesync.MoveResult{Status: moveFailed}, nil
+		return activesync.MoveResult{Status: activesync.MoveStatusFailed}, nil
 	}
 	newID := itemID(mv.DstFldID, newUID)
 	if err := m.applyOnly(ctx, user, deviceID, folder, &state.Delta{Del: []string{mv.SrcMsgID}}); err != nil {
@@ -167,7 +151,7 @@ func (m *Mail) moveOne(ctx context.Context, s *imap.Session, user, deviceID stri
 	if err := m.applyOnly(ctx, user, deviceID, mv.DstFldID, &state.Delta{Set: map[string]string{newID: flagSignature(infos[0].Flags)}}); err != nil {
 		return activesync.MoveResult{}, err
 	}
-	return activesync.MoveResult{Status: moveOK, DstMsgID: newID}, nil
+	return activesync.MoveResult{Status: activesync.MoveStatusOK, DstMsgID: newID}, nil
 }
 
 // applyOnly changes a collection's snapshot without a new key (what the
@@ -193,8 +177,6 @@ func (m *Mail) applyOnly(ctx context.Context, user, deviceID, collectionID strin
 }
 
 // ItemOperations statuses (MS-ASCMD 2.2.3.177.8).
-const itemNotFound = 6
-
 // FetchItem implements activesync.ItemFetcher: the message's
 // ApplicationData, whose children the front puts in Properties.
 func (m *Mail) FetchItem(ctx context.Context, a activesync.Account, deviceID, collectionID, serverID string, opts activesync.SyncOptions) (*wbxml.Element, error) {
@@ -204,14 +186,14 @@ func (m *Mail) FetchItem(ctx context.Context, a activesync.Account, deviceID, co
 	}
 	folder, uid, ok := parseItemID(serverID)
 	if !ok || (collectionID != "" && collectionID != folder) {
-		return nil, activesync.CommandStatus(itemNotFound, "no such item")
+		return nil, activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such item")
 	}
 	mailbox, ok, err := m.mailboxOf(ctx, acct.Address(), folder)
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	if !ok {
-		return nil, activesync.CommandStatus(itemNotFound, "no such folder")
+		return nil, activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such folder")
 	}
 	var data *wbxml.Element
 	err = m.withSession(ctx, acct, "ItemOperations", func(s *imap.Session) error {
@@ -232,7 +214,7 @@ func (m *Mail) FetchItem(ctx context.Context, a activesync.Account, deviceID, co
 		return nil
 	})
 	if isServerNo(err) || (err == nil && data == nil) {
-		return nil, activesync.CommandStatus(itemNotFound, "no such item")
+		return nil, activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such item")
 	}
 	return data, err
 }
@@ -253,7 +235,7 @@ func (m *Mail) EmptyFolder(ctx context.Context, a activesync.Account, deviceID, 
 		return storeErr(err)
 	}
 	if !ok {
-		return activesync.CommandStatus(itemNotFound, "no such folder")
+		return activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such folder")
 	}
 	err = m.withSession(ctx, acct, "EmptyFolderContents", func(s *imap.Session) error {
 		if _, err := s.Select(ctx, mailbox, false); err != nil {
@@ -268,7 +250,7 @@ func (m *Mail) EmptyFolder(ctx context.Context, a activesync.Account, deviceID, 
 		return m.deleteChildren(ctx, s, user, mailbox)
 	})
 	if isServerNo(err) {
-		return &activesync.Error{Status: 3, Command: true, Msg: "provider refused to empty the folder", Err: err}
+		return &activesync.Error{Status: activesync.ItemOpsStatusServerError, Command: true, Msg: "provider refused to empty the folder", Err: err}
 	}
 	if err != nil {
 		return err

@@ -12,15 +12,6 @@ import (
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
-// Sync statuses (MS-ASCMD 2.2.3.177.17) the mail engine answers.
-const (
-	syncOK              = 1
-	syncInvalidKey      = 3
-	syncConversionError = 6
-	syncNotFound        = 8
-	syncHierarchyChange = 12
-)
-
 // SyncCollection implements activesync.Syncer for Email folders.
 //
 // Sync keys: "0" resets the collection and answers key "1" with no items
@@ -42,7 +33,7 @@ func (m *Mail) SyncCollection(ctx context.Context, a activesync.Account, deviceI
 		return nil, storeErr(err)
 	}
 	if !ok {
-		return &activesync.SyncResult{Status: syncNotFound, SyncKey: c.SyncKey}, nil
+		return &activesync.SyncResult{Status: activesync.SyncStatusNotFound, SyncKey: c.SyncKey}, nil
 	}
 	col, err := m.getCollection(ctx, user, deviceID, c.CollectionID)
 	if err != nil {
@@ -50,7 +41,7 @@ func (m *Mail) SyncCollection(ctx context.Context, a activesync.Account, deviceI
 	}
 	role := roleOf(col, c.SyncKey)
 	if role == keyUnknown {
-		return &activesync.SyncResult{Status: syncInvalidKey, SyncKey: "0"}, nil
+		return &activesync.SyncResult{Status: activesync.SyncStatusInvalidKey, SyncKey: "0"}, nil
 	}
 	job := &syncJob{
 		m: m, user: user, deviceID: deviceID, c: c, col: col, role: role, mailbox: mailbox,
@@ -68,12 +59,12 @@ func (m *Mail) SyncCollection(ctx context.Context, a activesync.Account, deviceI
 			return nil, storeErr(rerr)
 		}
 		m.log.Info("sync: UIDVALIDITY changed, device must resync", "user", user, "device", deviceID, "collection", c.CollectionID)
-		return &activesync.SyncResult{Status: syncInvalidKey, SyncKey: "0"}, nil
+		return &activesync.SyncResult{Status: activesync.SyncStatusInvalidKey, SyncKey: "0"}, nil
 	case isServerNo(err):
 		// The mailbox is in the map but the provider no longer has it:
 		// the hierarchy changed under the device (FolderSync will tell).
 		m.log.Info("sync: mailbox refused", "user", user, "device", deviceID, "collection", c.CollectionID, "err", err)
-		return &activesync.SyncResult{Status: syncHierarchyChange, SyncKey: c.SyncKey}, nil
+		return &activesync.SyncResult{Status: activesync.SyncStatusHierarchyChanged, SyncKey: c.SyncKey}, nil
 	case err != nil:
 		return nil, err
 	}
@@ -96,7 +87,7 @@ func (j *syncJob) run(ctx context.Context, s *imap.Session) (*activesync.SyncRes
 		return j.initial(ctx, s)
 	}
 	mm := parseMailMeta(j.col.Meta)
-	res := &activesync.SyncResult{Status: syncOK}
+	res := &activesync.SyncResult{Status: activesync.SyncStatusOK}
 	applied := &state.Delta{Set: map[string]string{}}
 	if len(j.c.Commands) > 0 {
 		removed, err := j.deviceCommands(ctx, s, &mm, res, applied)
@@ -151,7 +142,7 @@ func (j *syncJob) initial(ctx context.Context, s *imap.Session) (*activesync.Syn
 	}); err != nil {
 		return nil, commitErr(err)
 	}
-	return &activesync.SyncResult{Status: syncOK, SyncKey: "1"}, nil
+	return &activesync.SyncResult{Status: activesync.SyncStatusOK, SyncKey: "1"}, nil
 }
 
 // fill turns a plan into Commands within the window and returns the Meta

@@ -109,16 +109,6 @@ func (s *Sender) now() time.Time {
 	return time.Now()
 }
 
-// Common status codes of the send commands (MS-ASCMD 2.2.2).
-const (
-	statusRecipientUnresolved = 116
-	statusHasNoRecipient      = 119
-	statusSubmissionFailed    = 120
-	statusReplyFailed         = 121
-	statusTooLarge            = 122 // AttachmentIsTooLarge: the closest code for a message over the limit
-	statusItemNotFound        = 150
-)
-
 // Send implements activesync.Sender.
 func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string, m *activesync.OutgoingMail) error {
 	acct, err := account(a)
@@ -136,11 +126,11 @@ func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string
 	rcpts, err := ParseRecipients(append(append(hdr.Values("To"), hdr.Values("Cc")...), hdr.Values("Bcc")...)...)
 	if err != nil {
 		log.Warn("send refused: bad recipient", "err", err)
-		return activesync.CommandStatus(statusRecipientUnresolved, err.Error())
+		return activesync.CommandStatus(int(activesync.StatusMessageRecipientUnresolved), err.Error())
 	}
 	if len(rcpts) == 0 {
 		log.Warn("send refused: no recipients")
-		return activesync.CommandStatus(statusHasNoRecipient, "no recipients")
+		return activesync.CommandStatus(int(activesync.StatusMessageHasNoRecipient), "no recipients")
 	}
 
 	key := submissionKey(deviceID, m)
@@ -195,10 +185,10 @@ func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string
 			log.Warn("original not found; sending the device's message as is", "err", err)
 		case errors.Is(err, errOriginalGone):
 			log.Warn("send refused: original not found", "err", err)
-			return activesync.CommandStatus(statusItemNotFound, "original message not found")
+			return activesync.CommandStatus(int(activesync.StatusItemNotFound), "original message not found")
 		case errors.Is(err, errOriginalTooLarge):
 			log.Warn("send refused: original too large", "err", err)
-			return activesync.CommandStatus(statusReplyFailed, "original too large")
+			return activesync.CommandStatus(int(activesync.StatusMessageReplyFailed), "original too large")
 		default:
 			return err
 		}
@@ -317,20 +307,20 @@ func (s *Sender) submitFailure(log *slog.Logger, err error) error {
 	var se *smtp.Error
 	if !errors.As(err, &se) {
 		log.Error("send failed", "reason", "other", "err", err)
-		return activesync.CommandStatus(statusSubmissionFailed, "submission failed")
+		return activesync.CommandStatus(int(activesync.StatusMailSubmissionFailed), "submission failed")
 	}
 	log.Warn("send failed", "reason", se.Kind.String(), "err", se.Error())
 	switch {
 	case se.Kind == smtp.KindRecipient:
-		return activesync.CommandStatus(statusRecipientUnresolved, "recipient refused")
+		return activesync.CommandStatus(int(activesync.StatusMessageRecipientUnresolved), "recipient refused")
 	case se.Kind == smtp.KindTooLarge:
-		return activesync.CommandStatus(statusTooLarge, "message too large")
+		return activesync.CommandStatus(int(activesync.StatusAttachmentIsTooLarge), "message too large")
 	case se.Kind == smtp.KindUnavailable || se.Temporary:
 		return fmt.Errorf("%w: %w", activesync.ErrUnavailable, err)
 	default:
 		// KindAuth included: the device's password works for IMAP, so
 		// asking the user for a new one would not help.
-		return activesync.CommandStatus(statusSubmissionFailed, "submission failed")
+		return activesync.CommandStatus(int(activesync.StatusMailSubmissionFailed), "submission failed")
 	}
 }
 

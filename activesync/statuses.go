@@ -1,0 +1,78 @@
+package activesync
+
+// The command statuses of the item and folder commands, defined once: the
+// front answers with them and the bridge returns them in CommandStatus
+// errors and results (issue 11 item 15: they were defined twice, and some
+// were bare numbers). The per-command tables are untyped so they fit both
+// the Status of an Error and the int fields of results; the common
+// statuses (MS-ASCMD 2.2.2, 101 and up) are typed Status values, here for
+// the send commands and in errors.go for the rest.
+
+// Sync statuses (MS-ASCMD 2.2.3.177.17).
+const (
+	SyncStatusOK                 = 1  // success
+	SyncStatusInvalidKey         = 3  // invalid or mismatched sync key: the device starts over at 0
+	SyncStatusProtocolError      = 4  // the request does not comply with the specification
+	SyncStatusServerError        = 5  // server error
+	SyncStatusConversionError    = 6  // error converting the client's item
+	SyncStatusConflict           = 7  // conflict between client and server object
+	SyncStatusNotFound           = 8  // object (collection or item) not found
+	SyncStatusCannotComplete     = 9  // the Sync cannot be completed (e.g. mailbox full)
+	SyncStatusHierarchyChanged   = 12 // the folder hierarchy changed: FolderSync first
+	SyncStatusIncomplete         = 13 // empty or Partial Sync with nothing cached
+	SyncStatusBadHeartbeat       = 14 // Wait or HeartbeatInterval out of range
+	SyncStatusTooManyCollections = 15 // too many collections
+	SyncStatusRetry              = 16 // retry
+)
+
+// FolderSync, FolderCreate, FolderUpdate and FolderDelete statuses
+// (MS-ASCMD 2.2.3.177.2 to 2.2.3.177.5).
+const (
+	FolderStatusOK            = 1  // success
+	FolderStatusExists        = 2  // a folder of that name exists
+	FolderStatusSpecial       = 3  // special folder: cannot be changed
+	FolderStatusNotFound      = 4  // folder not found
+	FolderStatusParentMissing = 5  // parent folder not found
+	FolderStatusServerError   = 6  // server error
+	FolderStatusBadKey        = 9  // invalid hierarchy sync key: FolderSync from 0
+	FolderStatusBadRequest    = 10 // malformed request
+	FolderStatusUnknown       = 11 // unknown error
+)
+
+// ItemOperations statuses (MS-ASCMD 2.2.3.177.8).
+const (
+	ItemOpsStatusOK                 = 1 // success
+	ItemOpsStatusProtocolError      = 2 // protocol error
+	ItemOpsStatusServerError        = 3 // server error
+	ItemOpsStatusNotFound           = 6 // item or attachment not found
+	ItemOpsStatusUnsupportedStore   = 9 // store not supported
+	ItemOpsStatusActionNotSupported = 156
+)
+
+// GetItemEstimate statuses (MS-ASCMD 2.2.3.177.7).
+const (
+	EstimateStatusOK            = 1 // success
+	EstimateStatusBadCollection = 2 // invalid collection
+	EstimateStatusNotPrimed     = 3 // sync state not primed (no Sync yet)
+	EstimateStatusBadKey        = 4 // invalid sync key
+)
+
+// MoveItems statuses (MS-ASCMD 2.2.3.177.10).
+const (
+	MoveStatusBadSource  = 1 // invalid source collection or item
+	MoveStatusBadDest    = 2 // invalid destination collection
+	MoveStatusOK         = 3 // success
+	MoveStatusSameFolder = 4 // source and destination are the same
+	MoveStatusFailed     = 5 // failure (e.g. too many items, or upstream refused)
+)
+
+// Common statuses (MS-ASCMD 2.2.2) of SendMail, SmartReply and SmartForward,
+// typed like the common table in errors.go.
+const (
+	StatusInvalidMIME                Status = 107
+	StatusMessageRecipientUnresolved Status = 116
+	StatusMessageHasNoRecipient      Status = 119
+	StatusMailSubmissionFailed       Status = 120
+	StatusMessageReplyFailed         Status = 121
+	StatusAttachmentIsTooLarge       Status = 122 // also: a message over the size limit
+)
