@@ -152,3 +152,20 @@ func FuzzDecodeBlob(f *testing.F) {
 		}
 	})
 }
+
+// TestBlobBeyondTable: past the transitions tzdata lists (Go then applies
+// the zone's TZ string) the blob is still the zone's rule.
+func TestBlobBeyondTable(t *testing.T) {
+	z := newZones(nil)
+	berlin := mustLoad(t, "Europe/Berlin")
+	want := z.Blob(berlin, 2026)
+	for _, y := range []int{2038, 2040, 2077} {
+		if got := z.Blob(berlin, y); !bytes.Equal(got, want) {
+			b, _ := DecodeBlob(got)
+			t.Errorf("%d: %+v", y, b)
+		}
+		if loc, ok, err := z.FromBlob(want, y); err != nil || !ok || loc.String() != "Europe/Berlin" {
+			t.Errorf("%d: FromBlob %v %v %v", y, loc, ok, err)
+		}
+	}
+}

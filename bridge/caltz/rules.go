@@ -27,17 +27,41 @@ func transitions(loc *time.Location, year int) []transition {
 	var out []transition
 	t := time.Date(year, time.January, 1, 0, 0, 0, 0, loc)
 	endOfYear := time.Date(year+1, time.January, 1, 0, 0, 0, 0, loc)
-	for len(out) < 16 { // no zone changes offset more than a few times a year
+	for steps := 0; steps < 32 && t.Before(endOfYear); steps++ { // a few changes a year at most
 		_, end := t.ZoneBounds()
+		if !end.IsZero() && !end.After(t) {
+			// For instants ruled by a POSIX TZ string (zones built from a
+			// blob, tzdata beyond its table) Go can report a period end at
+			// or before t. Step by days to the next period and take its
+			// start, which Go reports correctly.
+			next := t.Add(24 * time.Hour)
+			for next.Before(endOfYear) && sameZone(t, next) {
+				next = next.Add(24 * time.Hour)
+			}
+			if !next.Before(endOfYear) {
+				break
+			}
+			if end, _ = next.ZoneBounds(); !end.After(t) {
+				end = next
+			}
+		}
 		if end.IsZero() || !end.Before(endOfYear) {
 			break
 		}
-		_, from := t.Zone()
-		_, to := end.Zone()
-		out = append(out, transition{at: end, from: from, to: to, fromDST: t.IsDST(), dst: end.IsDST()})
+		if !sameZone(t, end) {
+			_, from := t.Zone()
+			_, to := end.Zone()
+			out = append(out, transition{at: end, from: from, to: to, fromDST: t.IsDST(), dst: end.IsDST()})
+		}
 		t = end
 	}
 	return out
+}
+
+func sameZone(a, b time.Time) bool {
+	_, oa := a.Zone()
+	_, ob := b.Zone()
+	return oa == ob && a.IsDST() == b.IsDST()
 }
 
 // rulesOf reduces loc's year to at most one pair of transitions. A zone with

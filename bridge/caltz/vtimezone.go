@@ -54,6 +54,13 @@ func (z *Zones) VTimezone(loc *time.Location, from, to time.Time) *ical.Componen
 		}
 		if !g.first.hasDST() {
 			start := time.Date(g.firstYear, time.January, 1, 0, 0, 0, 0, time.UTC)
+			if prev != g.first.std { // the zone moved its offset that year: start there
+				for _, x := range transitions(loc, g.firstYear) {
+					if x.to == g.first.std {
+						start = localWall(x.at, x.from)
+					}
+				}
+			}
 			vtz.Children = append(vtz.Children, observance(ical.CompTimezoneStandard, start, prev, g.first.std, g.first.stdAbbr, ""))
 			prev = g.first.std
 			continue
@@ -63,9 +70,9 @@ func (z *Zones) VTimezone(loc *time.Location, from, to time.Time) *ical.Componen
 		same := g.first.toDST.Equal(g.last.toDST)
 		vtz.Children = append(vtz.Children,
 			observance(ical.CompTimezoneDaylight, localWall(g.first.toDST, g.first.std), g.first.std, g.first.dst, g.first.dstAb,
-				rrule(dstRule, g.last.toDST, open, same)),
+				yearlyRRule(dstRule, g.last.toDST, open, same)),
 			observance(ical.CompTimezoneStandard, localWall(g.first.toStd, g.first.dst), g.first.dst, g.first.std, g.first.stdAbbr,
-				rrule(stdRule, g.last.toStd, open, same)))
+				yearlyRRule(stdRule, g.last.toStd, open, same)))
 		prev = g.last.std
 	}
 	return vtz
@@ -85,10 +92,10 @@ func localWall(at time.Time, off int) time.Time {
 	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, time.UTC)
 }
 
-// rrule returns the yearly rule for st; "" for a group of one year that
+// yearlyRRule returns the yearly rule for st; "" for a group of one year that
 // is not the last. UNTIL is the last occurrence in UTC (RFC 5545 3.3.10:
 // with a local DTSTART inside VTIMEZONE, UNTIL is UTC).
-func rrule(st SystemTime, last time.Time, open, single bool) string {
+func yearlyRRule(st SystemTime, last time.Time, open, single bool) string {
 	if single && !open {
 		return ""
 	}
