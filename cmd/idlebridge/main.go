@@ -14,6 +14,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	// Embedded zone data (~450 KB): calendar conversion resolves IANA zones
+	// even in containers without /usr/share/zoneinfo (bridge/caltz).
+	_ "time/tzdata"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
