@@ -180,3 +180,24 @@ func BenchmarkFromBlob(b *testing.B) {
 		})
 	}
 }
+
+// TestFromBlobAbsoluteNoMatch: a wYear != 0 blob nobody matches becomes a
+// zone switching on those dates.
+func TestFromBlobAbsoluteNoMatch(t *testing.T) {
+	b := Blob{Bias: -90, DaylightBias: -60,
+		StandardDate: SystemTime{Year: 2026, Month: 9, Day: 20, Hour: 3},
+		DaylightDate: SystemTime{Year: 2026, Month: 3, Day: 15, Hour: 2}}
+	loc, ok, err := newZones(nil).FromBlob(b.Encode(), 2026)
+	if err != nil || ok {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	for at, want := range map[string]int{
+		"2026-03-15T00:29:00Z": 90 * 60, "2026-03-15T00:30:00Z": 150 * 60, // 02:00 local
+		"2026-09-20T00:29:00Z": 150 * 60, "2026-09-20T00:30:00Z": 90 * 60, // 03:00 local
+	} {
+		tt, _ := time.Parse(time.RFC3339, at)
+		if _, off := tt.In(loc).Zone(); off != want {
+			t.Errorf("%s: offset %d, want %d", at, off, want)
+		}
+	}
+}

@@ -153,3 +153,45 @@ func TestResolveOthers(t *testing.T) {
 		}
 	})
 }
+
+// FuzzResolve: any TZID and VTIMEZONE a server may hold resolves or fails
+// with an error, never panics, and a resolved zone is usable. The
+// component is built from the fuzzed values directly: go-ical's own
+// decoder is not what is under test (it panics on some input, e.g. a
+// content line "0;0=0" — calconv must guard its parse).
+func FuzzResolve(f *testing.F) {
+	z := newZones(nil)
+	f.Add("Customized Time Zone", "16010101T030000", "+0200", "+0100", "FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10", "",
+		"16010101T020000", "+0100", "+0200", "FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3", "")
+	f.Add("X", "20260101T000000", "+0100", "+0000", "", "20261025T030000", "20260301T020000", "+0000", "+0100", "", "20260301T020000,20270301T020000")
+	f.Add("/mozilla.org/20050126_1/Europe/Berlin", "", "", "", "", "", "", "", "", "", "")
+	f.Add("Y", "19700101T000000", "+0530", "+0530", "FREQ=YEARLY;BYMONTHDAY=-7,-6;BYDAY=SU;BYMONTH=4;UNTIL=20300101", "", "", "", "", "", "")
+	f.Fuzz(func(t *testing.T, tzid, sStart, sFrom, sTo, sRule, sRDate, dStart, dFrom, dTo, dRule, dRDate string) {
+		vtz := ical.NewComponent(ical.CompTimezone)
+		vtz.Props.SetText(ical.PropTimezoneID, tzid)
+		add := func(kind, start, from, to, rule, rdate string) {
+			if start == "" {
+				return
+			}
+			c := ical.NewComponent(kind)
+			for name, v := range map[string]string{ical.PropDateTimeStart: start, ical.PropTimezoneOffsetFrom: from,
+				ical.PropTimezoneOffsetTo: to, ical.PropRecurrenceRule: rule, ical.PropRecurrenceDates: rdate} {
+				if v != "" {
+					p := ical.NewProp(name)
+					p.Value = v
+					c.Props.Set(p)
+				}
+			}
+			vtz.Children = append(vtz.Children, c)
+		}
+		add(ical.CompTimezoneStandard, sStart, sFrom, sTo, sRule, sRDate)
+		add(ical.CompTimezoneDaylight, dStart, dFrom, dTo, dRule, dRDate)
+		loc, err := z.Resolve(tzid, vtz)
+		if err != nil {
+			return
+		}
+		_ = time.Date(2026, 7, 1, 9, 0, 0, 0, loc).UTC()
+		_ = z.Blob(loc, 2026)
+		_ = z.VTimezone(loc, time.Date(2026, 1, 1, 0, 0, 0, 0, loc), time.Date(2026, 12, 31, 0, 0, 0, 0, loc))
+	})
+}

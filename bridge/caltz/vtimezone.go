@@ -150,22 +150,18 @@ func parseOffset(s string) (int, error) {
 	if len(s) != 5 && len(s) != 7 || (s[0] != '+' && s[0] != '-') {
 		return 0, fmt.Errorf("bad UTC offset %q", s)
 	}
-	n := 0
-	parts := []int{}
+	var parts [3]int
 	for i := 1; i+2 <= len(s); i += 2 {
 		v, err := strconv.Atoi(s[i : i+2])
 		if err != nil || v < 0 {
 			return 0, fmt.Errorf("bad UTC offset %q", s)
 		}
-		parts = append(parts, v)
+		parts[i/2] = v
 	}
-	n = parts[0]*3600 + parts[1]*60
-	if len(parts) == 3 {
-		n += parts[2]
-	}
-	if parts[0] > 23 || parts[1] > 59 {
+	if parts[0] > 23 || parts[1] > 59 || parts[2] > 59 {
 		return 0, fmt.Errorf("bad UTC offset %q", s)
 	}
+	n := parts[0]*3600 + parts[1]*60 + parts[2]
 	if s[0] == '-' {
 		n = -n
 	}
