@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBlobBytes cross-checks the encoder against the byte values the
@@ -166,6 +167,27 @@ func TestBlobBeyondTable(t *testing.T) {
 		}
 		if loc, ok, err := z.FromBlob(want, y); err != nil || !ok || loc.String() != "Europe/Berlin" {
 			t.Errorf("%d: FromBlob %v %v %v", y, loc, ok, err)
+		}
+	}
+}
+
+func TestBlobNames(t *testing.T) {
+	z := newZones(nil)
+	built, _ := locationFromBlob(Blob{Bias: -90}, "Device Zone")
+	for _, tc := range []struct {
+		loc      *time.Location
+		std, dst string
+	}{
+		{time.UTC, "UTC", ""},
+		{mustLoad(t, "Asia/Calcutta"), "India Standard Time", ""},
+		{built, "Device Zone", ""},
+	} {
+		b, err := DecodeBlob(z.Blob(tc.loc, 2026))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.StandardName != tc.std || b.DaylightName != tc.dst {
+			t.Errorf("%s: names %q, %q", tc.loc, b.StandardName, b.DaylightName)
 		}
 	}
 }

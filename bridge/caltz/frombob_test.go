@@ -201,3 +201,41 @@ func TestFromBlobAbsoluteNoMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestAllDayP3Support is caltz's share of research note P3 (all-day events
+// on 12.x–14.1 travel as local midnight in the item's TimeZone): the Berlin
+// blob's zone puts 2026-05-14 at 20260513T220000Z, and a New York device's
+// blob read back turns its midnight into the same date.
+func TestAllDayP3Support(t *testing.T) {
+	z := newZones(nil)
+	for _, tc := range []struct {
+		zone, utc string
+	}{
+		{"Europe/Berlin", "2026-05-13T22:00:00Z"},
+		{"America/New_York", "2026-05-14T04:00:00Z"},
+		{"Australia/Sydney", "2026-05-13T14:00:00Z"},
+	} {
+		loc, ok, err := z.FromBlob(z.Blob(mustLoad(t, tc.zone), 2026), 2026)
+		if err != nil || !ok {
+			t.Fatalf("%s: %v %v", tc.zone, ok, err)
+		}
+		if got := time.Date(2026, 5, 14, 0, 0, 0, 0, loc).UTC().Format(time.RFC3339); got != tc.utc {
+			t.Errorf("%s: midnight is %s, want %s", tc.zone, got, tc.utc)
+		}
+		at, _ := time.Parse(time.RFC3339, tc.utc)
+		if d := at.In(loc); d.Format("2006-01-02 15:04") != "2026-05-14 00:00" {
+			t.Errorf("%s: %s reads as %s", tc.zone, tc.utc, d)
+		}
+	}
+}
+
+// BenchmarkLoad is the one-time cost of the candidate zones (first
+// FromBlob or Resolve of a Windows name): time and the heap it keeps.
+func BenchmarkLoad(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		z := newZones(nil)
+		z.load()
+		_ = z.rulesFor(2026)
+	}
+}

@@ -115,7 +115,7 @@ func (z *Zones) windowsName(iana string) string {
 // Blob encodes loc's rules in force in year as a raw TimeZone blob, built
 // from the zone's real transitions of that year. Names are the Windows
 // standard name from CLDR (MS-ASDTYPE 2.7.6 calls them optional; Outlook and
-// Windows phones show them), else the zone's abbreviations.
+// Windows phones show them), else the location's own name.
 func (z *Zones) Blob(loc *time.Location, year int) []byte {
 	return z.blob(loc, year).Encode()
 }
@@ -130,9 +130,16 @@ func (z *Zones) blob(loc *time.Location, year int) Blob {
 		}
 		return b
 	}
-	b.StandardName = r.stdAbbr
+	// A zone CLDR does not list (a newer IANA zone, one built from a
+	// device's blob or a VTIMEZONE) keeps its own name, so a blob read back
+	// finds it again by name among equal rules.
+	name := loc.String()
+	if name == "" || name == "Local" {
+		name = r.stdAbbr
+	}
+	b.StandardName = name
 	if r.hasDST() {
-		b.DaylightName = r.dstAb
+		b.DaylightName = name
 	}
 	return b
 }
@@ -160,25 +167,28 @@ func (z *Zones) FromBlob(raw []byte, year int) (*time.Location, bool, error) {
 	return loc, false, nil
 }
 
-// match tries the blob as sent, then the Motorola reading, then with an
-// hour's slack on the switch times.
+// match tries the blob as sent, then the Motorola reading, each exactly
+// and then with an hour's slack on the switch times.
 func (z *Zones) match(b Blob, year int) (*time.Location, bool) {
 	z.load()
-	want := rulesOfBlob(b, year)
-	if loc, ok := z.pick(b, want, 0, year); ok {
-		return loc, true
-	}
+	readings := []Blob{b}
 	// Motorola Milestone sends DaylightBias +60 where -60 is meant (Horde
-	// _checkTransition); no zone the table knows moves clocks back in summer.
+	// _checkTransition); the literal reading is tried first.
 	if b.DaylightBias > 0 && b.HasDST() {
 		fixed := b
 		fixed.DaylightBias = -b.DaylightBias
-		want := rulesOfBlob(fixed, year)
-		if loc, ok := z.pick(fixed, want, 0, year); ok {
-			return loc, true
+		readings = append(readings, fixed)
+	}
+	// Exact instants first, then an hour's slack for devices that write the
+	// switch time in the other offset.
+	for _, slack := range []time.Duration{0, time.Hour} {
+		for _, r := range readings {
+			if loc, ok := z.pick(r, rulesOfBlob(r, year), slack, year); ok {
+				return loc, true
+			}
 		}
 	}
-	return z.pick(b, want, time.Hour, year)
+	return nil, false
 }
 
 func (z *Zones) pick(b Blob, want yearRules, slack time.Duration, year int) (*time.Location, bool) {
