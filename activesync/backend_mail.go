@@ -221,7 +221,7 @@ type PingFolder struct {
 // ctx bounds the registration only: a parked Ping outlives the HTTP
 // handler that started it (the front may hand its connection back and
 // keep no goroutine while it waits). When Ping returns an error, done is
-// never called; CommandStatus(7) means no known folder is left to watch.
+// never called; CommandStatus(PingStatusFolderSync) means no known folder is left to watch.
 type Pinger interface {
 	Ping(ctx context.Context, acct Account, deviceID string, folders []PingFolder, heartbeat time.Duration,
 		done func(changed []string, err error)) (stop func(), err error)

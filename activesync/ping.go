@@ -9,16 +9,7 @@ import (
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 )
 
-// Ping status values (MS-ASCMD 2.2.3.177.11).
 const (
-	pingExpired        = 1
-	pingChanges        = 2
-	pingMissingParams  = 3
-	pingProtocolError  = 4
-	pingBadHeartbeat   = 5
-	pingTooManyFolders = 6
-	pingFolderSync     = 7
-
 	metaPingFolders   = "ping.folders"
 	metaPingHeartbeat = "ping.heartbeat"
 )
@@ -63,13 +54,13 @@ func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
 		for _, f := range c.req.Child(wbxml.Ping, "Folders").All(wbxml.Ping, "Folder") {
 			id := f.ChildText(wbxml.Ping, "Id")
 			if id == "" {
-				return c.pingStatus(pingProtocolError), nil
+				return c.pingStatus(PingStatusProtocolError), nil
 			}
 			folders = append(folders, PingFolder{ID: id, Class: f.ChildText(wbxml.Ping, "Class")})
 		}
 	}
 	if len(folders) > c.s.maxPingFolders() {
-		resp := c.pingStatus(pingTooManyFolders)
+		resp := c.pingStatus(PingStatusTooManyFolders)
 		resp.AddText(wbxml.Ping, "MaxFolders", strconv.Itoa(c.s.maxPingFolders()))
 		return resp, nil
 	}
@@ -77,7 +68,7 @@ func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
 	if hbText != "" {
 		n, err := strconv.Atoi(hbText)
 		if err != nil {
-			return c.pingStatus(pingProtocolError), nil
+			return c.pingStatus(PingStatusProtocolError), nil
 		}
 		hb = time.Duration(n) * time.Second
 		if hb < lo || hb > hi {
@@ -85,7 +76,7 @@ func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
 			if hb > hi {
 				limit = hi
 			}
-			resp := c.pingStatus(pingBadHeartbeat)
+			resp := c.pingStatus(PingStatusBadHeartbeat)
 			resp.AddText(wbxml.Ping, "HeartbeatInterval", strconv.Itoa(int(limit/time.Second)))
 			return resp, nil
 		}
@@ -100,7 +91,7 @@ func handlePing(ctx context.Context, c *call) (*wbxml.Element, error) {
 		folders = decodePingFolders(c.dev.Meta[metaPingFolders])
 	}
 	if hb == 0 || len(folders) == 0 {
-		return c.pingStatus(pingMissingParams), nil
+		return c.pingStatus(PingStatusMissingParams), nil
 	}
 	if err := c.rememberPing(ctx, folders, hb); err != nil {
 		return nil, err
@@ -131,9 +122,9 @@ func (c *call) pingAnswer(changed []string, err error) (*wbxml.Element, error) {
 		return nil, err
 	}
 	if len(changed) == 0 {
-		return c.pingStatus(pingExpired), nil
+		return c.pingStatus(PingStatusExpired), nil
 	}
-	resp := c.pingStatus(pingChanges)
+	resp := c.pingStatus(PingStatusChanges)
 	fs := resp.Add(wbxml.Ping, "Folders")
 	for _, id := range changed {
 		fs.AddText(wbxml.Ping, "Folder", id)

@@ -29,7 +29,7 @@ func (p *fakePinger) Ping(ctx context.Context, acct activesync.Account, dev stri
 	p.mu.Unlock()
 	for _, f := range fs {
 		if f.ID == "unknown" && len(fs) == 1 {
-			return nil, activesync.CommandStatus(7, "no such folder")
+			return nil, activesync.CommandStatus(activesync.PingStatusFolderSync, "no such folder")
 		}
 	}
 	done(ch, nil)

@@ -8,6 +8,17 @@ package activesync
 // statuses (MS-ASCMD 2.2.2, 101 and up) are typed Status values, here for
 // the send commands and in errors.go for the rest.
 
+// Ping statuses (MS-ASCMD 2.2.3.177.11).
+const (
+	PingStatusExpired        = 1 // the heartbeat ended with no changes
+	PingStatusChanges        = 2 // changes in at least one folder
+	PingStatusMissingParams  = 3 // the request omitted needed parameters
+	PingStatusProtocolError  = 4 // syntax error in the request
+	PingStatusBadHeartbeat   = 5 // heartbeat out of range (the answer carries the allowed one)
+	PingStatusTooManyFolders = 6 // more folders than the server watches
+	PingStatusFolderSync     = 7 // the folder hierarchy changed: FolderSync first
+)
+
 // Sync statuses (MS-ASCMD 2.2.3.177.17).
 const (
 	SyncStatusOK                 = 1  // success

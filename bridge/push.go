@@ -206,7 +206,7 @@ func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, 
 		watch[f.ID] = mb
 	}
 	if len(watch) == 0 {
-		return nil, activesync.CommandStatus(7, "no known folder to watch; FolderSync needed")
+		return nil, activesync.CommandStatus(activesync.PingStatusFolderSync, "no known folder to watch; FolderSync needed")
 	}
 
 	// The lease holder may run on another instance: it must know these

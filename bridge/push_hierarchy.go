@@ -34,7 +34,7 @@ import (
 // pingFolderSync answers a parked Ping with Status 7 (MS-ASCMD
 // 2.2.3.177.11 Ping Status 7: folder hierarchy sync required).
 func pingFolderSync() error {
-	return activesync.CommandStatus(7, "folder hierarchy changed; FolderSync required")
+	return activesync.CommandStatus(activesync.PingStatusFolderSync, "folder hierarchy changed; FolderSync required")
 }
 
 // hierarchyChanged reports whether a FolderSync of the device would carry
