@@ -84,8 +84,16 @@ func handleSync(ctx context.Context, c *call) (*wbxml.Element, error) {
 		// the request or, detached, after it (its context is gone then).
 		again := func(ctx context.Context, ids []string, err error) (*wbxml.Element, error) {
 			if err != nil {
-				if _, ok := commandStatusOf(err); !ok {
+				code, ok := commandStatusOf(err)
+				if !ok {
 					return nil, err
+				}
+				if code == PingStatusFolderSync {
+					// MS-ASCMD 2.2.3.177.17: Status 12 at the top level
+					// tells the device the hierarchy changed and to
+					// FolderSync before it syncs again; an empty answer
+					// ("no changes") would leave it unaware.
+					return syncStatus(SyncStatusHierarchyChanged), nil
 				}
 				return nil, nil
 			}

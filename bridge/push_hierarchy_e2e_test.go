@@ -118,3 +118,52 @@ func TestFolderCreateByDeviceAnswersOthers7(t *testing.T) {
 		t.Fatalf("phone's Ping after its own FolderCreate answered %s, want 1 (no echo)", pr.status)
 	}
 }
+
+// TestHangingSyncAnswers12OnUpstreamFolderCreate: a hanging Sync woken by
+// a folder created upstream answers Sync Status 12 (MS-ASCMD
+// 2.2.3.177.17), not an empty "no changes" body, so the device runs
+// FolderSync.
+func TestHangingSyncAnswers12OnUpstreamFolderCreate(t *testing.T) {
+	ctx := context.Background()
+	e := bridgetest.Start(t, bridgetest.Options{Push: hierarchyOpts()})
+	dev := e.Device(t, "phone", "14.1")
+	fs, err := dev.FolderSync(ctx, "0")
+	if err != nil || fs.Status != "1" {
+		t.Fatalf("FolderSync: %v %+v", err, fs)
+	}
+	inbox, _ := client.FolderByType(fs.Add, 2)
+	_, key, err := dev.SyncAll(ctx, inbox.ServerID, client.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	go func() {
+		req := wbxml.New(wbxml.AirSync, "Sync")
+		col := req.Add(wbxml.AirSync, "Collections").Add(wbxml.AirSync, "Collection")
+		col.AddText(wbxml.AirSync, "SyncKey", key)
+		col.AddText(wbxml.AirSync, "CollectionId", inbox.ServerID)
+		req.AddText(wbxml.AirSync, "HeartbeatInterval", "300")
+		r, err := dev.Do(ctx, "Sync", req)
+		switch {
+		case err != nil:
+			t.Error(err)
+			done <- ""
+		case r.Doc == nil:
+			done <- "empty body"
+		default:
+			done <- r.Doc.ChildText(wbxml.AirSync, "Status")
+		}
+	}()
+	testenv.WaitFor(t, 20*time.Second, "the hanging Sync to park", func() bool { return e.Push.Parked() == 1 })
+	if err := e.IMAP(t).CreateFolder(ctx, "Projects"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case st := <-done:
+		if st != "12" {
+			t.Fatalf("hanging Sync woken by an upstream folder create answered %q, want Status 12", st)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("hanging Sync still parked 30 s after the folder create")
+	}
+}
