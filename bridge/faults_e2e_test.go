@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -98,7 +99,8 @@ func TestFullDiskIs503AndKeepsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	e := bridgetest.Start(t, bridgetest.Options{Store: st, Bus: state.NewMemoryBus(), Leases: state.NewMemoryLeases()})
+	// The device cap is raised so the fillers below never evict fulldev.
+	e := bridgetest.Start(t, bridgetest.Options{Store: st, Bus: state.NewMemoryBus(), Leases: state.NewMemoryLeases(), MaxDevices: 1000})
 	dev := e.Device(t, "fulldev", "16.1")
 	ctx := context.Background()
 	fs, err := dev.FolderSync(ctx, "0")
@@ -107,9 +109,30 @@ func TestFullDiskIs503AndKeepsState(t *testing.T) {
 	}
 
 	free := testenv.FillDisk(t, dir)
-	for _, key := range []string{fs.SyncKey, "0"} {
-		resp, err := dev.DoRaw(ctx, "FolderSync", client.Params{}, folderSyncBody(t, key), "application/vnd.ms-sync.wbxml")
-		wantRetryLater(t, "FolderSync on a full disk (key "+key+")", resp, err)
+	// bbolt writes into pages its file already holds for as long as its
+	// free list lasts, so one small write may still succeed on a full
+	// disk. New devices' records make the data grow until a write needs a
+	// block the disk cannot give; that request must be a 503 with
+	// Retry-After (and none may be anything but success or that).
+	provision := wbxml.New(wbxml.Provision, "Provision")
+	provision.Add(wbxml.Provision, "Policies").Add(wbxml.Provision, "Policy").
+		AddText(wbxml.Provision, "PolicyType", "MS-EAS-Provisioning-WBXML")
+	body, err := wbxml.Encode(provision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := false
+	for i := 0; i < 500 && !full; i++ {
+		c := &client.Client{BaseURL: e.URL, User: e.User, Password: e.Password, DeviceID: fmt.Sprintf("filler%d", i), Version: "16.1", DeviceType: "TestPhone"}
+		resp, err := c.DoRaw(ctx, "Provision", client.Params{}, body, "application/vnd.ms-sync.wbxml")
+		if err == nil {
+			continue
+		}
+		wantRetryLater(t, fmt.Sprintf("Provision of new device %d on a full disk", i), resp, err)
+		full = true
+	}
+	if !full {
+		t.Fatal("500 new devices were stored on a full disk: the test never reached the full disk")
 	}
 	free()
 
