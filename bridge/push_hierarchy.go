@@ -89,43 +89,18 @@ func hierarchyPrint(listed []imap.Folder) string {
 // created while nobody watched must not wait for a device restart (the
 // devices' own check makes that cheap for those that know it already).
 func (uw *userWatch) hierarchyLoop(ctx context.Context, cfg imap.Config) {
-	p := uw.p
-	log := p.log.With("user", uw.user)
 	last, seen := "", false
-	failures := 0
-	for ctx.Err() == nil {
-		err := func() error {
-			s, err := imap.Dial(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			failures = 0
-			for ctx.Err() == nil {
-				listed, err := s.ListFolders(ctx)
-				if err != nil {
-					return err
-				}
-				if pr := hierarchyPrint(listed); !seen || pr != last {
-					last, seen = pr, true
-					uw.publishHierarchy()
-				}
-				if !sleepCtx(ctx, p.opts.HierarchyInterval) {
-					return nil
-				}
-			}
-			return nil
-		}()
-		if ctx.Err() != nil {
-			return
+	uw.everyInterval(ctx, cfg, "folder list poller", uw.p.opts.HierarchyInterval, func(s *imap.Session) error {
+		listed, err := s.ListFolders(ctx)
+		if err != nil {
+			return err
 		}
-		failures++
-		d := backoff(failures)
-		log.Warn("push: folder list poller failed; retrying", "err", err, "in", d.Round(time.Millisecond))
-		if !sleepCtx(ctx, d) {
-			return
+		if pr := hierarchyPrint(listed); !seen || pr != last {
+			last, seen = pr, true
+			uw.publishHierarchy()
 		}
-	}
+		return nil
+	})
 }
 
 func (uw *userWatch) publishHierarchy() {

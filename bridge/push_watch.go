@@ -404,9 +404,28 @@ func (uw *userWatch) idleLoop(ctx context.Context, cfg imap.Config, folderID, ma
 // pollLoop checks folders beyond the IDLE budget with STATUS on one
 // connection and publishes those whose counters moved.
 func (uw *userWatch) pollLoop(ctx context.Context, cfg imap.Config, ids []string, folders map[string]string) {
-	p := uw.p
-	log := p.log.With("user", uw.user)
 	last := map[string]imap.Status{}
+	uw.everyInterval(ctx, cfg, "STATUS poller", uw.p.opts.PollInterval, func(s *imap.Session) error {
+		for _, id := range ids {
+			st, err := s.Status(ctx, folders[id])
+			if err != nil {
+				return err
+			}
+			if prev, ok := last[id]; !ok || prev != st {
+				last[id] = st
+				uw.publish(id)
+			}
+		}
+		return nil
+	})
+}
+
+// everyInterval runs check on a connection of its own every interval until
+// ctx ends; a failed dial or check drops the connection and retries with
+// backoff (reset once a dial succeeds). The STATUS and folder-list pollers
+// share it.
+func (uw *userWatch) everyInterval(ctx context.Context, cfg imap.Config, what string, interval time.Duration, check func(*imap.Session) error) {
+	log := uw.p.log.With("user", uw.user)
 	failures := 0
 	for ctx.Err() == nil {
 		err := func() error {
@@ -417,17 +436,10 @@ func (uw *userWatch) pollLoop(ctx context.Context, cfg imap.Config, ids []string
 			defer s.Close()
 			failures = 0
 			for ctx.Err() == nil {
-				for _, id := range ids {
-					st, err := s.Status(ctx, folders[id])
-					if err != nil {
-						return err
-					}
-					if prev, ok := last[id]; !ok || prev != st {
-						last[id] = st
-						uw.publish(id)
-					}
+				if err := check(s); err != nil {
+					return err
 				}
-				if !sleepCtx(ctx, p.opts.PollInterval) {
+				if !sleepCtx(ctx, interval) {
 					return nil
 				}
 			}
@@ -438,7 +450,7 @@ func (uw *userWatch) pollLoop(ctx context.Context, cfg imap.Config, ids []string
 		}
 		failures++
 		d := backoff(failures)
-		log.Warn("push: STATUS poller failed; retrying", "err", err, "in", d.Round(time.Millisecond))
+		log.Warn("push: "+what+" failed; retrying", "err", err, "in", d.Round(time.Millisecond))
 		if !sleepCtx(ctx, d) {
 			return
 		}
