@@ -210,21 +210,13 @@ func (m *merger) apply() error {
 		m.setBusy(*n)
 	}
 	if n, ok := target(m, "Sensitivity", d.Sensitivity, d.Sensitivity != nil); ok && !reflect.DeepEqual(orZero(n), orZero(o.Sensitivity)) {
-		m.set(ical.PropClass, "CLASS:"+[]string{"PUBLIC", "PRIVATE", "PRIVATE", "CONFIDENTIAL"}[min(max(orZero(n), 0), 3)])
+		m.setClass(orZero(n))
 	}
 	if n, ok := target(m, "Reminder", d.Reminder, d.Reminder != nil); ok && !reflect.DeepEqual(n, o.Reminder) {
 		m.setReminder(n)
 	}
 	if cs, ok := target(m, "Categories", d.Categories, d.Categories != nil); ok && !sameStrings(cs, o.Categories) {
-		if len(cs) == 0 {
-			m.del(ical.PropCategories)
-		} else {
-			esc := make([]string, len(cs))
-			for i, c := range cs {
-				esc[i] = escapeText(c)
-			}
-			m.set(ical.PropCategories, "CATEGORIES:"+strings.Join(esc, ","))
-		}
+		m.setCategories(cs)
 	}
 	if err := m.applyRecurrence(); err != nil {
 		return err
@@ -286,6 +278,26 @@ func bodyText(b *items.Body) string {
 		}
 	}
 	return strings.TrimSpace(sb.String())
+}
+
+// setClass writes EAS Sensitivity (0 normal, 1 personal, 2 private, 3
+// confidential) as CLASS; iCalendar has no "personal", so it is PRIVATE.
+func (m *merger) setClass(sensitivity int) {
+	m.set(ical.PropClass, "CLASS:"+[]string{"PUBLIC", "PRIVATE", "PRIVATE", "CONFIDENTIAL"}[min(max(sensitivity, 0), 3)])
+}
+
+// setCategories writes the device's categories as one CATEGORIES line
+// (RFC 5545 text escaping), or removes it when there are none.
+func (m *merger) setCategories(cs []string) {
+	if len(cs) == 0 {
+		m.del(ical.PropCategories)
+		return
+	}
+	esc := make([]string, len(cs))
+	for i, c := range cs {
+		esc[i] = escapeText(c)
+	}
+	m.set(ical.PropCategories, "CATEGORIES:"+strings.Join(esc, ","))
 }
 
 func (m *merger) set(name, line string) {

@@ -267,18 +267,10 @@ func MergeTask(stored []byte, dev *items.Task, g Ghosting, opt Options, now time
 		m.set(ical.PropPriority, "PRIORITY:"+[]string{"9", "5", "1"}[min(max(*n, 0), 2)])
 	}
 	if n, ok := target(m, "Sensitivity", d.Sensitivity, d.Sensitivity != nil); ok && orZero(n) != orZero(old.Sensitivity) {
-		m.set(ical.PropClass, "CLASS:"+[]string{"PUBLIC", "PRIVATE", "PRIVATE", "CONFIDENTIAL"}[min(max(orZero(n), 0), 3)])
+		m.setClass(orZero(n))
 	}
 	if cs, ok := target(m, "Categories", d.Categories, d.Categories != nil); ok && !sameStrings(cs, old.Categories) {
-		if len(cs) == 0 {
-			m.del(ical.PropCategories)
-		} else {
-			esc := make([]string, len(cs))
-			for i, c := range cs {
-				esc[i] = escapeText(c)
-			}
-			m.set(ical.PropCategories, "CATEGORIES:"+strings.Join(esc, ","))
-		}
+		m.setCategories(cs)
 	}
 	m.taskReminder(d, old)
 	if d.Recurrence != nil && old.Recurrence == nil || d.Recurrence != nil && old.Recurrence != nil && !sameRule(d.Recurrence, old.Recurrence) {
