@@ -1,0 +1,176 @@
+package engine_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/state"
+)
+
+// notes is the trivial source the engine issue asks a reviewer to be able
+// to write: a fixed list of read-only items (ID → version), diffed
+// against the device view. It is also the engine's own test double.
+type notes struct {
+	items   map[string]string
+	fetched [][]string
+}
+
+func (n *notes) Open(context.Context, *engine.Call) (engine.Job, error) { return &notesJob{n}, nil }
+
+type notesJob struct{ n *notes }
+
+func (j *notesJob) Reset(context.Context) (map[string]string, error) { return nil, nil }
+func (j *notesJob) Close(error)                                      {}
+
+func (j *notesJob) Apply(_ context.Context, cmds []activesync.SyncCommand) ([]activesync.SyncItemResponse, *state.Delta, error) {
+	var out []activesync.SyncItemResponse
+	for _, c := range cmds {
+		out = append(out, activesync.SyncItemResponse{Kind: c.Kind, ServerID: c.ServerID, ClientID: c.ClientID, Status: activesync.SyncStatusNotFound})
+	}
+	return out, nil, nil
+}
+
+func (j *notesJob) Plan(ctx context.Context, v engine.View) (*engine.Plan, error) {
+	have, err := v.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &engine.Plan{Versions: map[string]string{}}
+	for id := range have {
+		if _, ok := j.n.items[id]; !ok {
+			p.Deletes = append(p.Deletes, id)
+		}
+	}
+	for id, ver := range j.n.items {
+		old, ok := have[id]
+		switch {
+		case !ok:
+			p.Adds = append(p.Adds, id)
+		case old != ver:
+			p.Changes = append(p.Changes, id)
+		default:
+			continue
+		}
+		p.Versions[id] = ver
+	}
+	sort.Strings(p.Deletes)
+	sort.Strings(p.Changes)
+	sort.Strings(p.Adds)
+	return p, nil
+}
+
+func (j *notesJob) Fetch(_ context.Context, ids []string, _ engine.Budget) ([]engine.Item, []string, bool, error) {
+	j.n.fetched = append(j.n.fetched, ids)
+	var out []engine.Item
+	for _, id := range ids {
+		if _, ok := j.n.items[id]; ok {
+			out = append(out, engine.Item{ServerID: id, Data: wbxml.New("AirSync", "ApplicationData")})
+		}
+	}
+	return out, nil, false, nil
+}
+
+func openStore(t *testing.T) state.Store {
+	st, err := state.OpenEmbedded(filepath.Join(t.TempDir(), "s.db"), state.EmbeddedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+func kinds(res *activesync.SyncResult) []string {
+	var out []string
+	for _, c := range res.Commands {
+		out = append(out, c.Kind+" "+c.ServerID)
+	}
+	return out
+}
+
+func TestEngineKeysWindowsAndResend(t *testing.T) {
+	ctx := context.Background()
+	e := &engine.Engine{Store: openStore(t)}
+	src := &notes{items: map[string]string{"n:1": "a", "n:2": "a", "n:3": "a"}}
+	call := func() *engine.Call {
+		return &engine.Call{User: "u@example.com", DeviceID: "dev", CollectionID: "n"}
+	}
+	sync := func(key string, window int) *activesync.SyncResult {
+		t.Helper()
+		res, err := e.Sync(ctx, src, call(), &activesync.SyncCollection{SyncKey: key, GetChanges: true, WindowSize: window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := sync("0", 10); res.SyncKey != "1" || len(res.Commands) != 0 {
+		t.Fatalf("initial: key %s, %d commands", res.SyncKey, len(res.Commands))
+	}
+	r2 := sync("1", 2)
+	if r2.SyncKey != "2" || !r2.MoreAvailable || !slices.Equal(kinds(r2), []string{"Add n:1", "Add n:2"}) {
+		t.Fatalf("window 1: key %s more %v %v", r2.SyncKey, r2.MoreAvailable, kinds(r2))
+	}
+	// The answer was lost: key 1 again gives the same window under key 2.
+	if r := sync("1", 2); r.SyncKey != "2" || !slices.Equal(kinds(r), kinds(r2)) {
+		t.Fatalf("resend: key %s %v", r.SyncKey, kinds(r))
+	}
+	r3 := sync("2", 2)
+	if r3.SyncKey != "3" || r3.MoreAvailable || !slices.Equal(kinds(r3), []string{"Add n:3"}) {
+		t.Fatalf("window 2: key %s more %v %v", r3.SyncKey, r3.MoreAvailable, kinds(r3))
+	}
+	// Nothing new: the key stays.
+	if r := sync("3", 2); r.SyncKey != "3" || len(r.Commands) != 0 {
+		t.Fatalf("empty: key %s %v", r.SyncKey, kinds(r))
+	}
+	src.items["n:2"] = "b"
+	delete(src.items, "n:1")
+	n, err := e.Estimate(ctx, src, call(), "3")
+	if err != nil || n != 2 {
+		t.Fatalf("estimate = %d, %v; want 2", n, err)
+	}
+	if ch, err := e.HasChanges(ctx, src, call()); err != nil || !ch {
+		t.Fatalf("has changes = %v, %v", ch, err)
+	}
+	r4 := sync("3", 10)
+	if r4.SyncKey != "4" || !slices.Equal(kinds(r4), []string{"Delete n:1", "Change n:2"}) {
+		t.Fatalf("changes: key %s %v", r4.SyncKey, kinds(r4))
+	}
+	if r := sync("4", 10); r.SyncKey != "4" || len(r.Commands) != 0 {
+		t.Fatalf("after changes: key %s %v", r.SyncKey, kinds(r))
+	}
+	if ch, err := e.HasChanges(ctx, src, call()); err != nil || ch {
+		t.Fatalf("has changes after sync = %v, %v", ch, err)
+	}
+	if r := sync("17", 10); r.Status != activesync.SyncStatusInvalidKey || r.SyncKey != "0" {
+		t.Fatalf("bad key: status %d key %s", r.Status, r.SyncKey)
+	}
+	// A device command gets its response and a new key even when nothing
+	// changed upstream.
+	res, err := e.Sync(ctx, src, call(), &activesync.SyncCollection{SyncKey: "4", GetChanges: true, WindowSize: 10,
+		Commands: []activesync.SyncCommand{{Kind: "Delete", ServerID: "n:9"}}})
+	if err != nil || res.SyncKey != "5" || len(res.Responses) != 1 || res.Responses[0].Status != activesync.SyncStatusNotFound {
+		t.Fatalf("command: %+v, %v", res, err)
+	}
+}
+
+func TestRefEncoding(t *testing.T) {
+	for _, r := range []engine.Ref{
+		{Kind: engine.KindMail, Path: "INBOX"},
+		{Kind: engine.KindMail, Path: "a/b:c"},
+		{Kind: engine.KindCalendar, Path: "/dav/u/cal/"},
+		{Kind: engine.KindContacts, Path: ""},
+	} {
+		if got := engine.DecodeRef(engine.EncodeRef(r)); got != r {
+			t.Errorf("round trip %+v = %+v", r, got)
+		}
+	}
+	// A folder map written before kinds: a bare mailbox name.
+	if got := engine.DecodeRef("Archive/2024"); got != (engine.Ref{Kind: engine.KindMail, Path: "Archive/2024"}) {
+		t.Errorf("bare name = %+v", got)
+	}
+}
