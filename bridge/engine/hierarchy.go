@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/idlebridge/idlebridge/bridge/accounts"
+)
+
+// Client is the device a request comes from, for sources whose answer
+// depends on the client family (contacts merged into one folder for apps
+// that show only one).
+type Client struct {
+	DeviceID, DeviceType, UserAgent string
+}
+
+// Folder is one collection a hierarchy source offers. The folder map
+// gives it its collection ID; the parent is named by Ref too (zero Ref:
+// the root).
+type Folder struct {
+	Ref         Ref
+	Parent      Ref
+	DisplayName string
+	Type        int // activesync.Folder* (MS-ASCMD 2.2.3.186.3)
+}
+
+// Hierarchy is a source of folders for FolderSync. Each source owns the
+// refs of its Kinds in the user's folder map: a listing replaces the map's
+// entries of those kinds only. A source whose upstream cannot be reached
+// returns an error; FolderSync then keeps that source's folders as the
+// device knows them (a CalDAV outage must not delete the device's
+// calendars) and serves the others.
+type Hierarchy interface {
+	Kinds() []Kind
+	Folders(ctx context.Context, p *accounts.Principal, c Client) ([]Folder, error)
+}
+
+// FolderEditor is a Hierarchy that creates, renames and deletes its
+// folders for FolderCreate/FolderUpdate/FolderDelete. folderType is the
+// device's requested type; parent is the zero Ref for the root.
+type FolderEditor interface {
+	CreateFolder(ctx context.Context, p *accounts.Principal, parent Ref, name string, folderType int) (Ref, error)
+	RenameFolder(ctx context.Context, p *accounts.Principal, ref Ref, name string) (Ref, error)
+	DeleteFolder(ctx context.Context, p *accounts.Principal, ref Ref) error
+}
+
+// Watcher watches a user's collections of its kinds upstream while the
+// user is active (IMAP IDLE/NOTIFY/STATUS for mail, the DAV change ladder
+// for calendars and contacts). It runs until ctx ends, calling changed
+// with the collection ID of every collection that changed upstream; the
+// push hub then re-checks the parked devices (HasChanges), which must not
+// need upstream I/O for a source whose watcher records what it saw. The
+// hub calls Update when the watched set or the credentials change.
+type Watcher interface {
+	Kinds() []Kind
+	Watch(ctx context.Context, p *accounts.Principal, folders map[string]Ref, changed func(collectionID string)) WatchHandle
+}
+
+// WatchHandle is one running watch.
+type WatchHandle interface {
+	// Update replaces the watched collections and credentials.
+	Update(p *accounts.Principal, folders map[string]Ref)
+}
