@@ -87,3 +87,30 @@ const (
 	StatusMessageReplyFailed         Status = 121
 	StatusAttachmentIsTooLarge       Status = 122 // also: a message over the size limit
 )
+
+// Search statuses (MS-ASCMD 2.2.3.177.14): of the Search element and of
+// each Store.
+const (
+	SearchStatusOK                = 1  // success
+	SearchStatusProtocolError     = 2  // the request is invalid
+	SearchStatusServerError       = 3  // server error, retry
+	SearchStatusBadLink           = 4  // bad link (document library)
+	SearchStatusAccessDenied      = 5  // access denied
+	SearchStatusNotFound          = 6  // not found
+	SearchStatusConnectionFailed  = 7  // connection to the store failed
+	SearchStatusTooComplex        = 8  // the query is too complex
+	SearchStatusTimedOut          = 10 // the search timed out
+	SearchStatusFolderSyncNeeded  = 11 // the folder hierarchy is out of date
+	SearchStatusEndOfRange        = 12 // the requested range is past the results
+	SearchStatusAccessBlocked     = 13 // access blocked
+	SearchStatusCredentialsNeeded = 14 // credentials required
+)
+
+// Picture statuses of GAL entries (MS-ASCMD 2.2.3.167.3, Status in a
+// Picture of Search and ResolveRecipients).
+const (
+	PictureStatusOK          = 1   // the picture is in Data
+	PictureStatusNoPhoto     = 173 // the contact has no photo
+	PictureStatusTooLarge    = 174 // the photo is larger than MaxSize
+	PictureStatusMaxPictures = 175 // MaxPictures already reached
+)
