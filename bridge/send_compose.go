@@ -48,6 +48,16 @@ func compose(hdr textproto.Header, body []byte, orig *original, kind string, rep
 		}
 		hdr = root.hdr
 	}
+	// Lines too long for SMTP are re-encoded (send_lines.go); a message
+	// without any is sent as the device wrote it.
+	if root != nil {
+		fitLines(root)
+		hdr = root.hdr
+	} else if hasLongLine(body) {
+		if r := parseMIME(hdr, body); fitLines(r) {
+			root, hdr = r, r.hdr
+		}
+	}
 	fillHeader(&hdr, user, now)
 	if orig != nil && kind == "SmartReply" {
 		threadHeaders(&hdr, orig.hdr)

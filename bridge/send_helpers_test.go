@@ -52,6 +52,8 @@ func startCaptureSMTP(t *testing.T, pass string) *captureSMTP {
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true
 	srv.EnableSMTPUTF8 = true
+	// Real submission servers refuse lines over RFC 5321's 1000 octets.
+	srv.MaxLineLength = 1000
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
