@@ -65,7 +65,7 @@ func TestFitLinesLeavesShortPartsAndDecodesEncodings(t *testing.T) {
 	long := strings.Repeat("x", 1500)
 	for _, tc := range []struct {
 		name, ctype, cte, body string
-		want                  string // CTE after, "" = unchanged
+		want                   string // CTE after, "" = unchanged
 	}{
 		{"short 8bit", "text/plain", "8bit", "hello\r\n", ""},
 		{"long 8bit text", "text/html", "8bit", long, "quoted-printable"},
