@@ -42,6 +42,7 @@ type Config struct {
 	UsersDir       string          `mapstructure:"users_dir"` // one <address>.yaml per user
 	Redis          RedisConfig     `mapstructure:"redis"`
 	Heartbeat      HeartbeatConfig `mapstructure:"heartbeat"`
+	Push           PushConfig      `mapstructure:"push"`
 	Log            LogConfig       `mapstructure:"log"`
 	Policy         PolicyConfig    `mapstructure:"policy"`
 	Limits         LimitsConfig    `mapstructure:"limits"`
@@ -152,6 +153,20 @@ type AuthConfig struct {
 	PassthroughCacheTTL time.Duration `mapstructure:"passthrough_cache_ttl"`
 }
 
+// PushConfig tunes how the bridge watches the provider for the users
+// whose devices are active.
+type PushConfig struct {
+	// ActiveFor keeps a user's upstream watchers running after the last
+	// request of any of their devices.
+	ActiveFor time.Duration `mapstructure:"active_for"`
+	// MailPollInterval is how often mail folders beyond the IDLE budget
+	// are checked with STATUS.
+	MailPollInterval time.Duration `mapstructure:"mail_poll_interval"`
+	// HierarchyInterval is how often a watched user's folder list is read
+	// to notice folders created, renamed or deleted by other clients.
+	HierarchyInterval time.Duration `mapstructure:"hierarchy_interval"`
+}
+
 // MetricsConfig serves Prometheus metrics on a separate listener.
 type MetricsConfig struct {
 	Listen string `mapstructure:"listen"` // "" = off
@@ -165,6 +180,7 @@ func defaultConfig() Config {
 		UsersDir:  "./users",
 		Redis:     RedisConfig{DeviceTTL: 90 * 24 * time.Hour},
 		Heartbeat: HeartbeatConfig{Min: 60 * time.Second, Max: 3540 * time.Second},
+		Push:      PushConfig{ActiveFor: 10 * time.Minute, MailPollInterval: 2 * time.Minute, HierarchyInterval: time.Minute},
 		Log:       LogConfig{Level: "info", Format: "text"},
 		Policy: PolicyConfig{
 			MinPasswordLength:    4,
@@ -410,6 +426,19 @@ func (c *Config) Validate() error {
 		bad("heartbeat.max (%v) must be a whole number of seconds, at most 3540s", h.Max)
 	case h.Min > h.Max:
 		bad("heartbeat.min (%v) must not exceed heartbeat.max (%v)", h.Min, h.Max)
+	}
+
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"push.active_for", c.Push.ActiveFor},
+		{"push.mail_poll_interval", c.Push.MailPollInterval},
+		{"push.hierarchy_interval", c.Push.HierarchyInterval},
+	} {
+		if d.v < time.Second {
+			bad("%s (%v) must be at least 1s", d.key, d.v)
+		}
 	}
 
 	if _, err := c.Log.SlogLevel(); err != nil || c.Log.Level == "" {

@@ -89,6 +89,7 @@ func TestLoadConfig(t *testing.T) {
 				"IDLEBRIDGE_LIMITS_MAX_BODY_BYTES_IN_FLIGHT":        "8388608",
 				"IDLEBRIDGE_LIMITS_BODY_TIMEOUT":                    "10s",
 				"IDLEBRIDGE_LIMITS_BODY_MIN_RATE":                   "1024",
+				"IDLEBRIDGE_PUSH_HIERARCHY_INTERVAL":                "5m",
 			},
 			check: func(t *testing.T, c *Config, _ string) {
 				if c.Redis.URL != "redis://redis:6379/1" || c.Heartbeat.Max != 90*time.Second || c.Log.Level != "debug" {
@@ -103,6 +104,9 @@ func TestLoadConfig(t *testing.T) {
 				if l := c.Limits; l.MaxHeaderBytes != 16384 || l.MaxUnauthenticated != 64 || l.MaxBodyBytesInFlight != 8<<20 ||
 					l.BodyTimeout != 10*time.Second || l.BodyMinBytesPerSecond != 1024 {
 					t.Errorf("Limits %+v", l)
+				}
+				if p := c.Push; p.HierarchyInterval != 5*time.Minute || p.ActiveFor != 10*time.Minute || p.MailPollInterval != 2*time.Minute {
+					t.Errorf("Push %+v, want env hierarchy_interval and default others", p)
 				}
 			},
 		},
@@ -232,6 +236,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "limits", modify: func(c *Config) { c.Limits = LimitsConfig{MaxFailedLogins: 5} }, want: []string{"limits.max_request_bytes", "limits.max_sync_response_bytes", "limits.login_backoff_max"}},
 		{name: "auth ttl", modify: func(c *Config) { c.Auth.PassthroughCacheTTL = 48 * time.Hour }, want: []string{"auth.passthrough_cache_ttl"}},
 		{name: "metrics", modify: func(c *Config) { c.Metrics.Listen = "nine" }, want: []string{"metrics.listen"}},
+		{name: "push intervals", modify: func(c *Config) { c.Push = PushConfig{ActiveFor: time.Minute} },
+			want: []string{"push.mail_poll_interval (0s) must be at least 1s", "push.hierarchy_interval"}},
 		{name: "empty dirs", modify: func(c *Config) { c.DataDir, c.UsersDir = "", "" }, want: []string{"data_dir", "users_dir"}},
 	}
 	for _, tc := range tests {

@@ -77,13 +77,16 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	br.MaxDevicesPerUser = cfg.Limits.MaxDevicesPerUser
 	br.Mail = bridge.NewMail(store, up, log, bridge.MailOptions{OnSkipped: m.SyncSkipped})
 	br.Push = bridge.NewPush(bus, leases, store, br.Mail, log, bridge.PushOptions{
-		Instance:    instanceName(),
-		OnParked:    m.PingParked,
-		OnWatcher:   m.WatcherActive,
-		OnWake:      m.PushLatency,
-		OnReconnect: m.UpstreamReconnect,
-		OnConn:      m.UpstreamConns,
-		OnPanic:     m.PushPanic,
+		Instance:          instanceName(),
+		ActiveFor:         cfg.Push.ActiveFor,
+		PollInterval:      cfg.Push.MailPollInterval,
+		HierarchyInterval: cfg.Push.HierarchyInterval,
+		OnParked:          m.PingParked,
+		OnWatcher:         m.WatcherActive,
+		OnWake:            m.PushLatency,
+		OnReconnect:       m.UpstreamReconnect,
+		OnConn:            m.UpstreamConns,
+		OnPanic:           m.PushPanic,
 	})
 	// The embedded engine's file lock keeps every other process out, so a
 	// send record left by another process is a crash leftover.
