@@ -96,7 +96,11 @@ flags:
 	fs.StringVar(&o.UserPrefix, "user-prefix", "", "users are <prefix><n>@<domain>, n from 0 (default: load-<random>-)")
 	fs.StringVar(&o.UserDomain, "user-domain", "example.test", "domain of the user addresses")
 	fs.IntVar(&o.Devices, "devices", 100, "simulated devices")
-	fs.IntVar(&o.Users, "users", 0, "users the devices are spread over, round robin (default devices/10, at least 1)")
+	fs.IntVar(&o.Users, "users", 0, "users the devices are spread over, round robin (default devices/10, at least 1; --users 1000 --devices 1300 gives 1.3 devices per user)")
+	fs.IntVar(&o.Folders, "folders", 1, "folders each device pings, 1-3 (INBOX, Sent, Archive); deliveries go to one of them at random")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the random folder choice")
+	fs.BoolVar(&o.TLS, "tls", false, "talk implicit TLS to the provider: --imap is then the IMAPS address (default $IDLEBRIDGE_TEST_IMAPS_ADDR)")
+	fs.StringVar(&o.CAFile, "ca", "", "with --tls: PEM CA the provider's certificate is signed by (default $IDLEBRIDGE_TEST_TLS_CA)")
 	fs.DurationVar(&o.Heartbeat, "heartbeat", 600*time.Second, "Ping HeartbeatInterval")
 	fs.DurationVar(&o.Ramp, "ramp", 0, "spread device start-up over this long (default 2ms per device)")
 	fs.DurationVar(&o.Settle, "settle", 0, "wait after all devices parked before measuring (default 2s + 0.5ms per device)")
@@ -114,8 +118,19 @@ flags:
 		fmt.Fprintf(stderr, "idlebridge-load: unexpected argument %q\n", fs.Arg(0))
 		return o, "", errors.New("unexpected argument")
 	}
-	rampSet := false
-	fs.Visit(func(f *flag.Flag) { rampSet = rampSet || f.Name == "ramp" })
+	rampSet, imapSet := false, false
+	fs.Visit(func(f *flag.Flag) {
+		rampSet = rampSet || f.Name == "ramp"
+		imapSet = imapSet || f.Name == "imap"
+	})
+	if o.TLS {
+		if !imapSet {
+			o.IMAPAddr = os.Getenv("IDLEBRIDGE_TEST_IMAPS_ADDR")
+		}
+		if o.CAFile == "" {
+			o.CAFile = os.Getenv("IDLEBRIDGE_TEST_TLS_CA")
+		}
+	}
 	if !rampSet {
 		o.Ramp = time.Duration(o.Devices) * 2 * time.Millisecond
 	}

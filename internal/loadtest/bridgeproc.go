@@ -62,8 +62,12 @@ func writeUsers(dir string, o Options) error {
 	if err != nil {
 		return fmt.Errorf("smtp address %q: %w", o.SMTPAddr, err)
 	}
-	body := fmt.Sprintf("imap: {host: %s, port: %s, security: none}\nsmtp: {host: %s, port: %s, security: none}\nlogin: {mode: passthrough}\n",
-		host, port, shost, sport)
+	security := "none"
+	if o.TLS {
+		security = "tls"
+	}
+	body := fmt.Sprintf("imap: {host: %s, port: %s, security: %s}\nsmtp: {host: %s, port: %s, security: none}\nlogin: {mode: passthrough}\n",
+		host, port, security, shost, sport)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -131,6 +135,11 @@ func startBridge(ctx context.Context, bin, work string, o Options) (*bridgeProc,
 		if !strings.HasPrefix(kv, "IDLEBRIDGE_") {
 			cmd.Env = append(cmd.Env, kv)
 		}
+	}
+	if o.TLS && o.CAFile != "" {
+		// The bridge verifies the provider against the system roots; Go
+		// reads them from SSL_CERT_FILE when it is set.
+		cmd.Env = append(cmd.Env, "SSL_CERT_FILE="+o.CAFile)
 	}
 	// Its own process group: a Ctrl-C on the tool reaches the tool only,
 	// which then stops the bridge in order.

@@ -3,7 +3,11 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,20 +24,46 @@ type deliverer struct {
 	subject  func(seq int) string
 	sessions map[int]*imap.Session
 	errs     atomic.Int64
+	pick     *rand.Rand // which folder each delivery goes to
 }
 
 // targets are the users that receive mail: round robin over all users,
 // or the first Deliveries of them when there are fewer deliveries.
 func targets(o Options) int { return min(o.Users, o.Deliveries) }
 
-func (o Options) imapConfig(user int) imap.Config {
-	return imap.Config{Addr: o.IMAPAddr, Security: imap.SecurityNone, Username: o.userName(user), Password: o.Password}
+func (o Options) imapConfig(user int, tc *tls.Config) imap.Config {
+	c := imap.Config{Addr: o.IMAPAddr, Security: imap.SecurityNone, Username: o.userName(user), Password: o.Password}
+	if o.TLS {
+		c.Security, c.TLSConfig = imap.SecurityTLS, tc
+	}
+	return c
+}
+
+// tlsConfig trusts CAFile (nil: the system roots).
+func (o Options) tlsConfig() (*tls.Config, error) {
+	if !o.TLS || o.CAFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(o.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading the CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", o.CAFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 func newDeliverer(ctx context.Context, o Options, rec *recorder, subject func(int) string) (*deliverer, error) {
-	d := &deliverer{o: o, rec: rec, subject: subject, sessions: map[int]*imap.Session{}}
+	d := &deliverer{o: o, rec: rec, subject: subject, sessions: map[int]*imap.Session{},
+		pick: rand.New(rand.NewPCG(o.Seed, 0x1db))}
+	tc, err := o.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
 	for u := range targets(o) {
-		s, err := imap.Dial(ctx, o.imapConfig(u))
+		s, err := imap.Dial(ctx, o.imapConfig(u, tc))
 		if err != nil {
 			d.close()
 			return nil, fmt.Errorf("delivery session for %s: %w", o.userName(u), err)
@@ -63,9 +93,10 @@ func (d *deliverer) run(ctx context.Context, devicesOf func(user int) int) {
 		}
 		next = next.Add(interval)
 		user := seq % targets(d.o)
+		folder := d.pick.IntN(len(d.o.mailboxes()))
 		msg := message(d.subject(seq), d.o.userName(user))
-		del := d.rec.startDelivery(seq, user, devicesOf(user), time.Now())
-		_, err := d.sessions[user].Append(ctx, "INBOX", nil, time.Time{}, bytes.NewReader(msg), int64(len(msg)))
+		del := d.rec.startDelivery(seq, user, folder, devicesOf(user), time.Now())
+		_, err := d.sessions[user].Append(ctx, d.o.mailboxes()[folder], nil, time.Time{}, bytes.NewReader(msg), int64(len(msg)))
 		d.rec.finishDelivery(del, time.Now(), err == nil)
 		if err != nil {
 			d.errs.Add(1)
@@ -81,8 +112,8 @@ func message(subject, to string) []byte {
 	return []byte(strings.ReplaceAll(s, "\n", "\r\n"))
 }
 
-// baseline runs one plain IMAP IDLE client per target user on the same
-// INBOX the devices watch: the time from APPEND completion to the
+// baseline runs one plain IMAP IDLE client per target user and watched
+// folder, on the same mailboxes the devices watch: the time from APPEND completion to the
 // client's change notice is what a desktop mail client would see, and
 // the floor for the bridge. Same users rather than separate ones, so both
 // paths hear of the very same APPEND; Dovecot serves each IDLE session
@@ -96,15 +127,21 @@ type baseline struct {
 
 // start launches the watchers and returns once all are listening.
 func (b *baseline) start(ctx context.Context, wg *sync.WaitGroup) error {
+	tc, err := b.o.tlsConfig()
+	if err != nil {
+		return err
+	}
 	var ready sync.WaitGroup
 	n := targets(b.o)
-	ready.Add(n)
+	ready.Add(n * len(b.o.mailboxes()))
 	for u := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b.watch(ctx, u, &ready)
-		}()
+		for f := range b.o.mailboxes() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b.watch(ctx, u, f, tc, &ready)
+			}()
+		}
 	}
 	done := make(chan struct{})
 	go func() { ready.Wait(); close(done) }()
@@ -118,12 +155,12 @@ func (b *baseline) start(ctx context.Context, wg *sync.WaitGroup) error {
 	}
 }
 
-func (b *baseline) watch(ctx context.Context, user int, ready *sync.WaitGroup) {
+func (b *baseline) watch(ctx context.Context, user, folder int, tc *tls.Config, ready *sync.WaitGroup) {
 	var once sync.Once
 	opts := imap.WatchOptions{OnReady: func(imap.Status) { once.Do(ready.Done) }}
 	for ctx.Err() == nil {
-		err := imap.WatchWith(ctx, b.o.imapConfig(user), "INBOX", opts, func() {
-			b.rec.baselineChange(user, time.Now())
+		err := imap.WatchWith(ctx, b.o.imapConfig(user, tc), b.o.mailboxes()[folder], opts, func() {
+			b.rec.baselineChange(user, folder, time.Now())
 		})
 		if ctx.Err() != nil {
 			return

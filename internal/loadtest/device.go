@@ -65,7 +65,7 @@ func (f *fleet) run(ctx context.Context, dev int) {
 		Version:    "16.1",
 		HTTP:       f.http,
 	}
-	inbox, key, err := f.setup(ctx, c)
+	folders, keys, err := f.setup(ctx, c)
 	if err != nil {
 		f.failed.Add(1)
 		if ctx.Err() == nil {
@@ -86,7 +86,7 @@ func (f *fleet) run(ctx context.Context, dev int) {
 		}
 		f.pings.Add(1)
 		pctx, cancel := context.WithTimeout(ctx, f.o.Heartbeat+time.Minute)
-		status, _, err := c.Ping(pctx, hb, inbox)
+		status, changed, err := c.Ping(pctx, hb, folders...)
 		cancel()
 		at := time.Now()
 		switch {
@@ -98,17 +98,33 @@ func (f *fleet) run(ctx context.Context, dev int) {
 			sleepCtx(ctx, time.Second)
 		case status == "1": // heartbeat expired: park again
 		case status == "2":
-			seqs, unknown, newKey, err := f.catchUp(ctx, c, inbox, key)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
+			if len(changed) == 0 {
+				changed = folders // the answer may leave the list out
+			}
+			var seqs []int
+			unknown, failed := 0, false
+			for _, id := range changed {
+				key, ok := keys[id]
+				if !ok {
+					continue // not ours: the bridge named a folder we never pinged
 				}
-				f.syncErrs.Add(1)
-				f.noteErr("sync after wake", err)
+				s, u, newKey, err := f.catchUp(ctx, c, id, key)
+				if err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					f.syncErrs.Add(1)
+					f.noteErr("sync after wake", err)
+					failed = true
+					break
+				}
+				keys[id] = newKey
+				seqs, unknown = append(seqs, s...), unknown+u
+			}
+			if failed {
 				sleepCtx(ctx, time.Second)
 				continue
 			}
-			key = newKey
 			f.rec.wake(dev, at, seqs, unknown)
 		default:
 			v, _ := f.statuses.LoadOrStore(status, new(atomic.Int64))
@@ -118,51 +134,75 @@ func (f *fleet) run(ctx context.Context, dev int) {
 	}
 }
 
-// setup provisions, finds the Inbox and syncs it to completion, retrying
-// a few times (a provisioning burst may meet a busy upstream).
-func (f *fleet) setup(ctx context.Context, c *client.Client) (inbox, key string, err error) {
+// setup provisions, finds the folders to watch and syncs each to
+// completion, retrying a few times (a provisioning burst may meet a busy
+// upstream). It returns the folders' IDs in Options.mailboxes order and
+// their sync keys.
+func (f *fleet) setup(ctx context.Context, c *client.Client) (folders []string, keys map[string]string, err error) {
 	for attempt := range 3 {
 		if attempt > 0 {
 			sleepCtx(ctx, time.Duration(attempt)*2*time.Second)
 		}
-		inbox, key, err = f.setupOnce(ctx, c)
+		folders, keys, err = f.setupOnce(ctx, c)
 		if err == nil || ctx.Err() != nil {
-			return inbox, key, err
+			return folders, keys, err
 		}
 	}
-	return "", "", err
+	return nil, nil, err
 }
 
-func (f *fleet) setupOnce(ctx context.Context, c *client.Client) (string, string, error) {
+func (f *fleet) setupOnce(ctx context.Context, c *client.Client) ([]string, map[string]string, error) {
 	if _, err := c.Provision(ctx); err != nil {
-		return "", "", fmt.Errorf("provision: %w", err)
+		return nil, nil, fmt.Errorf("provision: %w", err)
 	}
 	fs, err := c.FolderSync(ctx, "0")
 	if err != nil {
-		return "", "", fmt.Errorf("foldersync: %w", err)
+		return nil, nil, fmt.Errorf("foldersync: %w", err)
 	}
 	if fs.Status != "1" {
-		return "", "", fmt.Errorf("foldersync: status %s", fs.Status)
+		return nil, nil, fmt.Errorf("foldersync: status %s", fs.Status)
 	}
-	inbox, ok := client.FolderByType(fs.Add, 2)
-	if !ok {
-		return "", "", errors.New("foldersync: no Inbox")
+	var folders []string
+	keys := map[string]string{}
+	for _, mb := range f.o.mailboxes() {
+		fo, ok := findFolder(fs.Add, mb)
+		if !ok {
+			return nil, nil, fmt.Errorf("foldersync: no %s", mb)
+		}
+		_, key, err := c.SyncAll(ctx, fo.ServerID, client.SyncOptions{WindowSize: 100})
+		if err != nil {
+			return nil, nil, fmt.Errorf("initial sync of %s: %w", mb, err)
+		}
+		folders, keys[fo.ServerID] = append(folders, fo.ServerID), key
 	}
-	_, key, err := c.SyncAll(ctx, inbox.ServerID, client.SyncOptions{WindowSize: 100})
-	if err != nil {
-		return "", "", fmt.Errorf("initial sync: %w", err)
-	}
-	return inbox.ServerID, key, nil
+	return folders, keys, nil
 }
 
-// catchUp syncs the Inbox after a wake-up and returns the delivery
+// findFolder finds a mailbox of loadMailboxes in a FolderSync answer:
+// INBOX and Sent by their types, others by name at the top level.
+func findFolder(fs []client.Folder, mailbox string) (client.Folder, bool) {
+	switch mailbox {
+	case "INBOX":
+		return client.FolderByType(fs, 2)
+	case "Sent":
+		return client.FolderByType(fs, 5)
+	}
+	for _, f := range fs {
+		if f.DisplayName == mailbox && f.ParentID == "0" {
+			return f, true
+		}
+	}
+	return client.Folder{}, false
+}
+
+// catchUp syncs a folder after a wake-up and returns the delivery
 // numbers of the messages it brought, how many messages were not ours,
 // and the new sync key.
-func (f *fleet) catchUp(ctx context.Context, c *client.Client, inbox, key string) ([]int, int, string, error) {
+func (f *fleet) catchUp(ctx context.Context, c *client.Client, folder, key string) ([]int, int, string, error) {
 	var seqs []int
 	unknown := 0
 	for range 1000 {
-		r, err := c.Sync(ctx, inbox, key, client.SyncOptions{WindowSize: 100})
+		r, err := c.Sync(ctx, folder, key, client.SyncOptions{WindowSize: 100})
 		if err != nil {
 			return nil, 0, "", err
 		}

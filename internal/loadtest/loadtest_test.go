@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +26,7 @@ func TestSmallRun(t *testing.T) {
 		IMAPAddr: imapAddr, Password: pass, SMTPAddr: os.Getenv(testenv.EnvSMTPAddr),
 		Devices: 5, Users: 2, Deliveries: 5, Rate: 1.5, // 1.33 s between two deliveries to a user
 		Settle: time.Second, IdleMeasure: time.Second, WakeTimeout: 15 * time.Second,
-		Metrics: true, Log: &progress,
+		Metrics: true, Log: &progress, BridgeBin: testBridge(t),
 	}
 	rep, err := Run(ctx, o)
 	if err != nil {
@@ -82,5 +84,88 @@ func TestSmallRun(t *testing.T) {
 	path := t.TempDir() + "/report.json"
 	if err := rep.WriteJSON(path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+var (
+	bridgeOnce sync.Once
+	bridgeBin  string
+	bridgeErr  error
+)
+
+// testBridge builds the bridge once for the package's runs.
+func testBridge(t *testing.T) string {
+	t.Helper()
+	bridgeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "loadtest-bin-")
+		if err != nil {
+			bridgeErr = err
+			return
+		}
+		bridgeBin, bridgeErr = buildBridge(context.Background(), dir)
+	})
+	if bridgeErr != nil {
+		t.Fatal(bridgeErr)
+	}
+	return bridgeBin
+}
+
+// TestRunFoldersOverTLS is the real shape of issue 16: one device per
+// user, three folders pinged each, mail to random folders, IMAPS to the
+// provider; every delivery must wake its user's device and be measured
+// against an IDLE client on the same folder.
+func TestRunFoldersOverTLS(t *testing.T) {
+	imapsAddr, caFile := testenv.IMAPS(t)
+	_, pass := testenv.IMAP(t)
+	if testing.Short() {
+		t.Skip("builds and starts the bridge")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	o := Options{
+		IMAPAddr: imapsAddr, TLS: true, CAFile: caFile, Password: pass, SMTPAddr: os.Getenv(testenv.EnvSMTPAddr),
+		Devices: 3, Users: 3, Folders: 3, Deliveries: 6, Rate: 1.5, Seed: 7,
+		Settle: time.Second, WakeTimeout: 15 * time.Second, Metrics: true, Log: &progress, BridgeBin: testBridge(t),
+		WorkDir: filepath.Join(t.TempDir(), "work"),
+	}
+	if err := os.MkdirAll(o.WorkDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(ctx, o)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report:\n%s", text.String())
+	checks := []struct {
+		name      string
+		got, want int
+	}{
+		{"devices parked", rep.DevicesParked, 3},
+		{"delivery errors", rep.DeliveryErrors, 0},
+		{"wake-ups expected", rep.WakeExpected, 6},
+		{"wake-ups seen", rep.WakeSeen, 6},
+		{"missed", rep.WakeMissed, 0},
+		{"duplicates", rep.WakeDuplicate, 0},
+		{"unknown messages", rep.UnknownMessages, 0},
+		{"baseline measured", rep.Baseline.N, 6},
+		{"baseline duplicates", rep.BaselineDuplicate, 0},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %d, want %d", c.name, c.got, c.want)
+		}
+	}
+	if !rep.TLS || rep.Folders != 3 || rep.UpstreamConns < 3 || rep.UpstreamPerUser <= 0 || rep.RSSPerUserKiB == 0 {
+		t.Errorf("shape figures missing: tls %v folders %d upstream %d (%.2f/user) rss/user %.1f",
+			rep.TLS, rep.Folders, rep.UpstreamConns, rep.UpstreamPerUser, rep.RSSPerUserKiB)
+	}
+	// The seed sends mail to more than one folder, or the test shows nothing.
+	if len(rep.DeliveriesPerFolder) < 2 {
+		t.Errorf("deliveries per folder %v: want mail in at least two folders", rep.DeliveriesPerFolder)
 	}
 }

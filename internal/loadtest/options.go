@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -37,8 +38,19 @@ type Options struct {
 	UserPrefix string
 	UserDomain string
 
-	Devices     int
-	Users       int
+	Devices int
+	Users   int
+	// Folders is how many folders each device Pings, 1-3: INBOX, Sent and
+	// Archive, which the test Dovecot creates for every user (a phone
+	// typically watches its Inbox, Sent and one folder of its own).
+	// Deliveries go to one of them, picked at random (Seed).
+	Folders int
+	Seed    uint64
+	// TLS: IMAPAddr speaks implicit TLS (IMAPS), as real providers
+	// require. CAFile is the PEM CA that signed its certificate ("" =
+	// system roots); the tool and the bridge it starts both trust it.
+	TLS         bool
+	CAFile      string
 	Heartbeat   time.Duration // Ping HeartbeatInterval
 	Ramp        time.Duration // spread device start-up over this long
 	Settle      time.Duration // wait after the last device parked before measuring
@@ -61,6 +73,12 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.Users > o.Devices {
 		o.Users = o.Devices
+	}
+	if o.Folders <= 0 {
+		o.Folders = 1
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
 	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 600 * time.Second
@@ -110,10 +128,24 @@ func (o Options) Validate() error {
 	if o.URL != "" && o.Redis != "" {
 		errs = append(errs, errors.New("--redis only applies to a bridge this tool starts, not to --url"))
 	}
+	if o.Folders > len(loadMailboxes) {
+		errs = append(errs, fmt.Errorf("folders %d: at most %d (%s)", o.Folders, len(loadMailboxes), strings.Join(loadMailboxes, ", ")))
+	}
+	if o.CAFile != "" && !o.TLS {
+		errs = append(errs, errors.New("--ca only applies with --tls"))
+	}
 	if o.Heartbeat%time.Second != 0 {
 		errs = append(errs, fmt.Errorf("heartbeat %v must be whole seconds", o.Heartbeat))
 	}
 	return errors.Join(errs...)
+}
+
+// loadMailboxes are the folders a device may watch, in order.
+var loadMailboxes = []string{"INBOX", "Sent", "Archive"}
+
+// mailboxes are the folders every device of this run watches.
+func (o Options) mailboxes() []string {
+	return loadMailboxes[:max(1, min(o.Folders, len(loadMailboxes)))]
 }
 
 // userName returns the address of user i.

@@ -99,23 +99,23 @@ func TestRecorderAttribution(t *testing.T) {
 	t0 := time.Now()
 	r := newRecorder()
 	for seq := range 3 {
-		d := r.startDelivery(seq, 0, 2, t0)
+		d := r.startDelivery(seq, 0, 0, 2, t0)
 		r.finishDelivery(d, t0.Add(time.Millisecond), true)
 	}
-	lost := r.startDelivery(3, 1, 1, t0) // user 1's one device never hears of it
+	lost := r.startDelivery(3, 1, 0, 1, t0) // user 1's one device never hears of it
 	r.finishDelivery(lost, t0.Add(time.Millisecond), true)
-	failed := r.startDelivery(4, 1, 1, t0) // APPEND failed: expects nothing
+	failed := r.startDelivery(4, 1, 0, 1, t0) // APPEND failed: expects nothing
 	r.finishDelivery(failed, t0.Add(time.Millisecond), false)
 	r.wake(0, t0.Add(10*time.Millisecond), []int{1, 0}, 0) // woken by 0, 1 came along
 	r.wake(0, t0.Add(20*time.Millisecond), []int{2}, 1)    // woken by 2, plus a foreign message
 	r.wake(0, t0.Add(30*time.Millisecond), nil, 0)         // spurious
 	r.wake(1, t0.Add(40*time.Millisecond), []int{0, 1, 2}, 0)
 	r.wake(1, t0.Add(50*time.Millisecond), []int{2}, 0) // seen already
-	r.baselineChange(0, t0.Add(5*time.Millisecond))
-	r.baselineChange(0, t0.Add(6*time.Millisecond))
+	r.baselineChange(0, 0, t0.Add(5*time.Millisecond))
+	r.baselineChange(0, 0, t0.Add(6*time.Millisecond))
 
 	var rep Report
-	rep.fill(r, time.Second, true)
+	rep.fill(r, []string{"INBOX"}, time.Second, true)
 	checks := []struct {
 		name      string
 		got, want int

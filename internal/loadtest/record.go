@@ -9,6 +9,7 @@ import (
 type delivery struct {
 	seq        int
 	user       int
+	folder     int       // index into Options.mailboxes
 	started    time.Time // APPEND sent
 	done       time.Time // tagged OK received; zero if it failed
 	failed     bool
@@ -23,9 +24,9 @@ type delivery struct {
 type recorder struct {
 	mu         sync.Mutex
 	deliveries []*delivery
-	// byUser lists each user's deliveries in order, for the baseline,
-	// whose onChange does not say which message arrived.
-	byUser map[int][]*delivery
+	// byTarget lists each (user, folder)'s deliveries in order, for the
+	// baseline, whose onChange does not say which message arrived.
+	byTarget map[[2]int][]*delivery
 	// duplicate counts wake-ups that brought nothing new (or a delivery a
 	// device had already been woken for); spurious baseline calls too.
 	duplicates, baseDuplicates int
@@ -34,14 +35,14 @@ type recorder struct {
 	unknown int
 }
 
-func newRecorder() *recorder { return &recorder{byUser: map[int][]*delivery{}} }
+func newRecorder() *recorder { return &recorder{byTarget: map[[2]int][]*delivery{}} }
 
 // startDelivery registers an APPEND about to be sent.
-func (r *recorder) startDelivery(seq, user, devices int, at time.Time) *delivery {
-	d := &delivery{seq: seq, user: user, started: at, wakes: map[int]time.Time{}, coalesced: map[int]bool{}, deviceWant: devices}
+func (r *recorder) startDelivery(seq, user, folder, devices int, at time.Time) *delivery {
+	d := &delivery{seq: seq, user: user, folder: folder, started: at, wakes: map[int]time.Time{}, coalesced: map[int]bool{}, deviceWant: devices}
 	r.mu.Lock()
 	r.deliveries = append(r.deliveries, d)
-	r.byUser[user] = append(r.byUser[user], d)
+	r.byTarget[[2]int{user, folder}] = append(r.byTarget[[2]int{user, folder}], d)
 	r.mu.Unlock()
 	return d
 }
@@ -87,12 +88,12 @@ func (r *recorder) wake(device int, at time.Time, seqs []int, unknown int) {
 	}
 }
 
-// baselineChange attributes an IDLE client's change notice for user to the
-// oldest delivery to that user it has not yet reported.
-func (r *recorder) baselineChange(user int, at time.Time) {
+// baselineChange attributes an IDLE client's change notice for a user's
+// folder to the oldest delivery there it has not yet reported.
+func (r *recorder) baselineChange(user, folder int, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, d := range r.byUser[user] {
+	for _, d := range r.byTarget[[2]int{user, folder}] {
 		if !d.baseSeen {
 			d.baseSeen, d.baseline = true, at
 			return

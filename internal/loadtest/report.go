@@ -16,6 +16,8 @@ type Report struct {
 	Started     time.Time `json:"started"`
 	Devices     int       `json:"devices"`
 	Users       int       `json:"users"`
+	Folders     int       `json:"folders_per_device"`
+	TLS         bool      `json:"upstream_tls"`
 	Store       string    `json:"store"`
 	BridgeURL   string    `json:"bridge_url"`
 	NoFileLimit uint64    `json:"nofile_limit"`
@@ -24,23 +26,24 @@ type Report struct {
 	DevicesFailed int     `json:"devices_failed"`
 	SetupSeconds  float64 `json:"setup_seconds"` // first device start → all parked
 
-	Deliveries      int              `json:"deliveries"`
-	DeliveryErrors  int              `json:"delivery_errors"`
-	DeliverySeconds float64          `json:"delivery_seconds"`
-	RateRequested   float64          `json:"rate_requested"`
-	AppendLatency   Latency          `json:"append_latency"`
-	WakeExpected    int              `json:"wake_expected"`
-	WakeSeen        int              `json:"wake_seen"` // woken (with a latency) + coalesced
-	WakeCoalesced   int              `json:"wake_coalesced"`
-	WakeMissed      int              `json:"wake_missed"`
-	WakeLate        int              `json:"wake_late"` // woken after wake_timeout (also counted missed)
-	WakeDuplicate   int              `json:"wake_duplicate"`
-	UnknownMessages int              `json:"unknown_messages"`
-	Pings           int64            `json:"pings"`
-	PingErrors      int64            `json:"ping_errors"`
-	PingOtherStatus map[string]int64 `json:"ping_other_status,omitempty"`
-	SyncErrors      int64            `json:"sync_errors"`
-	FirstError      string           `json:"first_error,omitempty"`
+	Deliveries          int              `json:"deliveries"`
+	DeliveriesPerFolder map[string]int   `json:"deliveries_per_folder,omitempty"`
+	DeliveryErrors      int              `json:"delivery_errors"`
+	DeliverySeconds     float64          `json:"delivery_seconds"`
+	RateRequested       float64          `json:"rate_requested"`
+	AppendLatency       Latency          `json:"append_latency"`
+	WakeExpected        int              `json:"wake_expected"`
+	WakeSeen            int              `json:"wake_seen"` // woken (with a latency) + coalesced
+	WakeCoalesced       int              `json:"wake_coalesced"`
+	WakeMissed          int              `json:"wake_missed"`
+	WakeLate            int              `json:"wake_late"` // woken after wake_timeout (also counted missed)
+	WakeDuplicate       int              `json:"wake_duplicate"`
+	UnknownMessages     int              `json:"unknown_messages"`
+	Pings               int64            `json:"pings"`
+	PingErrors          int64            `json:"ping_errors"`
+	PingOtherStatus     map[string]int64 `json:"ping_other_status,omitempty"`
+	SyncErrors          int64            `json:"sync_errors"`
+	FirstError          string           `json:"first_error,omitempty"`
 
 	Bridge             Latency  `json:"bridge_latency"`
 	Baseline           *Latency `json:"baseline_latency,omitempty"`
@@ -58,6 +61,12 @@ type Report struct {
 	RSSParkedMiB    float64 `json:"rss_parked_mib,omitempty"`
 	RSSEndMiB       float64 `json:"rss_end_mib,omitempty"`
 	RSSPerDeviceKiB float64 `json:"rss_per_parked_device_kib,omitempty"`
+	// Per user: what a town of one-phone users costs (the devices of a
+	// user share its upstream connections and watchers).
+	RSSPerUserKiB     float64  `json:"rss_per_user_kib,omitempty"`
+	RSSIdlePerUserKiB float64  `json:"rss_idle_per_user_kib,omitempty"`
+	UpstreamPerUser   float64  `json:"upstream_connections_per_user,omitempty"`
+	GoroutinesPerUser *float64 `json:"goroutines_per_user,omitempty"`
 	// The anonymous part of RSS (heap, stacks), without mapped files such
 	// as the embedded store's bbolt file, whose pages the kernel may drop.
 	AnonBeforeMiB    float64 `json:"rss_anon_before_mib,omitempty"`
@@ -103,7 +112,12 @@ func (r *Report) WriteJSON(path string) error {
 func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, a...)) }
-	row("devices / users", "%d / %d (%d parked, %d failed; store %s)", r.Devices, r.Users, r.DevicesParked, r.DevicesFailed, r.Store)
+	tlsNote := "plain IMAP"
+	if r.TLS {
+		tlsNote = "IMAPS"
+	}
+	row("devices / users", "%d / %d (%d parked, %d failed; store %s; %d folders pinged per device; %s upstream)",
+		r.Devices, r.Users, r.DevicesParked, r.DevicesFailed, r.Store, max(r.Folders, 1), tlsNote)
 	row("setup (start → all parked)", "%.1f s", r.SetupSeconds)
 	row("deliveries", "%d in %.1f s (asked %.1f/s), %d errors; APPEND median %.1f ms", r.Deliveries, r.DeliverySeconds, r.RateRequested, r.DeliveryErrors, r.AppendLatency.Median)
 	row("wake-ups expected / seen", "%d / %d (%d coalesced into an earlier wake's Sync)", r.WakeExpected, r.WakeSeen, r.WakeCoalesced)
@@ -135,7 +149,15 @@ func (r *Report) WriteText(w io.Writer) error {
 			g = fmt.Sprintf("%.0f", *r.Goroutines)
 		}
 		row("goroutines / threads (parked)", "%s / %d", g, r.ThreadsParked)
-		row("upstream IMAP connections (parked)", "%d ESTABLISHED (from /proc)", r.UpstreamConns)
+		row("upstream IMAP connections (parked)", "%d ESTABLISHED (from /proc), %.2f per user", r.UpstreamConns, r.UpstreamPerUser)
+		pu := fmt.Sprintf("%.1f KiB", r.RSSPerUserKiB)
+		if r.RSSIdlePerUserKiB > 0 {
+			pu += fmt.Sprintf(" (after idle %.1f KiB)", r.RSSIdlePerUserKiB)
+		}
+		if r.GoroutinesPerUser != nil {
+			pu += fmt.Sprintf("; %.1f goroutines per user above the start", *r.GoroutinesPerUser)
+		}
+		row("RSS per user", "%s", pu)
 		if r.IdleSeconds > 0 {
 			row("idle CPU", "%.2f s in %.0f s = %.2f%% of one core", r.IdleCPUSeconds, r.IdleSeconds, r.IdleCPUPercent)
 		}
@@ -166,7 +188,7 @@ func statusList(m map[string]int64) string {
 }
 
 // fill computes the delivery figures from the recorder.
-func (r *Report) fill(rec *recorder, wakeTimeout time.Duration, withBaseline bool) {
+func (r *Report) fill(rec *recorder, mailboxes []string, wakeTimeout time.Duration, withBaseline bool) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	var bridge, base, appendLat []time.Duration
@@ -177,6 +199,12 @@ func (r *Report) fill(rec *recorder, wakeTimeout time.Duration, withBaseline boo
 			continue
 		}
 		appendLat = append(appendLat, d.done.Sub(d.started))
+		if d.folder < len(mailboxes) {
+			if r.DeliveriesPerFolder == nil {
+				r.DeliveriesPerFolder = map[string]int{}
+			}
+			r.DeliveriesPerFolder[mailboxes[d.folder]]++
+		}
 		r.WakeExpected += d.deviceWant
 		r.WakeCoalesced += len(d.coalesced)
 		seen := len(d.coalesced)

@@ -46,7 +46,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	imapPort, _ := strconv.Atoi(imapPortStr)
 
-	rep := &Report{Started: time.Now(), Devices: o.Devices, Users: o.Users, NoFileLimit: nofile, RateRequested: o.Rate, Store: "embedded"}
+	rep := &Report{Started: time.Now(), Devices: o.Devices, Users: o.Users, Folders: o.Folders, TLS: o.TLS,
+		NoFileLimit: nofile, RateRequested: o.Rate, Store: "embedded"}
 	if o.Redis != "" {
 		rep.Store = "redis"
 	}
@@ -87,6 +88,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Store = "external"
 	}
 	rep.BridgeURL = url
+	var startGoroutines *float64
+	if metricsAddr != "" {
+		if m, err := scrapeMetrics(ctx, metricsAddr, "go_goroutines"); err == nil {
+			if v, ok := m["go_goroutines"]; ok {
+				startGoroutines = &v
+			}
+		}
+	}
 	if pid > 0 {
 		time.Sleep(500 * time.Millisecond) // let start-up allocations settle
 		if rss, anon, err := memBytes(pid); err == nil {
@@ -150,11 +159,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if rss, anon, err := memBytes(pid); err == nil {
 			rep.RSSParkedMiB, rep.AnonParkedMiB = mib(rss), mib(anon)
 			rep.RSSPerDeviceKiB = round3((rep.RSSParkedMiB - rep.RSSBeforeMiB) * 1024 / float64(rep.DevicesParked))
+			rep.RSSPerUserKiB = round3((rep.RSSParkedMiB - rep.RSSBeforeMiB) * 1024 / float64(o.Users))
 			rep.AnonPerDeviceKiB = round3((rep.AnonParkedMiB - rep.AnonBeforeMiB) * 1024 / float64(rep.DevicesParked))
 		}
 		rep.ThreadsParked, _ = threads(pid)
 		if n, err := upstreamConns(pid, imapPort); err == nil {
 			rep.UpstreamConns = n
+			rep.UpstreamPerUser = round3(float64(n) / float64(o.Users))
 		} else {
 			logf("counting upstream connections: %v", err)
 		}
@@ -163,6 +174,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if m, err := scrapeMetrics(ctx, metricsAddr, "go_goroutines", "idlebridge_upstream_connections"); err == nil {
 			if v, ok := m["go_goroutines"]; ok {
 				rep.Goroutines = &v
+				if startGoroutines != nil {
+					pu := round3((v - *startGoroutines) / float64(o.Users))
+					rep.GoroutinesPerUser = &pu
+				}
 			}
 			if v, ok := m["idlebridge_upstream_connections"]; ok {
 				rep.UpstreamConnsMetric = &v
@@ -202,6 +217,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if rss, anon, err := memBytes(pid); err == nil {
 			rep.RSSIdleMiB, rep.AnonIdleMiB = round3(mib(rss)), round3(mib(anon))
 			rep.RSSIdlePerDeviceKiB = round3((mib(rss) - rep.RSSBeforeMiB) * 1024 / float64(rep.DevicesParked))
+			rep.RSSIdlePerUserKiB = round3((mib(rss) - rep.RSSBeforeMiB) * 1024 / float64(o.Users))
 			rep.AnonIdlePerDeviceKiB = round3((mib(anon) - rep.AnonBeforeMiB) * 1024 / float64(rep.DevicesParked))
 		}
 	}
@@ -236,7 +252,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if base != nil {
 		rep.BaselineReconnects = base.reconnects.Load()
 	}
-	rep.fill(rec, o.WakeTimeout, base != nil)
+	rep.fill(rec, o.mailboxes(), o.WakeTimeout, base != nil)
 	rep.RSSBeforeMiB, rep.RSSParkedMiB, rep.RSSEndMiB = round3(rep.RSSBeforeMiB), round3(rep.RSSParkedMiB), round3(rep.RSSEndMiB)
 	rep.AnonBeforeMiB, rep.AnonParkedMiB = round3(rep.AnonBeforeMiB), round3(rep.AnonParkedMiB)
 	logf("done")
