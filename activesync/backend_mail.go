@@ -36,6 +36,7 @@ const (
 	FolderUserMail     = 12
 	FolderUserCalendar = 13
 	FolderUserContacts = 14
+	FolderUserTasks    = 15
 )
 
 // FolderChanges is what FolderSync returns.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
@@ -30,11 +31,13 @@ type DeviceAuthenticator interface {
 	Verified(address, password string) bool
 }
 
-// Bridge implements activesync.Backend and, through the engines it
-// embeds, the optional command interfaces: *Mail serves folders and mail,
-// *Push serves Ping and hanging Sync, *Sender serves SendMail, SmartReply
-// and SmartForward. All must be set before serving: their methods are
-// promoted whether or not the pointers are nil.
+// Bridge implements activesync.Backend and every optional command
+// interface with explicit methods (asserted below), each routing by the
+// kind of the collection it names: mail to *Mail, every other kind to the
+// engine.Class plugged in for it, run by engine.Engine. Push serves Ping
+// and hanging Sync, Sender serves SendMail, SmartReply and SmartForward.
+// No engine is embedded: with two engines offering a method of the same
+// name, Go would drop the promoted method silently and with it a command.
 type Bridge struct {
 	Store state.Store
 	Auth  Authenticator
@@ -42,26 +45,109 @@ type Bridge struct {
 	// MaxDevicesPerUser bounds the devices kept per user (the longest idle
 	// is evicted); 0 means DefaultMaxDevicesPerUser.
 	MaxDevicesPerUser int
-	*Mail
-	*Push
-	*Sender
+	Mail              *Mail
+	Push              *Push
+	Sender            *Sender
+
+	engine  engine.Engine
+	classes []engine.Class
+	byKind  map[engine.Kind]*engine.Class
+	closers []func()
 }
 
-// New returns a Bridge; log may be nil. Set Mail, Push and Sender before
-// serving.
-func New(store state.Store, auth Authenticator, log *slog.Logger) *Bridge {
+// Config is everything the bridge is built from; serve and the test
+// harness build it the same way.
+type Config struct {
+	Store state.Store
+	Auth  Authenticator
+	Log   *slog.Logger // nil: slog.Default()
+	// Upstreams is the request path's IMAP pools; nil: a default set,
+	// closed by Close.
+	Upstreams *Upstreams
+	// Bus and Leases are the change bus and the watch lease; nil: the
+	// in-process ones (a single instance).
+	Bus    state.Bus
+	Leases state.Leases
+
+	MailOptions   MailOptions
+	PushOptions   PushOptions
+	SenderOptions SenderOptions
+	// Classes are the item classes served beside mail (calendar, tasks,
+	// contacts), routed by the kinds of their collections.
+	Classes []engine.Class
+	// MaxDevicesPerUser: see Bridge.
+	MaxDevicesPerUser int
+}
+
+// New builds the bridge: the mail engine, the push hub (with the classes'
+// watchers) and the send engine over one store. Close stops it.
+func New(cfg Config) *Bridge {
+	log := cfg.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Bridge{Store: store, Auth: auth, Log: log}
+	b := &Bridge{Store: cfg.Store, Auth: cfg.Auth, Log: log, MaxDevicesPerUser: cfg.MaxDevicesPerUser,
+		engine: engine.Engine{Store: cfg.Store}, byKind: map[engine.Kind]*engine.Class{}}
+	for _, c := range cfg.Classes {
+		b.classes = append(b.classes, c)
+	}
+	for i := range b.classes {
+		for _, k := range b.classes[i].Kinds {
+			if k == engine.KindMail {
+				continue // mail is served by *Mail
+			}
+			if _, dup := b.byKind[k]; dup {
+				log.Warn("bridge: two classes serve the same kind; the first one wins", "kind", k)
+				continue
+			}
+			b.byKind[k] = &b.classes[i]
+		}
+	}
+	up := cfg.Upstreams
+	if up == nil {
+		up = NewUpstreams(UpstreamOptions{}, log)
+		b.closers = append(b.closers, up.Close)
+	}
+	bus, leases := cfg.Bus, cfg.Leases
+	if bus == nil {
+		bus = state.NewMemoryBus()
+		b.closers = append(b.closers, func() { _ = bus.Close() })
+	}
+	if leases == nil {
+		leases = state.NewMemoryLeases()
+	}
+	b.Mail = NewMail(cfg.Store, up, log, cfg.MailOptions)
+	b.Push = NewPush(bus, leases, cfg.Store, b, log, cfg.PushOptions)
+	b.Push.classes = b.classes
+	b.Sender = NewSender(cfg.Store, up, MailFolders(b.Mail), log, cfg.SenderOptions)
+	return b
 }
+
+// Close answers parked requests and stops the watchers (and what New
+// made for itself).
+func (b *Bridge) Close() {
+	if b.Push != nil {
+		b.Push.Close()
+	}
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		b.closers[i]()
+	}
+	b.closers = nil
+}
+
+// Classes returns the classes plugged in beside mail.
+func (b *Bridge) Classes() []engine.Class { return b.classes }
 
 var (
 	_ activesync.Backend         = (*Bridge)(nil)
+	_ activesync.FolderSyncer    = (*Bridge)(nil)
 	_ activesync.Syncer          = (*Bridge)(nil)
+	_ activesync.Estimator       = (*Bridge)(nil)
+	_ activesync.Mover           = (*Bridge)(nil)
+	_ activesync.ItemFetcher     = (*Bridge)(nil)
+	_ activesync.Sender          = (*Bridge)(nil)
 	_ activesync.Pinger          = (*Bridge)(nil)
 	_ activesync.RequestObserver = (*Bridge)(nil)
-	_ activesync.Sender          = (*Bridge)(nil)
 	_ activesync.DeviceLogin     = (*Bridge)(nil)
 )
 

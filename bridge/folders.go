@@ -2,13 +2,13 @@ package bridge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -117,93 +117,160 @@ func (m *Mail) listHierarchy(ctx context.Context, acct *Account, s *imap.Session
 	return buildHierarchy(listed, fm), fm, nil
 }
 
-// nextKey returns the sync key after k ("0" or empty gives "1").
-func nextKey(k string) string {
-	n, err := strconv.ParseUint(k, 10, 64)
-	if err != nil {
-		return "1"
-	}
-	return strconv.FormatUint(n+1, 10)
-}
-
-// keyRole says how a presented sync key relates to the stored collection.
-type keyRole int
-
-const (
-	keyInitial  keyRole = iota // "0": start over
-	keyCurrent                 // the newest key: the device got our last answer
-	keyPrevious                // the one before: our last answer was lost
-	keyUnknown
-)
-
-func roleOf(col *state.Collection, key string) keyRole {
-	switch {
-	case key == "0":
-		return keyInitial
-	case col == nil || key == "":
-		return keyUnknown
-	case key == col.SyncKey:
-		return keyCurrent
-	case key == col.PrevSyncKey:
-		return keyPrevious
-	}
-	return keyUnknown
-}
-
-// getCollection returns the header, or nil when there is none.
-func (m *Mail) getCollection(ctx context.Context, user, deviceID, collectionID string) (*state.Collection, error) {
-	col, err := m.store.GetCollection(ctx, user, deviceID, collectionID)
-	if errors.Is(err, state.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sync state: %w", err)
-	}
-	return col, nil
-}
-
-// deviceView returns what the device holds: the committed snapshot, with
-// the pending delta folded in when the device proved it received it.
-func (m *Mail) deviceView(ctx context.Context, user, deviceID, collectionID string, col *state.Collection, role keyRole) (map[string]string, error) {
-	if role == keyInitial || col == nil {
-		return map[string]string{}, nil
-	}
-	snap, err := m.store.Snapshot(ctx, user, deviceID, collectionID)
-	if err != nil {
-		return nil, fmt.Errorf("sync state: %w", err)
-	}
-	if role == keyCurrent {
-		foldDelta(snap, col.Pending)
-	}
-	return snap, nil
-}
-
-// foldDelta applies d to snap the way the engines do (Del after Set).
-func foldDelta(snap map[string]string, d *state.Delta) {
-	if d == nil {
-		return
-	}
-	for k, v := range d.Set {
-		snap[k] = v
-	}
-	for _, k := range d.Del {
-		delete(snap, k)
-	}
-}
-
-// FolderSync implements activesync.FolderSyncer.
+// FolderSync implements activesync.FolderSyncer for the mailboxes alone
+// (the Bridge's FolderSync adds its classes' folders).
 func (m *Mail) FolderSync(ctx context.Context, a activesync.Account, deviceID, syncKey string) (*activesync.FolderChanges, error) {
+	return hierarchies{m: m}.folderSync(ctx, a, deviceID, syncKey)
+}
+
+// hierarchies is every folder source of a FolderSync: the mailboxes, and
+// the hierarchy of each class plugged in beside mail.
+type hierarchies struct {
+	m       *Mail
+	classes []engine.Class
+}
+
+// listing is the hierarchy as a FolderSync would send it now.
+type listing struct {
+	folders []activesync.Folder
+	// kept are the IDs of folders whose source could not be listed: the
+	// device keeps them as it knows them (no Delete, no Update).
+	kept map[string]bool
+}
+
+// current lists every source. The mail LIST failing fails the whole
+// listing (as before classes existed); a class failing only marks its
+// folders kept, and is logged.
+func (h hierarchies) current(ctx context.Context, acct *Account, deviceID, op string) (*listing, error) {
+	var mail []hierarchyFolder
+	var fm *folderMap
+	err := h.m.withSession(ctx, acct, op, func(s *imap.Session) error {
+		var err error
+		mail, fm, err = h.m.listHierarchy(ctx, acct, s)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &listing{kept: map[string]bool{}}
+	for _, f := range mail {
+		out.folders = append(out.folders, f.Folder)
+	}
+	if len(h.classes) == 0 {
+		return out, nil
+	}
+	user := acct.Address()
+	client := engine.Client{DeviceID: deviceID}
+	if d, err := h.m.store.GetDevice(ctx, user, deviceID); err == nil {
+		client.DeviceType, client.UserAgent = d.Type, d.UserAgent
+	}
+	failed := map[engine.Kind]bool{}
+	type listed struct {
+		kinds   []engine.Kind
+		folders []engine.Folder
+	}
+	var got []listed
+	var owned []engine.Kind
+	var refs []engine.Ref
+	for _, c := range h.classes {
+		if c.Hierarchy == nil {
+			continue
+		}
+		kinds := c.Hierarchy.Kinds()
+		folders, err := c.Hierarchy.Folders(ctx, acct.Principal, client)
+		if err != nil {
+			h.m.log.Warn("folder sync: a folder source failed; the device keeps its folders as they are",
+				"user", user, "device", deviceID, "kinds", kinds, "err", err)
+			for _, k := range kinds {
+				failed[k] = true
+			}
+			continue
+		}
+		for _, f := range folders {
+			refs = append(refs, f.Ref)
+		}
+		owned = append(owned, kinds...)
+		got = append(got, listed{kinds, folders})
+	}
+	// One map update for every class listed (usually a read and no write).
+	if len(owned) > 0 {
+		if fm, err = reconcileKinds(ctx, h.m.store, user, owned, refs); err != nil {
+			return nil, err
+		}
+	}
+	for id, r := range fm.refs {
+		if failed[r.Kind] {
+			out.kept[id] = true
+		}
+	}
+	for _, l := range got {
+		out.folders = append(out.folders, classFolders(fm, l.folders)...)
+	}
+	return out, nil
+}
+
+// classFolders gives a class's folders their IDs and parents from the map,
+// parents before children (devices may reject an Add whose parent they do
+// not know yet).
+func classFolders(fm *folderMap, folders []engine.Folder) []activesync.Folder {
+	idOf := func(r engine.Ref) (string, bool) {
+		if r.Kind == engine.KindMail {
+			id, ok := fm.byName[r.Path]
+			return id, ok
+		}
+		id, ok := fm.byRef[r]
+		return id, ok
+	}
+	var all []activesync.Folder
+	for _, f := range folders {
+		id, ok := idOf(f.Ref)
+		if !ok {
+			continue
+		}
+		parent := "0"
+		if f.Parent != (engine.Ref{}) {
+			if pid, ok := idOf(f.Parent); ok && pid != id {
+				parent = pid
+			}
+		}
+		all = append(all, activesync.Folder{ServerID: id, ParentID: parent, DisplayName: f.DisplayName, Type: f.Type})
+	}
+	out := make([]activesync.Folder, 0, len(all))
+	placed := map[string]bool{"0": true}
+	for len(out) < len(all) {
+		progress := false
+		for _, f := range all {
+			if !placed[f.ServerID] && placed[f.ParentID] {
+				out, placed[f.ServerID], progress = append(out, f), true, true
+			}
+		}
+		if !progress {
+			// A parent outside this listing (another kind's folder, a
+			// cycle): the rest go as they are.
+			for _, f := range all {
+				if !placed[f.ServerID] {
+					out, placed[f.ServerID] = append(out, f), true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// folderSync answers a FolderSync over every source.
+func (h hierarchies) folderSync(ctx context.Context, a activesync.Account, deviceID, syncKey string) (*activesync.FolderChanges, error) {
+	m := h.m
 	acct, err := account(a)
 	if err != nil {
 		return nil, err
 	}
 	user := acct.Address()
-	col, err := m.getCollection(ctx, user, deviceID, hierarchyCollection)
+	col, err := engine.Header(ctx, m.store, user, deviceID, hierarchyCollection)
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	role := roleOf(col, syncKey)
-	if role == keyUnknown {
+	role := engine.Classify(col, syncKey)
+	if role == engine.Unknown {
 		stale, err := m.staleFolderKey(ctx, user, deviceID, syncKey)
 		if err != nil {
 			return nil, storeErr(err)
@@ -217,83 +284,66 @@ func (m *Mail) FolderSync(ctx context.Context, a activesync.Account, deviceID, s
 		// a few rounds, answer as to key 0: the whole hierarchy, new key.
 		m.log.Warn("folder sync: device keeps sending a stale key; sending the whole hierarchy again",
 			"user", user, "device", deviceID, "key", syncKey, "times", stale)
-		role = keyInitial
+		role = engine.Initial
 	}
-	var folders []hierarchyFolder
-	err = m.withSession(ctx, acct, "FolderSync", func(s *imap.Session) error {
-		folders, _, err = m.listHierarchy(ctx, acct, s)
-		return err
-	})
+	now, err := h.current(ctx, acct, deviceID, "FolderSync")
 	if err != nil {
 		return nil, err
 	}
-	base, err := m.deviceView(ctx, user, deviceID, hierarchyCollection, col, role)
+	base, err := engine.DeviceView(ctx, m.store, user, deviceID, hierarchyCollection, col, role)
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	out := &activesync.FolderChanges{}
 	pending := &state.Delta{Set: map[string]string{}}
-	current := make(map[string]bool, len(folders))
-	for _, f := range folders {
+	current := make(map[string]bool, len(now.folders))
+	for _, f := range now.folders {
 		current[f.ServerID] = true
-		sig := f.signature()
+		sig := folderSignature(f.Type, f.ParentID, f.DisplayName)
 		old, known := base[f.ServerID]
 		switch {
 		case !known:
-			out.Add = append(out.Add, f.Folder)
+			out.Add = append(out.Add, f)
 		case old != sig:
-			out.Update = append(out.Update, f.Folder)
+			out.Update = append(out.Update, f)
 		default:
 			continue
 		}
 		pending.Set[f.ServerID] = sig
 	}
 	for id := range base {
-		if !current[id] {
+		if !current[id] && !now.kept[id] {
 			out.Delete = append(out.Delete, id)
 			pending.Del = append(pending.Del, id)
 		}
 	}
 	sort.Slice(out.Delete, func(i, j int) bool { return idLess(out.Delete[i], out.Delete[j]) })
 
-	req := state.CommitRequest{Pending: pending}
-	var gen uint64
-	switch role {
-	case keyInitial:
+	if role == engine.Initial {
 		if err := m.store.ResetCollection(ctx, user, deviceID, hierarchyCollection); err != nil {
 			return nil, storeErr(fmt.Errorf("reset hierarchy: %w", err))
 		}
-		req.SyncKey = "1"
-	case keyCurrent:
-		if pending.Empty() {
-			// Nothing new: keep the key and write nothing.
-			out.SyncKey = col.SyncKey
-			return out, nil
-		}
-		gen = col.Generation
-		req.ApplyPending = true
-		req.SyncKey, req.PrevSyncKey = nextKey(col.SyncKey), col.SyncKey
-	case keyPrevious:
-		// The answer that issued col.SyncKey was lost: issue the same key
-		// again with the recomputed delta in place of the old one.
-		gen = col.Generation
-		req.SyncKey, req.PrevSyncKey = col.SyncKey, col.PrevSyncKey
+		col = nil
 	}
-	if _, err := m.store.Commit(ctx, user, deviceID, hierarchyCollection, gen, req); err != nil {
-		return nil, storeErr(fmt.Errorf("commit hierarchy: %w", err))
+	// Current with nothing new keeps the key and writes nothing; Previous
+	// (the answer that issued col.SyncKey was lost) issues the same key
+	// again with the recomputed delta in place of the old one.
+	key, err := engine.Commit(ctx, m.store, user, deviceID, hierarchyCollection, col, role, engine.Answer{Pending: pending})
+	if err != nil {
+		return nil, storeErr(err)
 	}
-	out.SyncKey = req.SyncKey
+	out.SyncKey = key
 	return out, nil
 }
 
 // hierarchyEdit validates a FolderCreate/Update/Delete key and commits
 // what the device now knows (apply) with a new key.
-func (m *Mail) hierarchyEdit(ctx context.Context, user, deviceID string, col *state.Collection, role keyRole, apply *state.Delta) (string, error) {
-	req := state.CommitRequest{Apply: apply, ApplyPending: role == keyCurrent}
+func (m *Mail) hierarchyEdit(ctx context.Context, user, deviceID string, col *state.Collection, role engine.Role, apply *state.Delta) (string, error) {
+	req := state.CommitRequest{Apply: apply, ApplyPending: role == engine.Current}
 	// With the previous key the device never saw col.SyncKey's answer: its
 	// pending delta is dropped unapplied, so the next FolderSync, diffing
 	// against the snapshot, sends those changes again.
-	req.SyncKey, req.PrevSyncKey = nextKey(col.SyncKey), col.SyncKey
+	req.SyncKey, req.PrevSyncKey = engine.NextKey(col.SyncKey), col.SyncKey
 	if _, err := m.store.Commit(ctx, user, deviceID, hierarchyCollection, col.Generation, req); err != nil {
 		return "", storeErr(fmt.Errorf("commit hierarchy: %w", err))
 	}
@@ -301,13 +351,13 @@ func (m *Mail) hierarchyEdit(ctx context.Context, user, deviceID string, col *st
 }
 
 // hierarchyKey checks the key of FolderCreate/Update/Delete.
-func (m *Mail) hierarchyKey(ctx context.Context, user, deviceID, syncKey string) (*state.Collection, keyRole, error) {
-	col, err := m.getCollection(ctx, user, deviceID, hierarchyCollection)
+func (m *Mail) hierarchyKey(ctx context.Context, user, deviceID, syncKey string) (*state.Collection, engine.Role, error) {
+	col, err := engine.Header(ctx, m.store, user, deviceID, hierarchyCollection)
 	if err != nil {
 		return nil, 0, storeErr(err)
 	}
-	role := roleOf(col, syncKey)
-	if role == keyUnknown || role == keyInitial {
+	role := engine.Classify(col, syncKey)
+	if role == engine.Unknown || role == engine.Initial {
 		return nil, 0, activesync.CommandStatus(activesync.FolderStatusBadKey, "unknown folder sync key")
 	}
 	return col, role, nil

@@ -20,7 +20,8 @@ import (
 func TestGzipSendMailThroughFront(t *testing.T) {
 	sinkAddr, maildir := testenv.SMTP(t)
 	e := newSendEnv(t, sinkAddr)
-	b := New(e.store, fixedAuth{p: e.acct.Principal, pass: "devpass"}, nil)
+	b := New(Config{Store: e.store, Auth: fixedAuth{p: e.acct.Principal, pass: "devpass"}})
+	t.Cleanup(b.Close)
 	srv := &activesync.Server{Backend: sendBackend{Bridge: b, Sender: e.sender}, MaxRequestBytes: 1 << 20}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -22,15 +23,19 @@ func (m *Mail) Estimate(ctx context.Context, a activesync.Account, deviceID, col
 	if err != nil {
 		return 0, err
 	}
-	user := acct.Address()
-	mailbox, ok, err := m.mailboxOf(ctx, user, collectionID)
+	mailbox, ok, err := m.mailboxOf(ctx, acct.Address(), collectionID)
 	if err != nil {
 		return 0, storeErr(err)
 	}
 	if !ok {
 		return 0, activesync.CommandStatus(activesync.EstimateStatusBadCollection, "unknown collection")
 	}
-	col, err := m.getCollection(ctx, user, deviceID, collectionID)
+	return m.estimateMailbox(ctx, acct, deviceID, collectionID, mailbox, syncKey, opts)
+}
+
+// estimateMailbox is Estimate once the collection is known to be mailbox.
+func (m *Mail) estimateMailbox(ctx context.Context, acct *Account, deviceID, collectionID, mailbox, syncKey string, opts activesync.SyncOptions) (int, error) {
+	col, err := engine.Header(ctx, m.store, acct.Address(), deviceID, collectionID)
 	if err != nil {
 		return 0, storeErr(err)
 	}
@@ -41,11 +46,11 @@ func (m *Mail) Estimate(ctx context.Context, a activesync.Account, deviceID, col
 // collection state are known (the push hub's re-check has them already).
 func (m *Mail) estimate(ctx context.Context, acct *Account, deviceID, collectionID, mailbox string, col *state.Collection, syncKey string, opts activesync.SyncOptions) (int, error) {
 	user := acct.Address()
-	role := roleOf(col, syncKey)
+	role := engine.Classify(col, syncKey)
 	switch {
 	case syncKey == "0" || col == nil:
 		return 0, activesync.CommandStatus(activesync.EstimateStatusNotPrimed, "sync state not primed")
-	case role == keyUnknown:
+	case role == engine.Unknown:
 		return 0, activesync.CommandStatus(activesync.EstimateStatusBadKey, "unknown sync key")
 	}
 	in := planInput{
@@ -97,7 +102,7 @@ func (m *Mail) MoveItems(ctx context.Context, a activesync.Account, deviceID str
 }
 
 func (m *Mail) moveOne(ctx context.Context, s *imap.Session, user, deviceID string, mv activesync.Move) (activesync.MoveResult, error) {
-	folder, uid, ok := parseItemID(mv.SrcMsgID)
+	folder, _, ok := parseItemID(mv.SrcMsgID)
 	if !ok || (mv.SrcFldID != "" && folder != mv.SrcFldID) {
 		return activesync.MoveResult{Status: activesync.MoveStatusBadSource}, nil
 	}
@@ -108,6 +113,15 @@ func (m *Mail) moveOne(ctx context.Context, s *imap.Session, user, deviceID stri
 	dst, ok, err := m.mailboxOf(ctx, user, mv.DstFldID)
 	if err != nil || !ok {
 		return activesync.MoveResult{Status: activesync.MoveStatusBadDest}, err
+	}
+	return m.moveResolved(ctx, s, user, deviceID, mv, src, dst)
+}
+
+// moveResolved is moveOne once both folders are known to be mailboxes.
+func (m *Mail) moveResolved(ctx context.Context, s *imap.Session, user, deviceID string, mv activesync.Move, src, dst string) (activesync.MoveResult, error) {
+	folder, uid, ok := parseItemID(mv.SrcMsgID)
+	if !ok || (mv.SrcFldID != "" && folder != mv.SrcFldID) {
+		return activesync.MoveResult{Status: activesync.MoveStatusBadSource}, nil
 	}
 	if folder == mv.DstFldID {
 		return activesync.MoveResult{Status: activesync.MoveStatusSameFolder}, nil
@@ -160,12 +174,16 @@ func (m *Mail) moveOne(ctx context.Context, s *imap.Session, user, deviceID stri
 // presents its key, and must not bring a moved item back. A collection the
 // device never synced is left alone.
 func (m *Mail) applyOnly(ctx context.Context, user, deviceID, collectionID string, d *state.Delta) error {
+	return applyOnly(ctx, m.store, user, deviceID, collectionID, d)
+}
+
+func applyOnly(ctx context.Context, st state.Store, user, deviceID, collectionID string, d *state.Delta) error {
 	for range casRetries {
-		col, err := m.getCollection(ctx, user, deviceID, collectionID)
+		col, err := engine.Header(ctx, st, user, deviceID, collectionID)
 		if err != nil || col == nil {
 			return storeErr(err)
 		}
-		_, err = m.store.Commit(ctx, user, deviceID, collectionID, col.Generation, state.CommitRequest{
+		_, err = st.Commit(ctx, user, deviceID, collectionID, col.Generation, state.CommitRequest{
 			Apply: d, SyncKey: col.SyncKey, PrevSyncKey: col.PrevSyncKey, Pending: withoutOverrides(col.Pending, d),
 		})
 		if errors.Is(err, state.ErrConflict) {
@@ -173,7 +191,7 @@ func (m *Mail) applyOnly(ctx context.Context, user, deviceID, collectionID strin
 		}
 		return storeErr(err)
 	}
-	return commitErr(state.ErrConflict)
+	return engine.CommitErr(state.ErrConflict)
 }
 
 // ItemOperations statuses (MS-ASCMD 2.2.3.177.8).
@@ -195,8 +213,13 @@ func (m *Mail) FetchItem(ctx context.Context, a activesync.Account, deviceID, co
 	if !ok {
 		return nil, activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such folder")
 	}
+	return m.fetchMailItem(ctx, acct, folder, uid, mailbox, opts)
+}
+
+// fetchMailItem is FetchItem once the item's folder is known to be mailbox.
+func (m *Mail) fetchMailItem(ctx context.Context, acct *Account, folder string, uid uint32, mailbox string, opts activesync.SyncOptions) (*wbxml.Element, error) {
 	var data *wbxml.Element
-	err = m.withSession(ctx, acct, "ItemOperations", func(s *imap.Session) error {
+	err := m.withSession(ctx, acct, "ItemOperations", func(s *imap.Session) error {
 		if _, err := s.Select(ctx, mailbox, true); err != nil {
 			return err
 		}
@@ -229,15 +252,20 @@ func (m *Mail) EmptyFolder(ctx context.Context, a activesync.Account, deviceID, 
 	if err != nil {
 		return err
 	}
-	user := acct.Address()
-	mailbox, ok, err := m.mailboxOf(ctx, user, collectionID)
+	mailbox, ok, err := m.mailboxOf(ctx, acct.Address(), collectionID)
 	if err != nil {
 		return storeErr(err)
 	}
 	if !ok {
 		return activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such folder")
 	}
-	err = m.withSession(ctx, acct, "EmptyFolderContents", func(s *imap.Session) error {
+	return m.emptyMailbox(ctx, acct, deviceID, collectionID, mailbox, deleteSubfolders)
+}
+
+// emptyMailbox is EmptyFolder once the collection is known to be mailbox.
+func (m *Mail) emptyMailbox(ctx context.Context, acct *Account, deviceID, collectionID, mailbox string, deleteSubfolders bool) error {
+	user := acct.Address()
+	err := m.withSession(ctx, acct, "EmptyFolderContents", func(s *imap.Session) error {
 		if _, err := s.Select(ctx, mailbox, false); err != nil {
 			return err
 		}
@@ -255,11 +283,17 @@ func (m *Mail) EmptyFolder(ctx context.Context, a activesync.Account, deviceID, 
 	if err != nil {
 		return err
 	}
-	snap, err := m.store.Snapshot(ctx, user, deviceID, collectionID)
+	return forgetAll(ctx, m.store, user, deviceID, collectionID)
+}
+
+// forgetAll empties a collection's snapshot in place (the device emptied
+// the folder itself), keeping its keys.
+func forgetAll(ctx context.Context, st state.Store, user, deviceID, collectionID string) error {
+	snap, err := st.Snapshot(ctx, user, deviceID, collectionID)
 	if err != nil {
 		return storeErr(err)
 	}
-	col, err := m.getCollection(ctx, user, deviceID, collectionID)
+	col, err := engine.Header(ctx, st, user, deviceID, collectionID)
 	if err != nil || col == nil {
 		return storeErr(err)
 	}
@@ -269,7 +303,7 @@ func (m *Mail) EmptyFolder(ctx context.Context, a activesync.Account, deviceID, 
 	if len(snap) == 0 {
 		return nil
 	}
-	return m.applyOnly(ctx, user, deviceID, collectionID, &state.Delta{Del: slices.Collect(maps.Keys(snap))})
+	return applyOnly(ctx, st, user, deviceID, collectionID, &state.Delta{Del: slices.Collect(maps.Keys(snap))})
 }
 
 // deleteChildren deletes every mailbox below mailbox, deepest first.

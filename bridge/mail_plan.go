@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -42,7 +43,7 @@ type planInput struct {
 	folderID       string
 	mailbox        string
 	col            *state.Collection
-	role           keyRole
+	role           engine.Role
 	meta           mailMeta
 	filter         int
 	now            time.Time
@@ -56,7 +57,7 @@ type planInput struct {
 // cheapEligible says whether the stored Meta is an exact basis for an
 // incremental diff: the device holds everything up to it.
 func (in planInput) cheapEligible(s *imap.Session) bool {
-	return in.role == keyCurrent && !in.meta.full && s.Caps().CondStore &&
+	return in.role == engine.Current && !in.meta.full && s.Caps().CondStore &&
 		in.meta.modSeq > 0 && in.meta.filter == in.filter
 }
 
@@ -165,7 +166,7 @@ func (m *Mail) planWindow(ctx context.Context, s *imap.Session, in planInput, st
 		return nil, err
 	}
 	p := &mailPlan{st: st}
-	if in.role == keyCurrent && s.Caps().CondStore {
+	if in.role == engine.Current && s.Caps().CondStore {
 		p.basis = in.meta.modSeq
 	}
 	inWindow := func(u uint32) bool { _, ok := slices.BinarySearch(window, u); return ok }
@@ -223,11 +224,11 @@ func (m *Mail) planWindow(ctx context.Context, s *imap.Session, in planInput, st
 
 // fullView is the device's whole snapshot as this request sees it.
 func (m *Mail) fullView(ctx context.Context, in planInput) (map[string]string, error) {
-	view, err := m.deviceView(ctx, in.user, in.deviceID, in.folderID, in.col, in.role)
+	view, err := engine.DeviceView(ctx, m.store, in.user, in.deviceID, in.folderID, in.col, in.role)
 	if err != nil {
 		return nil, err
 	}
-	foldDelta(view, in.applied)
+	engine.FoldDelta(view, in.applied)
 	return view, nil
 }
 
@@ -257,7 +258,7 @@ func (m *Mail) partialView(ctx context.Context, in planInput, ids []string) (map
 			delete(view, k)
 		}
 	}
-	if in.role == keyCurrent && in.col != nil {
+	if in.role == engine.Current && in.col != nil {
 		overlay(in.col.Pending)
 	}
 	overlay(in.applied)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
@@ -27,20 +28,26 @@ func (m *Mail) SyncCollection(ctx context.Context, a activesync.Account, deviceI
 	if err != nil {
 		return nil, err
 	}
-	user := acct.Address()
-	mailbox, ok, err := m.mailboxOf(ctx, user, c.CollectionID)
+	mailbox, ok, err := m.mailboxOf(ctx, acct.Address(), c.CollectionID)
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	if !ok {
 		return &activesync.SyncResult{Status: activesync.SyncStatusNotFound, SyncKey: c.SyncKey}, nil
 	}
-	col, err := m.getCollection(ctx, user, deviceID, c.CollectionID)
+	return m.syncMailbox(ctx, acct, deviceID, c, mailbox)
+}
+
+// syncMailbox is SyncCollection once the collection is known to be
+// mailbox (the Bridge resolved it in the folder map).
+func (m *Mail) syncMailbox(ctx context.Context, acct *Account, deviceID string, c *activesync.SyncCollection, mailbox string) (*activesync.SyncResult, error) {
+	user := acct.Address()
+	col, err := engine.Header(ctx, m.store, user, deviceID, c.CollectionID)
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	role := roleOf(col, c.SyncKey)
-	if role == keyUnknown {
+	role := engine.Classify(col, c.SyncKey)
+	if role == engine.Unknown {
 		return &activesync.SyncResult{Status: activesync.SyncStatusInvalidKey, SyncKey: "0"}, nil
 	}
 	job := &syncJob{
@@ -77,13 +84,13 @@ type syncJob struct {
 	user, deviceID string
 	c              *activesync.SyncCollection
 	col            *state.Collection
-	role           keyRole
+	role           engine.Role
 	mailbox        string
 	opts           mailconv.Options
 }
 
 func (j *syncJob) run(ctx context.Context, s *imap.Session) (*activesync.SyncResult, error) {
-	if j.role == keyInitial {
+	if j.role == engine.Initial {
 		return j.initial(ctx, s)
 	}
 	mm := parseMailMeta(j.col.Meta)
@@ -140,7 +147,7 @@ func (j *syncJob) initial(ctx context.Context, s *imap.Session) (*activesync.Syn
 	if _, err := j.m.store.Commit(ctx, j.user, j.deviceID, j.c.CollectionID, 0, state.CommitRequest{
 		SyncKey: "1", Meta: mm.encode(),
 	}); err != nil {
-		return nil, commitErr(err)
+		return nil, engine.CommitErr(err)
 	}
 	return &activesync.SyncResult{Status: activesync.SyncStatusOK, SyncKey: "1"}, nil
 }
@@ -204,43 +211,21 @@ func (j *syncJob) fill(ctx context.Context, s *imap.Session, plan *mailPlan, in 
 	return mm, nil
 }
 
-// commit stores the answer's delta and picks the key it carries.
+// commit stores the answer's delta and picks the key it carries, by the
+// engine's one key rule (engine.Commit). The mail meta is compared parsed
+// first: an answer with nothing for the device and the same state writes
+// nothing.
 func (j *syncJob) commit(ctx context.Context, res *activesync.SyncResult, applied, pending *state.Delta, newMeta, oldMeta mailMeta) (*activesync.SyncResult, error) {
-	col := j.col
-	req := state.CommitRequest{Apply: applied, Pending: pending, Meta: newMeta.encode()}
-	if applied.Empty() {
-		req.Apply = nil
+	if j.role == engine.Current && pending.Empty() && len(j.c.Commands) == 0 && newMeta == oldMeta {
+		res.SyncKey = j.col.SyncKey
+		return res, nil
 	}
-	switch j.role {
-	case keyCurrent:
-		if pending.Empty() && len(j.c.Commands) == 0 {
-			// Nothing for the device: keep its key (and the pending delta
-			// it already acknowledged by presenting it); only refresh Meta
-			// so the next Sync starts from this state.
-			res.SyncKey = col.SyncKey
-			if newMeta == oldMeta {
-				return res, nil
-			}
-			req.Pending, req.SyncKey, req.PrevSyncKey = col.Pending, col.SyncKey, col.PrevSyncKey
-		} else {
-			req.ApplyPending = true
-			req.SyncKey, req.PrevSyncKey = nextKey(col.SyncKey), col.SyncKey
-		}
-	case keyPrevious:
-		req.SyncKey, req.PrevSyncKey = col.SyncKey, col.PrevSyncKey
+	key, err := engine.Commit(ctx, j.m.store, j.user, j.deviceID, j.c.CollectionID, j.col, j.role, engine.Answer{
+		Applied: applied, Pending: pending, Meta: newMeta.encode(), Commands: len(j.c.Commands),
+	})
+	if err != nil {
+		return nil, err
 	}
-	if _, err := j.m.store.Commit(ctx, j.user, j.deviceID, j.c.CollectionID, col.Generation, req); err != nil {
-		return nil, commitErr(err)
-	}
-	res.SyncKey = req.SyncKey
+	res.SyncKey = key
 	return res, nil
-}
-
-// commitErr makes a lost CAS race retryable for the front (Sync Status
-// 111 / HTTP 503): the request changed no sync state.
-func commitErr(err error) error {
-	if errors.Is(err, state.ErrConflict) {
-		return fmt.Errorf("%w: sync state changed concurrently: %w", activesync.ErrUnavailable, err)
-	}
-	return fmt.Errorf("commit sync state: %w", err)
 }

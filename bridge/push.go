@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
@@ -66,10 +67,12 @@ func (o PushOptions) withDefaults() PushOptions {
 	return o
 }
 
-// changeChecker is what the push hub needs from the mail engine.
+// changeChecker is what the push hub needs from the bridge (or, in the
+// hub's own tests, from the mail engine alone).
 type changeChecker interface {
-	// mailboxOf resolves a folder ID without IMAP.
-	mailboxOf(ctx context.Context, user, folderID string) (string, bool, error)
+	// refOf resolves a folder ID to its kind and upstream name without
+	// upstream I/O (the folder map).
+	refOf(ctx context.Context, user, folderID string) (engine.Ref, bool, error)
 	// hasChanges reports whether the next Sync of the device's collection
 	// would carry anything. Changes the device made itself do not count:
 	// the device's snapshot already holds them.
@@ -100,8 +103,11 @@ type Push struct {
 	leases state.Leases
 	store  state.Store
 	check  changeChecker
-	log    *slog.Logger
-	opts   PushOptions
+	// classes are the item classes beside mail: their watchers run with
+	// the IMAP ones, their hierarchies are polled with the LIST.
+	classes []engine.Class
+	log     *slog.Logger
+	opts    PushOptions
 	// ctx ends at Close; it bounds re-checks and bus subscriptions, which
 	// outlive the requests that started them.
 	ctx  context.Context
@@ -188,11 +194,13 @@ func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, 
 
 	// Resolve folders; unknown ones are dropped rather than answered with
 	// status 7, which some Samsung clients loop on (they keep a folder the
-	// server never announced in every Ping).
-	watch := map[string]string{} // folder ID → mailbox
+	// server never announced in every Ping). Folders of other kinds than
+	// mail are watched by their class's watcher.
+	watch := map[string]string{}    // mail folder ID → mailbox
+	refs := map[string]engine.Ref{} // other folder ID → ref
 	var order []string
 	for _, f := range folders {
-		mb, ok, err := p.check.mailboxOf(ctx, user, f.ID)
+		r, ok, err := p.check.refOf(ctx, user, f.ID)
 		if err != nil {
 			return nil, storeErr(err)
 		}
@@ -200,12 +208,18 @@ func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, 
 			p.log.Info("ping: ignoring a folder the bridge does not know", "user", user, "device", deviceID, "folder", f.ID)
 			continue
 		}
-		if _, dup := watch[f.ID]; !dup {
+		_, dupMail := watch[f.ID]
+		_, dupRef := refs[f.ID]
+		if !dupMail && !dupRef {
 			order = append(order, f.ID)
 		}
-		watch[f.ID] = mb
+		if r.Kind == engine.KindMail {
+			watch[f.ID] = r.Path
+		} else {
+			refs[f.ID] = r
+		}
 	}
-	if len(watch) == 0 {
+	if len(order) == 0 {
 		return nil, activesync.CommandStatus(activesync.PingStatusFolderSync, "no known folder to watch; FolderSync needed")
 	}
 
@@ -230,7 +244,7 @@ func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, 
 		pk.timer = time.AfterFunc(heartbeat, func() { p.finish(pk, nil, nil) })
 	}
 	p.mu.Unlock()
-	p.watchUser(acct, deviceID, watch)
+	p.watchUser(acct, deviceID, watch, refs)
 
 	// Changes that happened before this Ping count at once.
 	p.checkQueue(pk, order)

@@ -35,6 +35,12 @@ func (m *Mail) hasChanges(ctx context.Context, acct *Account, deviceID, collecti
 	if !ok {
 		return true, nil // the folder is gone: the device learns it on its next Sync
 	}
+	return m.mailboxChanged(ctx, acct, deviceID, collectionID, mailbox, col)
+}
+
+// mailboxChanged is hasChanges once the collection is known to be mailbox
+// and its header is read.
+func (m *Mail) mailboxChanged(ctx context.Context, acct *Account, deviceID, collectionID, mailbox string, col *state.Collection) (bool, error) {
 	opts := activesync.SyncOptions{Class: "Email", FilterType: parseMailMeta(col.Meta).filter, MIMETruncation: -1, Conflict: 1}
 	n, err := m.estimate(ctx, acct, deviceID, collectionID, mailbox, col, col.SyncKey, opts)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -41,29 +42,35 @@ func pingFolderSync() error {
 // anything now. A device with no FolderSync state has nothing to compare
 // (its Ping already fails with Status 7 for unknown folders).
 func (m *Mail) hierarchyChanged(ctx context.Context, acct *Account, deviceID string) (bool, error) {
+	return hierarchies{m: m}.changed(ctx, acct, deviceID)
+}
+
+// changed is hierarchyChanged over every folder source; folders of a
+// source that cannot be listed now count as unchanged.
+func (h hierarchies) changed(ctx context.Context, acct *Account, deviceID string) (bool, error) {
 	user := acct.Address()
-	col, err := m.getCollection(ctx, user, deviceID, hierarchyCollection)
+	col, err := engine.Header(ctx, h.m.store, user, deviceID, hierarchyCollection)
 	if err != nil || col == nil || col.SyncKey == "" || col.SyncKey == "0" {
 		return false, err
 	}
-	var folders []hierarchyFolder
-	err = m.withSession(ctx, acct, "PingHierarchy", func(s *imap.Session) error {
-		folders, _, err = m.listHierarchy(ctx, acct, s)
-		return err
-	})
+	now, err := h.current(ctx, acct, deviceID, "PingHierarchy")
 	if err != nil {
 		return false, err
 	}
 	// What the device holds once it has the answer that issued its key.
-	view, err := m.deviceView(ctx, user, deviceID, hierarchyCollection, col, keyCurrent)
+	view, err := engine.DeviceView(ctx, h.m.store, user, deviceID, hierarchyCollection, col, engine.Current)
 	if err != nil {
 		return false, err
 	}
-	if len(view) != len(folders) {
-		return true, nil
+	listed := make(map[string]bool, len(now.folders))
+	for _, f := range now.folders {
+		listed[f.ServerID] = true
+		if view[f.ServerID] != folderSignature(f.Type, f.ParentID, f.DisplayName) {
+			return true, nil
+		}
 	}
-	for _, f := range folders {
-		if view[f.ServerID] != f.signature() {
+	for id := range view {
+		if !listed[id] && !now.kept[id] {
 			return true, nil
 		}
 	}
@@ -88,6 +95,10 @@ func hierarchyPrint(listed []imap.Folder) string {
 // one. The first list after the lease is taken is published too: a folder
 // created while nobody watched must not wait for a device restart (the
 // devices' own check makes that cheap for those that know it already).
+//
+// The classes' hierarchies (calendars, address books) are listed on the
+// same beat and their folders join the print, so a calendar created
+// upstream answers a parked Ping with Status 7 too.
 func (uw *userWatch) hierarchyLoop(ctx context.Context, cfg imap.Config) {
 	last, seen := "", false
 	uw.everyInterval(ctx, cfg, "folder list poller", uw.p.opts.HierarchyInterval, func(s *imap.Session) error {
@@ -95,7 +106,8 @@ func (uw *userWatch) hierarchyLoop(ctx context.Context, cfg imap.Config) {
 		if err != nil {
 			return err
 		}
-		if pr := hierarchyPrint(listed); !seen || pr != last {
+		pr := hierarchyPrint(listed) + uw.classHierarchyPrint(ctx)
+		if !seen || pr != last {
 			last, seen = pr, true
 			uw.publishHierarchy()
 		}
@@ -114,13 +126,13 @@ func (uw *userWatch) publishHierarchy() {
 // sentFolderID returns the ID of the folder the device knows as Sent
 // Items (type 5), from its FolderSync state: no IMAP.
 func (m *Mail) sentFolderID(ctx context.Context, user, deviceID string) (string, bool, error) {
-	col, err := m.getCollection(ctx, user, deviceID, hierarchyCollection)
+	col, err := engine.Header(ctx, m.store, user, deviceID, hierarchyCollection)
 	if err != nil || col == nil {
 		return "", false, err
 	}
 	// With the answer that issued its key (a FolderSync's adds wait in
 	// the pending delta until the device presents that key).
-	snap, err := m.deviceView(ctx, user, deviceID, hierarchyCollection, col, keyCurrent)
+	snap, err := engine.DeviceView(ctx, m.store, user, deviceID, hierarchyCollection, col, engine.Current)
 	if err != nil {
 		return "", false, err
 	}

@@ -3,11 +3,14 @@ package bridge
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -23,7 +26,9 @@ type userWatch struct {
 
 	mu         sync.Mutex
 	cfg        imap.Config
-	folders    map[string]string // folder ID → mailbox
+	folders    map[string]string     // folder ID → mailbox
+	refs       map[string]engine.Ref // folder ID → ref, other kinds (their classes' watchers)
+	principal  *accounts.Principal   // the latest request's, for the classes' watchers and hierarchies
 	lastActive time.Time
 	wake       chan struct{} // folder set or credentials changed
 	reread     bool          // another instance's watched set changed
@@ -32,7 +37,7 @@ type userWatch struct {
 
 // watchUser makes sure the user has a watch manager on this instance with
 // the request's credentials and folders.
-func (p *Push) watchUser(acct *Account, deviceID string, folders map[string]string) {
+func (p *Push) watchUser(acct *Account, deviceID string, folders map[string]string, refs map[string]engine.Ref) {
 	cfg := IMAPConfig(acct.Principal.User.IMAP, p.opts.TLS, acct.Principal.Upstream.Username, acct.Principal.Upstream.Password, 0)
 	cfg.OnConn = p.opts.OnConn
 	p.mu.Lock()
@@ -43,7 +48,7 @@ func (p *Push) watchUser(acct *Account, deviceID string, folders map[string]stri
 	uw := p.users[acct.Address()]
 	if uw == nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		uw = &userWatch{p: p, user: acct.Address(), folders: map[string]string{}, wake: make(chan struct{}, 1), cancel: cancel}
+		uw = &userWatch{p: p, user: acct.Address(), folders: map[string]string{}, refs: map[string]engine.Ref{}, wake: make(chan struct{}, 1), cancel: cancel}
 		p.users[uw.user] = uw
 		p.wg.Add(1)
 		go func() {
@@ -56,7 +61,7 @@ func (p *Push) watchUser(acct *Account, deviceID string, folders map[string]stri
 			p.mu.Unlock()
 		}()
 	}
-	uw.update(cfg, folders)
+	uw.update(cfg, folders, refs, acct.Principal)
 }
 
 func (uw *userWatch) touch() {
@@ -82,13 +87,22 @@ func (uw *userWatch) takeReread() bool {
 }
 
 // update merges a request's folders and credentials.
-func (uw *userWatch) update(cfg imap.Config, folders map[string]string) {
+func (uw *userWatch) update(cfg imap.Config, folders map[string]string, refs map[string]engine.Ref, pr *accounts.Principal) {
 	uw.mu.Lock()
 	changed := cfg.Password != uw.cfg.Password || cfg.Username != uw.cfg.Username || cfg.Addr != uw.cfg.Addr
 	uw.cfg = cfg
+	if pr != nil {
+		uw.principal = pr
+	}
 	for id, mb := range folders {
 		if uw.folders[id] != mb {
 			uw.folders[id] = mb
+			changed = true
+		}
+	}
+	for id, r := range refs {
+		if uw.refs[id] != r {
+			uw.refs[id] = r
 			changed = true
 		}
 	}
@@ -102,14 +116,10 @@ func (uw *userWatch) update(cfg imap.Config, folders map[string]string) {
 	}
 }
 
-func (uw *userWatch) snapshot() (imap.Config, map[string]string, time.Time) {
+func (uw *userWatch) snapshot() (imap.Config, map[string]string, map[string]engine.Ref, *accounts.Principal, time.Time) {
 	uw.mu.Lock()
 	defer uw.mu.Unlock()
-	f := make(map[string]string, len(uw.folders))
-	for k, v := range uw.folders {
-		f[k] = v
-	}
-	return uw.cfg, f, uw.lastActive
+	return uw.cfg, maps.Clone(uw.folders), maps.Clone(uw.refs), uw.principal, uw.lastActive
 }
 
 // active reports whether the user still has reasons to be watched here:
@@ -139,9 +149,12 @@ func (uw *userWatch) run(ctx context.Context) {
 		hier    *watchSet          // the folder list poller, while held
 		follow  state.Subscription // while held: other instances' set changes
 		remote  map[string]string  // folders parked on other instances only
+		remoteR map[string]engine.Ref
+		classes classWatches // the classes' watchers, while held
 		ticks   int
 	)
 	stopAll := func() {
+		classes.stop()
 		if running != nil {
 			running.stop()
 			running = nil
@@ -152,7 +165,7 @@ func (uw *userWatch) run(ctx context.Context) {
 		}
 		if follow != nil {
 			_ = follow.Close()
-			follow, remote = nil, nil
+			follow, remote, remoteR = nil, nil, nil
 		}
 	}
 	defer func() {
@@ -171,7 +184,7 @@ func (uw *userWatch) run(ctx context.Context) {
 	tick := time.NewTicker(p.opts.LeaseTTL / 3)
 	defer tick.Stop()
 	for ; ; ticks++ {
-		cfg, folders, last := uw.snapshot()
+		cfg, folders, refs, principal, last := uw.snapshot()
 		if !uw.active(last) {
 			log.Debug("push: user inactive, stopping watchers")
 			return
@@ -217,18 +230,26 @@ func (uw *userWatch) run(ctx context.Context) {
 			// entry, a lost event).
 			if uw.takeReread() || ticks%3 == 0 {
 				rctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
-				r, err := p.remoteWatched(rctx, uw.user, folders)
+				r, rr, err := p.remoteWatched(rctx, uw.user, folders, refs)
 				cancel()
 				if err != nil {
 					log.Warn("push: reading other instances' watched folders failed", "err", err)
 				} else {
-					remote = r
+					remote, remoteR = r, rr
 				}
 			}
 			for id, mb := range remote {
 				if _, ok := folders[id]; !ok {
 					folders[id] = mb
 				}
+			}
+			for id, r := range remoteR {
+				if _, ok := refs[id]; !ok {
+					refs[id] = r
+				}
+			}
+			if len(p.classes) > 0 {
+				classes = uw.runClassWatchers(ctx, classes, principal, refs)
 			}
 			if hier == nil || !sameUpstream(hier.cfg, cfg) {
 				if hier != nil {

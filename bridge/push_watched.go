@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
@@ -143,26 +144,34 @@ func containsAll(have, want []string) bool {
 }
 
 // remoteWatched returns the union of every instance's entry for the user,
-// resolved to mailboxes, without the folders already in local.
-func (p *Push) remoteWatched(ctx context.Context, user string, local map[string]string) (map[string]string, error) {
+// resolved in the folder map, without the folders already in local:
+// mailboxes, and the refs of other kinds for their classes' watchers.
+func (p *Push) remoteWatched(ctx context.Context, user string, local map[string]string, localRefs map[string]engine.Ref) (map[string]string, map[string]engine.Ref, error) {
 	ids, err := p.store.Watched(ctx, user, time.Now())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := map[string]string{}
+	out, refs := map[string]string{}, map[string]engine.Ref{}
 	for _, id := range ids {
 		if _, ok := local[id]; ok {
 			continue
 		}
-		mb, ok, err := p.check.mailboxOf(ctx, user, id)
-		if err != nil {
-			return nil, err
+		if _, ok := localRefs[id]; ok {
+			continue
 		}
-		if ok {
-			out[id] = mb
+		r, ok, err := p.check.refOf(ctx, user, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case !ok:
+		case r.Kind == engine.KindMail:
+			out[id] = r.Path
+		default:
+			refs[id] = r
 		}
 	}
-	return out, nil
+	return out, refs, nil
 }
 
 // followWatched subscribes the lease holder to the user's bus events and

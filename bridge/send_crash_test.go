@@ -168,7 +168,8 @@ func TestSendOwedSentCopyRepairedAtNextRequest(t *testing.T) {
 	crashAt(e.sender, "accepted")
 	sendCrashing(t, e, "dev1", m2)
 	e.restart(SenderOptions{SoleInstance: true})
-	b := New(e.store, nil, nil)
+	b := New(Config{Store: e.store})
+	t.Cleanup(b.Close)
 	b.Sender = e.sender
 	b.DeviceRequest(e.acct, "dev1", "Sync")
 	testenv.WaitFor(t, 30*time.Second, "the owed copy written by the request hook", func() bool {

@@ -73,29 +73,31 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 
 	up := bridge.NewUpstreams(bridge.UpstreamOptions{OnConn: m.UpstreamConns, OnRefused: m.StoredSecretRefused}, log)
 	defer up.Close()
-	br := bridge.New(store, auth, log)
-	br.MaxDevicesPerUser = cfg.Limits.MaxDevicesPerUser
-	br.Mail = bridge.NewMail(store, up, log, bridge.MailOptions{OnSkipped: m.SyncSkipped})
-	br.Push = bridge.NewPush(bus, leases, store, br.Mail, log, bridge.PushOptions{
-		Instance:          instanceName(),
-		ActiveFor:         cfg.Push.ActiveFor,
-		PollInterval:      cfg.Push.MailPollInterval,
-		HierarchyInterval: cfg.Push.HierarchyInterval,
-		OnParked:          m.PingParked,
-		OnWatcher:         m.WatcherActive,
-		OnWake:            m.PushLatency,
-		OnReconnect:       m.UpstreamReconnect,
-		OnConn:            m.UpstreamConns,
-		OnPanic:           m.PushPanic,
-	})
 	// The embedded engine's file lock keeps every other process out, so a
 	// send record left by another process is a crash leftover.
-	br.Sender = bridge.NewSender(store, up, bridge.MailFolders(br.Mail), log, bridge.SenderOptions{SoleInstance: rdb == nil})
+	br := bridge.New(bridge.Config{
+		Store: store, Auth: auth, Log: log, Upstreams: up, Bus: bus, Leases: leases,
+		MaxDevicesPerUser: cfg.Limits.MaxDevicesPerUser,
+		MailOptions:       bridge.MailOptions{OnSkipped: m.SyncSkipped},
+		PushOptions: bridge.PushOptions{
+			Instance:          instanceName(),
+			ActiveFor:         cfg.Push.ActiveFor,
+			PollInterval:      cfg.Push.MailPollInterval,
+			HierarchyInterval: cfg.Push.HierarchyInterval,
+			OnParked:          m.PingParked,
+			OnWatcher:         m.WatcherActive,
+			OnWake:            m.PushLatency,
+			OnReconnect:       m.UpstreamReconnect,
+			OnConn:            m.UpstreamConns,
+			OnPanic:           m.PushPanic,
+		},
+		SenderOptions: bridge.SenderOptions{SoleInstance: rdb == nil},
+	})
 	var front *activesync.Server
 	defer func() {
 		// Parked Pings answer now (no changes), so devices Ping again
 		// at once, elsewhere or after the restart.
-		br.Push.Close()
+		br.Close()
 		if front != nil && !front.WaitDetached(5*time.Second) {
 			log.Warn("some parked Pings were not answered before stopping")
 		}

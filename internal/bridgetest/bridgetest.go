@@ -22,6 +22,7 @@ import (
 	"github.com/idlebridge/idlebridge/activesync/client"
 	"github.com/idlebridge/idlebridge/bridge"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/internal/httpserve"
 	"github.com/idlebridge/idlebridge/internal/testenv"
@@ -66,6 +67,15 @@ type Options struct {
 	// Log receives the bridge's logs (default: discarded unless
 	// IDLEBRIDGE_TEST_LOG=1).
 	Log *slog.Logger
+	// DAV gives the user caldav: and carddav: lines pointing at the test
+	// Radicale (testenv.DAVURL), for classes that talk to it.
+	DAV bool
+	// Classes returns the item classes to serve beside mail; it is called
+	// once the store and the user exist (env holds them), before the
+	// bridge is built.
+	Classes func(env *Env) []engine.Class
+	// MailOptions tune the mail engine under test.
+	MailOptions bridge.MailOptions
 }
 
 // AppPassword is an app-password login: the device's password and the
@@ -117,6 +127,10 @@ func Start(t testing.TB, o Options) *Env {
 		userFile = fmt.Sprintf("imap: {host: %s, port: %s, security: none}\nlogin: {mode: app-password, device_password_bcrypt: %q, upstream_password: %q}\n",
 			host, port, hash, ap.Upstream)
 		pass = ap.Device
+	}
+	if o.DAV {
+		dav := testenv.DAVURL(t)
+		userFile = fmt.Sprintf("caldav: %q\ncarddav: %q\n", dav, dav) + userFile
 	}
 	if smtpAddr := os.Getenv(testenv.EnvSMTPAddr); smtpAddr != "" {
 		sh, sp, _ := net.SplitHostPort(smtpAddr)
@@ -174,17 +188,21 @@ func Start(t testing.TB, o Options) *Env {
 	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, ttl, time.Now)
 	up := bridge.NewUpstreams(o.Upstream, log)
 	t.Cleanup(up.Close)
-	e.Bridge = bridge.New(e.Store, auth, log)
-	e.Bridge.MaxDevicesPerUser = o.MaxDevices
-	e.Mail = bridge.NewMail(e.Store, up, log, bridge.MailOptions{})
 	po := o.Push
 	if po.Instance == "" {
 		po.Instance = o.Instance
 	}
-	e.Push = bridge.NewPush(e.Bus, e.Leases, e.Store, e.Mail, log, po)
-	t.Cleanup(e.Push.Close)
-	e.Bridge.Mail, e.Bridge.Push = e.Mail, e.Push
-	e.Bridge.Sender = bridge.NewSender(e.Store, up, bridge.MailFolders(e.Mail), log, bridge.SenderOptions{})
+	var classes []engine.Class
+	if o.Classes != nil {
+		classes = o.Classes(e)
+	}
+	// The production wiring (cmd/idlebridge/serve.go builds the same).
+	e.Bridge = bridge.New(bridge.Config{
+		Store: e.Store, Auth: auth, Log: log, Upstreams: up, Bus: e.Bus, Leases: e.Leases,
+		MailOptions: o.MailOptions, PushOptions: po, Classes: classes, MaxDevicesPerUser: o.MaxDevices,
+	})
+	t.Cleanup(e.Bridge.Close)
+	e.Mail, e.Push = e.Bridge.Mail, e.Bridge.Push
 	e.Server = &activesync.Server{Backend: e.Bridge, PublicURL: "https://bridge.test", Log: log,
 		MinHeartbeat: time.Second, MaxHeartbeat: time.Hour, Limiter: o.Limiter, ClientAddr: clientAddr}
 	// Served as in production: parked Pings leave their handlers and
