@@ -159,3 +159,38 @@ func TestFolderMapFromBeforeKindsNeedsNoResync(t *testing.T) {
 		}
 	})
 }
+
+// A class's folder renamed upstream answers a Ping parked on it with
+// Status 7 (the LIST poller lists the classes' hierarchies too), and the
+// FolderSync that follows carries the rename as an Update of the same ID.
+func TestClassHierarchyChangeAnswersPingWithStatus7(t *testing.T) {
+	notes := bridgetest.NewNotes(map[string]string{"a": "1"})
+	e := bridgetest.Start(t, bridgetest.Options{Push: hierarchyOpts(),
+		Classes: func(*bridgetest.Env) []engine.Class { return []engine.Class{notes.Class()} }})
+	ctx := context.Background()
+	dev := e.Device(t, "notes7", "16.1")
+	fs, err := dev.FolderSync(ctx, "0")
+	if err != nil || fs.Status != "1" {
+		t.Fatalf("FolderSync: %v %+v", err, fs)
+	}
+	nf, ok := client.FolderByType(fs.Add, 10)
+	if !ok {
+		t.Fatalf("no Notes folder in %+v", fs.Add)
+	}
+	if _, _, err := dev.SyncAll(ctx, nf.ServerID, client.SyncOptions{WindowSize: 10}); err != nil {
+		t.Fatal(err)
+	}
+	ch := parkPing(t, e, dev, 120, nf.ServerID)
+	testenv.WaitFor(t, 20*time.Second, "the lease holder's watchers", func() bool { return slices.Contains(notes.Watched(), nf.ServerID) })
+	// Past the poller's first listing (which is always published), so
+	// the Status 7 comes from the poll that saw the rename.
+	time.Sleep(3 * hierarchyOpts().HierarchyInterval)
+	notes.Rename("Sticky notes")
+	if r := awaitPing(t, ch, 20*time.Second); r.status != "7" {
+		t.Fatalf("Ping after the class's folder was renamed: status %s, want 7", r.status)
+	}
+	fs2, err := dev.FolderSync(ctx, fs.SyncKey)
+	if err != nil || len(fs2.Update) != 1 || fs2.Update[0].ServerID != nf.ServerID || fs2.Update[0].DisplayName != "Sticky notes" || len(fs2.Delete) != 0 {
+		t.Fatalf("FolderSync after the rename: %v %+v", err, fs2)
+	}
+}

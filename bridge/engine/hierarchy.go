@@ -45,7 +45,9 @@ type FolderEditor interface {
 
 // Watcher watches a user's collections of its kinds upstream while the
 // user is active (IMAP IDLE/NOTIFY/STATUS for mail, the DAV change ladder
-// for calendars and contacts). It runs until ctx ends, calling changed
+// for calendars and contacts). Watch starts the watch and returns at once
+// (the hub calls it from the user's watch loop); the watch runs in its
+// own goroutines until ctx ends, calling changed
 // with the collection ID of every collection that changed upstream; the
 // push hub then re-checks the parked devices (HasChanges), which must not
 // need upstream I/O for a source whose watcher records what it saw. The

@@ -24,6 +24,7 @@ type Notes struct {
 	mu       sync.Mutex
 	items    map[string]string // name → version
 	failList bool
+	name     string // the folder's display name
 	watching map[string]engine.Ref
 	changed  func(collectionID string)
 }
@@ -39,7 +40,7 @@ var NotesRef = engine.Ref{Kind: KindNotes, Path: "/notes/"}
 
 // NewNotes returns a Notes class holding items (name → version).
 func NewNotes(items map[string]string) *Notes {
-	return &Notes{items: maps.Clone(items)}
+	return &Notes{items: maps.Clone(items), name: "Notes"}
 }
 
 // Class is the engine.Class to plug in (Options.Classes).
@@ -60,6 +61,13 @@ func (n *Notes) Set(name, version string) {
 	for id := range watched {
 		changed(id)
 	}
+}
+
+// Rename renames the folder upstream (a hierarchy change no device made).
+func (n *Notes) Rename(name string) {
+	n.mu.Lock()
+	n.name = name
+	n.mu.Unlock()
 }
 
 // FailList makes the hierarchy listing fail (an outage of the class's
@@ -92,7 +100,7 @@ func (h notesHierarchy) Folders(context.Context, *accounts.Principal, engine.Cli
 	if h.n.failList {
 		return nil, errors.New("notes: upstream unavailable")
 	}
-	return []engine.Folder{{Ref: NotesRef, DisplayName: "Notes", Type: notesFolderType}}, nil
+	return []engine.Folder{{Ref: NotesRef, DisplayName: h.n.name, Type: notesFolderType}}, nil
 }
 
 type notesWatcher struct{ n *Notes }
