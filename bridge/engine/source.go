@@ -19,6 +19,9 @@ type Call struct {
 	CollectionID string
 	Ref          Ref // what CollectionID names upstream
 	Options      activesync.SyncOptions
+	// Sync is the collection of the Sync request being answered (its
+	// WindowSize, DeletesAsMoves, Commands); nil outside Sync.
+	Sync *activesync.SyncCollection
 	// Header is the stored collection header (nil: no state yet) and Role
 	// how the presented key relates to it.
 	Header *state.Collection

@@ -32,7 +32,9 @@ type Outcome struct {
 
 // Finisher is a Job that decides the Meta to store from the outcome
 // (mail books messages that failed to fetch there). Its answer replaces
-// Plan.Meta/MetaPartial.
+// Plan.Meta/MetaPartial. It is asked for a Sync without GetChanges too
+// (Outcome.Plan nil): the device's commands may have changed the source
+// state (mail counts the messages it deleted).
 type Finisher interface {
 	Finish(ctx context.Context, o Outcome) map[string]string
 }
@@ -49,6 +51,7 @@ func (e *Engine) Sync(ctx context.Context, src Source, call *Call, c *activesync
 	if err := e.load(ctx, call, c.SyncKey); err != nil {
 		return nil, err
 	}
+	call.Sync = c
 	if call.Role == Unknown {
 		return &activesync.SyncResult{Status: activesync.SyncStatusInvalidKey, SyncKey: "0"}, nil
 	}
@@ -146,6 +149,7 @@ func (e *Engine) sync(ctx context.Context, job Job, call *Call, c *activesync.Sy
 			if err != nil {
 				return nil, err
 			}
+			res.MoreAvailable = out.More // also when the window ended within the deletes
 			meta = plan.Meta
 			if out.More {
 				meta = plan.MetaPartial
@@ -158,6 +162,8 @@ func (e *Engine) sync(ctx context.Context, job Job, call *Call, c *activesync.Sy
 		} else {
 			meta = plan.Meta
 		}
+	} else if f, ok := job.(Finisher); ok {
+		meta = f.Finish(ctx, Outcome{})
 	}
 	key, err := Commit(ctx, e.Store, call.User, call.DeviceID, call.CollectionID, call.Header, call.Role, Answer{
 		Applied: applied, Pending: pending, Meta: meta, Commands: len(c.Commands),
@@ -244,17 +250,29 @@ func (e *Engine) Estimate(ctx context.Context, src Source, call *Call, syncKey s
 	}
 	job, err := src.Open(ctx, call)
 	if err != nil {
-		return 0, err
+		return 0, estimateErr(err)
 	}
 	defer func() { job.Close(err) }()
 	plan, err := job.Plan(ctx, &view{e: e, call: call})
 	if err != nil {
-		return 0, err
+		return 0, estimateErr(err)
 	}
 	if plan.Unchanged {
 		return 0, nil
 	}
 	return plan.Count(), nil
+}
+
+// estimateErr gives ErrResync and ErrGone their GetItemEstimate statuses
+// (MS-ASCMD 2.2.3.177.7: 4 the key no longer fits, 2 no such collection).
+func estimateErr(err error) error {
+	switch {
+	case errors.Is(err, ErrResync):
+		return &activesync.Error{Status: activesync.EstimateStatusBadKey, Command: true, Msg: "collection changed identity", Err: err}
+	case errors.Is(err, ErrGone):
+		return &activesync.Error{Status: activesync.EstimateStatusBadCollection, Command: true, Msg: "collection gone upstream", Err: err}
+	}
+	return err
 }
 
 // HasChanges reports whether the device's next Sync of the collection
