@@ -12,6 +12,7 @@ import (
 type addressList struct {
 	text  string   // "\"Name\" <addr>, <addr2>" (MS-ASEMAIL To/Cc/From/ReplyTo)
 	names []string // display name, or address when there is none
+	addrs []string // the bare addresses, to find the user among a meeting's attendees
 }
 
 // parseAddresses reads an address header leniently: when it is not a valid
@@ -35,6 +36,7 @@ func parseAddresses(raw string) addressList {
 	for _, a := range addrs {
 		name := clean(strings.TrimSpace(a.Name))
 		addr := clean(a.Address)
+		out.addrs = append(out.addrs, addr)
 		if name != "" {
 			parts = append(parts, `"`+strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name)+`" <`+addr+`>`)
 			out.names = append(out.names, name)

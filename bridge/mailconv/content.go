@@ -1,16 +1,11 @@
 package mailconv
 
-import (
-	"bytes"
-	"strings"
-)
-
 // content is what a message tree holds for the Email item: the text bodies
 // and the attachments, found without descending into attached messages.
 type content struct {
-	plain, html    *entity
-	attachments    []*entity
-	calendarMethod string // METHOD of an inline text/calendar part, upper-case
+	plain, html *entity
+	attachments []*entity
+	calendar    *entity // the iTIP part of an invitation (meeting.go)
 }
 
 // analyze classifies the leaves of the tree: the first text/plain and the
@@ -22,9 +17,7 @@ func analyze(t *tree) *content {
 		if e.isMultipart() {
 			return true
 		}
-		if e.mediaType == "text/calendar" && c.calendarMethod == "" {
-			c.calendarMethod = calendarMethod(e)
-		}
+		c.noteCalendar(e)
 		if !isAttachment(e) {
 			switch {
 			case e.mediaType == "text/plain" && c.plain == nil:
@@ -53,24 +46,6 @@ func isAttachment(e *entity) bool {
 		return false
 	}
 	return params["filename"] != "" || e.params["name"] != ""
-}
-
-// calendarMethod returns the iTIP METHOD of a text/calendar part (RFC 5546),
-// from the Content-Type parameter or the METHOD property.
-func calendarMethod(e *entity) string {
-	if m := e.params["method"]; m != "" {
-		return strings.ToUpper(strings.TrimSpace(m))
-	}
-	body := decodeTransfer(e.hdr.get("Content-Transfer-Encoding"), e.body)
-	for len(body) > 0 {
-		var line []byte
-		line, body = cutLine(body)
-		line = bytes.TrimSpace(line)
-		if len(line) > 7 && strings.EqualFold(string(line[:7]), "METHOD:") {
-			return strings.ToUpper(string(bytes.TrimSpace(line[7:])))
-		}
-	}
-	return ""
 }
 
 // text returns the decoded UTF-8 text of a text part.

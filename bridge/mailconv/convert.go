@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/bridge/imip"
 )
 
 // dateFormat is the MS-ASDTYPE 2.3 dateTime form.
@@ -80,7 +81,25 @@ func ToApplicationData(raw []byte, meta Meta, opts Options) (*wbxml.Element, err
 		src := &bodySource{raw: raw, meta: meta, c: c}
 		ad.Append(chooseBody(src, bodyRequests(opts, smime), opts.Version))
 	}
-	ad.AddText(wbxml.Email, "MessageClass", messageClass(t.root, c))
+	class := smimeClass(t.root)
+	var mtg *imip.Meeting
+	if class == "" && !undecodable {
+		var err error
+		if mtg, err = meeting(c, h, opts); err != nil {
+			t.problem("invitation: %v", err)
+		}
+	}
+	switch {
+	case class != "":
+	case mtg != nil:
+		class = mtg.Class()
+	default:
+		class = "IPM.Note"
+	}
+	ad.AddText(wbxml.Email, "MessageClass", class)
+	if mr := meetingElement(mtg, opts); mr != nil {
+		ad.Append(mr)
+	}
 	ad.AddText(wbxml.Email, "InternetCPID", internetCPIDUTF8)
 	ad.Append(flagElement(fl.flagged))
 	ad.AddText(wbxml.Email, "ContentClass", contentClassMail)
@@ -166,15 +185,4 @@ func smimeClass(root *entity) string {
 		}
 	}
 	return ""
-}
-
-// messageClass returns Email:MessageClass.
-func messageClass(root *entity, c *content) string {
-	if s := smimeClass(root); s != "" {
-		return s
-	}
-	if c.calendarMethod == "REQUEST" {
-		return "IPM.Schedule.Meeting.Request"
-	}
-	return "IPM.Note"
 }

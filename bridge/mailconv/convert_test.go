@@ -66,7 +66,9 @@ func TestToApplicationDataMessages(t *testing.T) {
 		{file: "unterminated.eml", opts: prefPlain, contains: []string{"first part"}, attachments: 1, wantErr: true},
 		{file: "garbage.eml", opts: prefPlain, bodyType: "1", contains: []string{undecodableNotice}, wantErr: true},
 		{file: "empty.eml", opts: prefPlain, subject: "", bodyType: "1", contains: []string{undecodableNotice}, wantErr: true},
-		{file: "calendar.eml", opts: prefPlain, class: "IPM.Schedule.Meeting.Request", contains: []string{"You are invited."}, attachments: 1},
+		// A REQUEST whose VEVENT has no UID or DTSTART cannot be answered:
+		// an ordinary mail, and the problem is reported (bridge/imip).
+		{file: "calendar.eml", opts: prefPlain, class: "IPM.Note", contains: []string{"You are invited."}, attachments: 1, wantErr: true},
 		{file: "smime.eml", opts: Options{Version: 141, MIMESupport: 1, BodyPrefs: []BodyPreference{{Type: BodyHTML}, {Type: BodyMIME}}},
 			class: "IPM.Note.SMIME", bodyType: "4", contains: []string{"Content-Type: application/pkcs7-mime"}, attachments: 1},
 		{file: "nul_bytes.eml", opts: prefPlain, subject: "hasnul", contains: []string{"bodywith nul"}},

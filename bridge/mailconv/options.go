@@ -1,6 +1,10 @@
 package mailconv
 
-import "time"
+import (
+	"time"
+
+	"github.com/idlebridge/idlebridge/bridge/calconv"
+)
 
 // Options says what the device asked for in Sync/ItemOperations Options.
 type Options struct {
@@ -9,6 +13,12 @@ type Options struct {
 	MIMESupport    int              // AirSync:MIMESupport 0 never, 1 S/MIME only, 2 always MIME
 	MIMETruncation int              // 12.1 AirSync:MIMETruncation code 0..8, -1 = not given
 	Preview        bool             // unused here; previews come from BodyPreference.Preview
+
+	// Zones and UserZone convert invitations (bridge/imip): the TZID
+	// resolver and TimeZone blob builder (nil: a shared bridge/caltz one),
+	// and the zone all-day meetings are placed in (nil: UTC).
+	Zones    calconv.Zones
+	UserZone *time.Location
 }
 
 // BodyPreference is one AirSyncBase:BodyPreference (MS-ASAIRS 2.2.2.12).
