@@ -52,7 +52,7 @@ func TestGlobalObjIDRoundTrip(t *testing.T) {
 		"7f3c9a52-1e4b-4d8a-9c61-2b5e8f0d4a17",
 		"ünïcode-uid-☃",
 		specOutlookUID,
-		strings.ToLower(specOutlookUID), // Outlook writes upper case; read either
+		strings.ToLower(specOutlookUID),            // Outlook writes upper case; read either
 		"040000008200E00074C5B7101A82E008-not-hex", // looks Outlook, is not: vCal form
 		"x",
 	}
@@ -87,7 +87,7 @@ func TestGlobalObjIDOutlookKeepsBytes(t *testing.T) {
 
 func TestUIDFromGlobalObjIDRejects(t *testing.T) {
 	for _, s := range []string{"", "not base64!", base64.StdEncoding.EncodeToString([]byte("short")),
-		base64.StdEncoding.EncodeToString(make([]byte, 60)), // no class ID
+		base64.StdEncoding.EncodeToString(make([]byte, 60)),   // no class ID
 		specOutlookGOID[:len(specOutlookGOID)-8] + "AAAAAA==", // byte count does not match
 	} {
 		if _, _, err := UIDFromGlobalObjID(s); !errors.Is(err, ErrNotGOID) {
