@@ -135,7 +135,12 @@ func Parse(data []byte, opt Options) (*Meeting, error) {
 	if uid == nil || strings.TrimSpace(uid.Value) == "" {
 		return nil, fmt.Errorf("imip: VEVENT without UID")
 	}
-	m.UID = strings.TrimSpace(uid.Value)
+	// A NUL cannot travel in the vCal GOID (it ends the UID there), nor in
+	// WBXML inline strings; no real UID has one.
+	m.UID = strings.TrimSpace(strings.ReplaceAll(uid.Value, "\x00", ""))
+	if m.UID == "" {
+		return nil, fmt.Errorf("imip: VEVENT without UID")
+	}
 	if p := ev.Props.Get(ical.PropSequence); p != nil {
 		m.Sequence, _ = strconv.Atoi(strings.TrimSpace(p.Value))
 	}
@@ -164,6 +169,9 @@ func Parse(data []byte, opt Options) (*Meeting, error) {
 		if n := slices.Index(busyNames, strings.ToUpper(strings.TrimSpace(p.Value))); n >= 0 {
 			m.Event.BusyStatus = items.Ptr(n)
 		}
+	}
+	if m.Method == MethodCancel {
+		m.Event.BusyStatus = items.Ptr(0) // the slot the meeting held is free again
 	}
 	atts := ev.Props[ical.PropAttendee]
 	if m.Method == MethodReply || m.Method == MethodCounter {

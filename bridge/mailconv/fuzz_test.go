@@ -5,11 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/idlebridge/idlebridge/activesync/wbxml"
 )
 
 // seedCorpus adds every testdata message to f.
 func seedCorpus(f *testing.F, add func([]byte)) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	invitations, _ := filepath.Glob(filepath.Join("testdata", "imip", "*.eml"))
+	files = append(files, invitations...)
 	for _, name := range files {
 		b, err := os.ReadFile(name)
 		if err != nil {
@@ -65,6 +69,30 @@ func FuzzOpenPart(f *testing.F) {
 		if _, err := io.Copy(io.Discard, r); err != nil {
 			// Corrupt base64 may end a stream with an error; that is reported, not a crash.
 			return
+		}
+	})
+}
+
+// FuzzMeetingPart: the search for an invitation's calendar part and its
+// conversion never panic on any message, and a MeetingRequest found is
+// sendable and carries the required GlobalObjId.
+func FuzzMeetingPart(f *testing.F) {
+	seedCorpus(f, func(b []byte) { f.Add(b, uint8(2)) })
+	f.Add([]byte("Content-Type: text/calendar; method=REQUEST\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!"), uint8(0))
+	versions := []int{121, 140, 141, 160, 161}
+	f.Fuzz(func(t *testing.T, raw []byte, version uint8) {
+		opts := Options{Version: versions[int(version)%len(versions)]}
+		t0 := parseTree(raw)
+		m, _ := meeting(analyze(t0), t0.root.hdr, opts)
+		if m == nil {
+			return
+		}
+		mr := meetingElement(m, opts)
+		if !mr.Has(wbxml.Email, "GlobalObjId") {
+			t.Fatal("MeetingRequest without GlobalObjId")
+		}
+		if _, err := wbxml.Encode(mr); err != nil {
+			t.Fatalf("encode: %v", err)
 		}
 	})
 }
