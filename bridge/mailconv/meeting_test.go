@@ -67,7 +67,9 @@ func TestMeetingGolden(t *testing.T) {
 	}
 }
 
-func versionDot(v int) string { return string(rune('0'+v/100)) + string(rune('0'+v/10%10)) + "." + string(rune('0'+v%10)) }
+func versionDot(v int) string {
+	return string(rune('0'+v/100)) + string(rune('0'+v/10%10)) + "." + string(rune('0'+v%10))
+}
 
 func meetingGolden(t *testing.T, path, got string) {
 	t.Helper()
