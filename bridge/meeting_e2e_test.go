@@ -36,7 +36,7 @@ func TestInvitationsThroughDovecot(t *testing.T) {
 			"2026-12-21T14:00:00.000Z", "3", "Room 2"},
 		"Canceled event: Coffee chat @ Fri Dec 11, 2026 10am - 10:30am (CET)": {imip.ClassCanceled,
 			"5q8r2kd1vd3m0fh4c9mhn1j2ab@google.com", "2026-12-11T09:00:00.000Z", "0", "Café Central, Herrengasse 14"},
-		"Accepted: Design review":           {imip.ClassRespPos, "c2f1e5d0-88a4-4b0e-a3b2-61f0d9e7c3aa", "", "0", ""},
+		"Accepted: Design review":          {imip.ClassRespPos, "c2f1e5d0-88a4-4b0e-a3b2-61f0d9e7c3aa", "", "0", ""},
 		"New Time Proposed: Design review": {imip.ClassRespTent, "c2f1e5d0-88a4-4b0e-a3b2-61f0d9e7c3aa", "2026-12-15T15:00:00.000Z", "0", ""},
 	}
 	ctx := context.Background()
