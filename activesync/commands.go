@@ -60,7 +60,7 @@ func init() {
 		{name: "SmartReply", space: wbxml.ComposeMail, root: "SmartReply", provisioned: true, body: bodyRawOr, handle: handleSendMail, needs: sender},
 		{name: "SmartForward", space: wbxml.ComposeMail, root: "SmartForward", provisioned: true, body: bodyRawOr, handle: handleSendMail, needs: sender},
 		{name: "GetAttachment", provisioned: true, body: bodyNone, handle: handleGetAttachment, needs: itemFetcher},
-		{name: "MeetingResponse", space: wbxml.MeetingResponse, root: "MeetingResponse", provisioned: true},
+		{name: "MeetingResponse", space: wbxml.MeetingResponse, root: "MeetingResponse", provisioned: true, body: bodyRequired, handle: handleMeetingResponse, needs: meetingResponder},
 		{name: "Search", space: wbxml.Search, root: "Search", provisioned: true},
 		{name: "Find", space: wbxml.Find, root: "Find", provisioned: true},
 		{name: "ResolveRecipients", space: wbxml.ResolveRecipients, root: "ResolveRecipients", provisioned: true},

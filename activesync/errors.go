@@ -11,26 +11,29 @@ type Status int
 
 // Common status codes, MS-ASCMD 2.2.2.
 const (
-	StatusOK                    Status = 1
-	StatusInvalidContent        Status = 101
-	StatusInvalidWBXML          Status = 102
-	StatusInvalidXML            Status = 103
-	StatusDeviceIDInvalid       Status = 108
-	StatusDeviceTypeInvalid     Status = 109
-	StatusServerError           Status = 110
-	StatusServerErrorRetryLater Status = 111
-	StatusMailboxServerOffline  Status = 114
-	StatusAccessDenied          Status = 130
-	StatusSyncStateNotFound     Status = 132
-	StatusSyncStateLocked       Status = 133
-	StatusCommandNotSupported   Status = 137
-	StatusVersionNotSupported   Status = 138
-	StatusRemoteWipeRequested   Status = 140
-	StatusDeviceNotProvisioned  Status = 142
-	StatusPolicyRefresh         Status = 143
-	StatusInvalidPolicyKey      Status = 144
-	StatusItemNotFound          Status = 150
-	StatusTooManyFolders        Status = 151
+	StatusOK                      Status = 1
+	StatusInvalidContent          Status = 101
+	StatusInvalidWBXML            Status = 102
+	StatusInvalidXML              Status = 103
+	StatusInvalidDateTime         Status = 104
+	StatusInvalidCombinationOfIDs Status = 105
+	StatusDeviceIDInvalid         Status = 108
+	StatusDeviceTypeInvalid       Status = 109
+	StatusServerError             Status = 110
+	StatusServerErrorRetryLater   Status = 111
+	StatusMailboxServerOffline    Status = 114
+	StatusAccessDenied            Status = 130
+	StatusSyncStateNotFound       Status = 132
+	StatusSyncStateLocked         Status = 133
+	StatusCommandNotSupported     Status = 137
+	StatusVersionNotSupported     Status = 138
+	StatusRemoteWipeRequested     Status = 140
+	StatusDeviceNotProvisioned    Status = 142
+	StatusPolicyRefresh           Status = 143
+	StatusInvalidPolicyKey        Status = 144
+	StatusNoRecurrenceInCalendar  Status = 146 // an InstanceId names an event that does not recur
+	StatusItemNotFound            Status = 150
+	StatusTooManyFolders          Status = 151
 )
 
 // Error is a handler's typed failure. Exactly one of the fields decides

@@ -106,6 +106,15 @@ const (
 	SearchStatusCredentialsNeeded = 14 // credentials required
 )
 
+// MeetingResponse statuses (MS-ASCMD 2.2.3.177.10); a Result may also
+// carry a common status (StatusInvalidDateTime, StatusNoRecurrenceInCalendar).
+const (
+	MeetingRespStatusOK             = 1 // success
+	MeetingRespStatusInvalidRequest = 2 // invalid meeting request
+	MeetingRespStatusMailboxError   = 3 // error on the server mailbox (the calendar refused)
+	MeetingRespStatusServerError    = 4 // error on the server
+)
+
 // Picture statuses of GAL entries (MS-ASCMD 2.2.3.167.3, Status in a
 // Picture of Search and ResolveRecipients).
 const (
