@@ -77,14 +77,14 @@ func TestMeetingResponseFront(t *testing.T) {
 	}
 	req := wbxml.New(wbxml.MeetingResponse, "MeetingResponse")
 	req.Append(
-		meetingRequest("1", "5", "5:10", "", "", false),                         // accept from the Inbox
+		meetingRequest("1", "5", "5:10", "", "", false),                          // accept from the Inbox
 		meetingRequest("2", "", "", "RgAAAAD", "2026-12-14T09:00:00.000Z", true), // tentative, by LongId, one instance, SendResponse
-		meetingRequest("3", "7", "7:3", "", "", false),                          // decline from the calendar
-		meetingRequest("4", "5", "5:11", "", "", false),                         // no such UserResponse
-		meetingRequest("1", "5", "", "", "", false),                             // no RequestId
-		meetingRequest("1", "5", "5:12", "", "not a date", false),               // bad InstanceId
-		meetingRequest("1", "5", "5:13", "LONG", "", false),                     // both ID forms
-		meetingRequest("1", "9", "9:404", "", "", false),                        // the Backend refuses it
+		meetingRequest("3", "7", "7:3", "", "", false),                           // decline from the calendar
+		meetingRequest("4", "5", "5:11", "", "", false),                          // no such UserResponse
+		meetingRequest("1", "5", "", "", "", false),                              // no RequestId
+		meetingRequest("1", "5", "5:12", "", "not a date", false),                // bad InstanceId
+		meetingRequest("1", "5", "5:13", "LONG", "", false),                      // both ID forms
+		meetingRequest("1", "9", "9:404", "", "", false),                         // the Backend refuses it
 	)
 	r, err := c.Do(ctx, "MeetingResponse", req)
 	if err != nil {
