@@ -104,6 +104,8 @@ type Meeting struct {
 	ProposedStart, ProposedEnd *time.Time
 	// Calendar is the parsed object, for MeetingResponse to store.
 	Calendar *ical.Calendar
+
+	copt calconv.Options // how times were read, to match instances later
 }
 
 // ErrNotMeeting is returned by Parse for an iCalendar object whose METHOD
@@ -145,6 +147,7 @@ func Parse(data []byte, opt Options) (*Meeting, error) {
 		m.Sequence, _ = strconv.Atoi(strings.TrimSpace(p.Value))
 	}
 	copt := calconv.Options{Version: opt.Version, Zones: opt.zones(), UserZone: opt.UserZone}
+	m.copt = copt
 	if instance {
 		rid := ev.Props.Get(ical.PropRecurrenceID)
 		if m.RecurrenceID, _, err = calconv.Instant(cal.Component, rid, copt); err != nil {
