@@ -209,7 +209,7 @@ func TestReplyMail(t *testing.T) {
 
 func decodeB64(t *testing.T, b []byte) []byte {
 	t.Helper()
-	out, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(b)) // it skips CR and LF)
+	out, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(b))) // it skips CR and LF
 	if err != nil {
 		t.Fatal(err)
 	}
