@@ -215,4 +215,3 @@ func decodeB64(t *testing.T, b []byte) []byte {
 	}
 	return out
 }
-
