@@ -169,6 +169,8 @@ type Mover interface {
 type ItemFetcher interface {
 	// FetchItem returns the item's properties (the children of
 	// ItemOperations:Properties, i.e. what ApplicationData holds in Sync).
+	// A Fetch by the LongId of a Search result (MailboxHit.LongID) comes
+	// with collectionID empty and the LongId as serverID.
 	FetchItem(ctx context.Context, acct Account, deviceID, collectionID, serverID string, opts SyncOptions) (*wbxml.Element, error)
 	// OpenAttachment returns an attachment's decoded content by
 	// FileReference (14+) or AttachmentName (12.x). Not found:

@@ -61,8 +61,8 @@ func init() {
 		{name: "SmartForward", space: wbxml.ComposeMail, root: "SmartForward", provisioned: true, body: bodyRawOr, handle: handleSendMail, needs: sender},
 		{name: "GetAttachment", provisioned: true, body: bodyNone, handle: handleGetAttachment, needs: itemFetcher},
 		{name: "MeetingResponse", space: wbxml.MeetingResponse, root: "MeetingResponse", provisioned: true, body: bodyRequired, handle: handleMeetingResponse, needs: meetingResponder},
-		{name: "Search", space: wbxml.Search, root: "Search", provisioned: true},
-		{name: "Find", space: wbxml.Find, root: "Find", provisioned: true},
+		{name: "Search", space: wbxml.Search, root: "Search", provisioned: true, body: bodyRequired, handle: handleSearch, needs: searcher},
+		{name: "Find", space: wbxml.Find, root: "Find", provisioned: true, body: bodyRequired, handle: handleFind, needs: searcher},
 		{name: "ResolveRecipients", space: wbxml.ResolveRecipients, root: "ResolveRecipients", provisioned: true},
 		{name: "ValidateCert", space: wbxml.ValidateCert, root: "ValidateCert", provisioned: true},
 	} {

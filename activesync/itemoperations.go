@@ -158,11 +158,19 @@ func fetchOne(ctx context.Context, c *call, be ItemFetcher, op *wbxml.Element) (
 	}
 	coll := op.ChildText(wbxml.AirSync, "CollectionId")
 	sid := op.ChildText(wbxml.AirSync, "ServerId")
-	if coll == "" || sid == "" {
+	// A Search result is fetched by its LongId instead of CollectionId
+	// and ServerId (MS-ASCMD 2.2.3.98.1); the answer names it the same way.
+	long := op.ChildText(wbxml.Search, "LongId")
+	switch {
+	case long != "":
+		coll, sid = "", long
+		el.AddText(wbxml.Search, "LongId", long)
+	case coll == "" || sid == "":
 		return status(ItemOpsStatusProtocolError), nil
+	default:
+		el.AddText(wbxml.AirSync, "CollectionId", coll)
+		el.AddText(wbxml.AirSync, "ServerId", sid)
 	}
-	el.AddText(wbxml.AirSync, "CollectionId", coll)
-	el.AddText(wbxml.AirSync, "ServerId", sid)
 	props, err := be.FetchItem(ctx, c.acct, c.q.DeviceID, coll, sid, opts)
 	if err != nil {
 		if code, ok := commandStatusOf(err); ok {

@@ -123,3 +123,11 @@ const (
 	PictureStatusTooLarge    = 174 // the photo is larger than MaxSize
 	PictureStatusMaxPictures = 175 // MaxPictures already reached
 )
+
+// Find statuses (MS-ASCMD 2.2.3.177.2, protocol 16.1): of the Find element
+// and of its Response.
+const (
+	FindStatusOK               = 1 // success
+	FindStatusInvalidRequest   = 2 // the request is invalid (or the store cannot answer it)
+	FindStatusFolderSyncNeeded = 3 // a folder of the query is unknown: FolderSync first
+)
