@@ -34,9 +34,9 @@ type GALPicture struct {
 // 2.2.3.x): any field may be empty.
 type GALEntry struct {
 	DisplayName, Phone, Office, Title, Company, Alias string
-	FirstName, LastName, HomePhone, MobilePhone      string
-	EmailAddress                                     string
-	Picture                                          *GALPicture // nil: none asked or none held
+	FirstName, LastName, HomePhone, MobilePhone       string
+	EmailAddress                                      string
+	Picture                                           *GALPicture // nil: none asked or none held
 }
 
 // GALResult is the answer: the entries of the asked range and the total

@@ -29,7 +29,9 @@ type searchBackend struct {
 	fetched [][2]string // collectionID, serverID of FetchItem calls
 }
 
-func (b *searchBackend) EmptyFolder(context.Context, activesync.Account, string, string, bool) error { return nil }
+func (b *searchBackend) EmptyFolder(context.Context, activesync.Account, string, string, bool) error {
+	return nil
+}
 
 func (b *searchBackend) SearchMailbox(ctx context.Context, acct activesync.Account, deviceID string, q *activesync.MailboxQuery) (*activesync.MailboxResult, error) {
 	b.mu.Lock()
