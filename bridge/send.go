@@ -329,13 +329,17 @@ var (
 	errOriginalTooLarge = errors.New("original message too large")
 )
 
-// fetchOriginal reads the message a SmartReply/SmartForward names.
-// Item IDs are "<folderID>:<UID>"; LongId (search results) is not issued
-// by this bridge and so never resolves.
+// fetchOriginal reads the message a SmartReply/SmartForward names: by
+// ItemId, or by the LongId of a Search result (which this bridge issues
+// in the same "<folderID>:<UID>" form, bridge/mail_search.go).
 func (s *Sender) fetchOriginal(ctx context.Context, acct *Account, m *activesync.OutgoingMail) (*original, error) {
-	folderID, uid, ok := parseItemID(m.SourceItemID)
+	id := m.SourceItemID
+	if id == "" {
+		id = m.SourceLongID
+	}
+	folderID, uid, ok := parseItemID(id)
 	if !ok {
-		return nil, fmt.Errorf("%w: item %q", errOriginalGone, m.SourceItemID)
+		return nil, fmt.Errorf("%w: item %q", errOriginalGone, id)
 	}
 	if s.folders == nil {
 		return nil, errors.New("bridge: send engine has no folder resolver")

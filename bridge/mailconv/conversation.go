@@ -85,3 +85,15 @@ func normalizeSubject(s string) string {
 	}
 	return strings.TrimSpace(s)
 }
+
+// ConversationHeaders are the header fields ConversationID reads: the
+// ones to fetch when only the conversation of a message is wanted.
+var ConversationHeaders = []string{"References", "In-Reply-To", "Message-ID", "Subject"}
+
+// ConversationID returns the Email2:ConversationId a message with this
+// header block (the raw header, or just ConversationHeaders of it) gets
+// in Sync, so a search by conversation compares the same bytes.
+func ConversationID(rawHeader []byte) []byte {
+	h, _, _ := splitHeader(rawHeader)
+	return conversationID(h)
+}

@@ -123,3 +123,20 @@ func TestSearchDatedWithoutESearch(t *testing.T) {
 		t.Fatalf("no match: %v %v", got, err)
 	}
 }
+
+func TestFetchHeaderFields(t *testing.T) {
+	s := mustDial(t, plainConfig(t))
+	uids := searchFixture(t, s)
+	got, err := s.FetchHeaderFields(testCtx(t), UIDs(uids[0], uids[2]), []string{"Subject", "From"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !bytes.Contains(got[uids[0]], []byte("Subject: Quarterly report")) ||
+		!bytes.Contains(got[uids[2]], []byte("From: alice@example.test")) || bytes.Contains(got[uids[0]], []byte("Message-ID")) {
+		t.Errorf("header fields %v", got)
+	}
+	st, _ := s.FetchFlags(testCtx(t), UIDs(uids[0]), 0)
+	if len(st) != 1 || slices.Contains(st[0].Flags, `\Seen`) {
+		t.Errorf("flags after the header fetch %v (PEEK must not set \\Seen)", st)
+	}
+}
