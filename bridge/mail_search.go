@@ -102,7 +102,7 @@ func (m *Mail) SearchMailbox(ctx context.Context, a activesync.Account, deviceID
 		log.Warn("mailbox search failed", "err", err)
 		return nil, err
 	}
-	log.Info("mailbox search", "folders", len(q.CollectionIDs), "deep", q.DeepTraversal,
+	log.Debug("mailbox search", "folders", len(q.CollectionIDs), "deep", q.DeepTraversal,
 		"total", res.Total, "returned", len(res.Hits), "imap_commands", commands)
 	return res, nil
 }
@@ -186,12 +186,16 @@ func imapQuery(c activesync.MailboxCriteria) imap.Query {
 func (m *Mail) searchCandidates(ctx context.Context, s *imap.Session, folders []*searchFolder, q imap.Query, c activesync.MailboxCriteria) ([]searchCandidate, error) {
 	var out []searchCandidate
 	for i, f := range folders {
-		if _, err := s.Select(ctx, f.mailbox, true); err != nil {
+		st, err := s.Select(ctx, f.mailbox, true)
+		if err != nil {
 			if isServerNo(err) {
 				m.log.Info("search: folder skipped", "folder", f.id, "err", err)
 				continue
 			}
 			return nil, err
+		}
+		if st.Messages == 0 {
+			continue // nothing to search: no SEARCH sent
 		}
 		matches, err := s.SearchDated(ctx, q)
 		if err != nil {
