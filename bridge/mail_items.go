@@ -126,7 +126,9 @@ func (m *Mail) moveResolved(ctx context.Context, s *imap.Session, user, deviceID
 	if folder == mv.DstFldID {
 		return activesync.MoveResult{Status: activesync.MoveStatusSameFolder}, nil
 	}
-	if s.Selected() != src {
+	if s.Selected() != src || s.ReadOnly() {
+		// A pooled session may come with src opened read-only (by a
+		// Fetch or a Search): MOVE needs it writable.
 		if _, err := s.Select(ctx, src, false); err != nil {
 			if isServerNo(err) {
 				return activesync.MoveResult{Status: activesync.MoveStatusBadSource}, nil

@@ -287,7 +287,9 @@ func TestMailboxSearchThroughTheFront(t *testing.T) {
 		t.Errorf("%d INBOX messages flagged $Forwarded, want 1: %v", forwarded, flags)
 	}
 
-	// ... and MoveItems moves it.
+	// ... and MoveItems moves it, right after a Search left INBOX
+	// opened read-only on the pooled connection.
+	runSearch(t, dev, searchRequest([]*wbxml.Element{el(wbxml.AirSync, "CollectionId", inbox), el(wbxml.Search, "FreeText", "budget")}))
 	mv := wbxml.New(wbxml.Move, "MoveItems")
 	m := mv.Add(wbxml.Move, "Move")
 	m.AddText(wbxml.Move, "SrcMsgId", budget5)

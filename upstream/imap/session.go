@@ -59,6 +59,10 @@ func (s *Session) Broken() bool {
 // Selected returns the currently selected mailbox, or "".
 func (s *Session) Selected() string { return s.selected }
 
+// ReadOnly reports whether the selected mailbox was opened read-only
+// (EXAMINE): a holder that changes messages must Select it again.
+func (s *Session) ReadOnly() bool { return s.readOnly }
+
 // localError marks a failure on our side of a command (a writer that
 // failed, bad arguments) that leaves the connection healthy.
 type localError struct{ err error }
