@@ -30,7 +30,7 @@ var traceValues = map[string]bool{
 	"HeartbeatInterval": true, "Wait": true, "MaxFolders": true, "Limit": true,
 	"SrcMsgId": true, "SrcFldId": true, "DstFldId": true, "DstMsgId": true,
 	"FileReference": true, "Store": true, "Estimate": true, "PolicyType": true,
-	"Count": true, "Range": true, "Total": true, "Part": true, "Deleted": true, "Read": true,
+	"Count": true, "LongId": true, "Name": true, "Range": true, "Total": true, "Part": true, "Deleted": true, "Read": true,
 }
 
 // traceSkip are containers whose content is the item itself: the trace

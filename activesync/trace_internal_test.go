@@ -22,6 +22,16 @@ func TestOutlineRedacts(t *testing.T) {
 	fc := wbxml.New(wbxml.FolderHierarchy, "FolderCreate")
 	fc.AddText(wbxml.FolderHierarchy, "DisplayName", "Private Folder")
 	fc.AddText(wbxml.FolderHierarchy, "Type", strings.Repeat("9", 200)) // too long to show
+	search := wbxml.New(wbxml.Search, "Search")
+	st := search.Add(wbxml.Search, "Store")
+	st.AddText(wbxml.Search, "Name", "Mailbox")
+	st.Add(wbxml.Search, "Query").Add(wbxml.Search, "And").AddText(wbxml.Search, "FreeText", "divorce lawyer")
+	res := st.Add(wbxml.Search, "Result")
+	res.AddText(wbxml.Search, "LongId", "7:1042")
+	res.Add(wbxml.Search, "Properties").AddText(wbxml.Email, "Subject", "secret subject")
+	gal := wbxml.New(wbxml.Search, "Search").Add(wbxml.Search, "Store")
+	gal.AddText(wbxml.Search, "Name", "GAL")
+	gal.AddText(wbxml.Search, "Query", "colleague name")
 	for _, tc := range []struct {
 		doc     *wbxml.Element
 		want    []string
@@ -29,6 +39,8 @@ func TestOutlineRedacts(t *testing.T) {
 	}{
 		{doc, []string{`SyncKey="42"`, `CollectionId="7"`, `Status="1"`, `ServerId="7:1042"`, "ApplicationData["}, []string{"secret", "alice", "Subject"}},
 		{fc, []string{"DisplayName[14B]", "Type[200B]"}, []string{"Private", "999"}},
+		{search, []string{`Name="Mailbox"`, "FreeText[14B]", `LongId="7:1042"`, "Properties["}, []string{"divorce", "secret"}},
+		{gal, []string{`Name="GAL"`, "Query[14B]"}, []string{"colleague"}},
 	} {
 		got := outline(tc.doc)
 		for _, w := range tc.want {
