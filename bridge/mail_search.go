@@ -28,6 +28,10 @@ import (
 
 var _ activesync.MailboxSearcher = (*Bridge)(nil)
 
+// searchDefaultBody is the plain-text body a result carries when the
+// device asked for no body preference.
+const searchDefaultBody = 5120
+
 // searchCandidate is one match before the range is cut.
 type searchCandidate struct {
 	folder  *searchFolder
@@ -66,10 +70,16 @@ func (m *Mail) SearchMailbox(ctx context.Context, a activesync.Account, deviceID
 		}
 	}
 	iq := imapQuery(q.Criteria)
-	opts := convOptions(q.Options.Version, q.Options)
-	if q.Options.Version == 0 {
-		opts = convOptions(activesync.V141, q.Options)
+	o := q.Options
+	if o.Version == 0 {
+		o.Version = activesync.V141 // callers outside the front: the richest answer
 	}
+	if len(o.BodyPrefs) == 0 && o.MIMESupport != 2 {
+		// No body asked for: a result list needs a glimpse, not up to 100
+		// whole messages.
+		o.BodyPrefs = []activesync.BodyPreference{{Type: 1, TruncationSize: searchDefaultBody}}
+	}
+	opts := convOptions(o.Version, o)
 	var commands int64
 	err = m.withSession(ctx, acct, "Search", func(s *imap.Session) error {
 		start := s.Stats().Commands
