@@ -208,9 +208,19 @@ func (c *MailboxCriteria) empty() bool {
 }
 
 // freeTextWords splits the search box's text into words, each of which
-// must match (the way Exchange's keyword query treats them).
+// must match (the way Exchange's keyword query treats them); a "quoted
+// phrase" stays one term.
 func freeTextWords(s string) ([]string, error) {
-	words := strings.Fields(s)
+	var words []string
+	for i, part := range strings.Split(s, `"`) {
+		if i%2 == 1 { // inside quotes
+			if p := strings.Join(strings.Fields(part), " "); p != "" {
+				words = append(words, p)
+			}
+			continue
+		}
+		words = append(words, strings.Fields(part)...)
+	}
 	for _, w := range words {
 		if len(w) > maxTermLen {
 			return nil, badQuery("search term of %d bytes", len(w))

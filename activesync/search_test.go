@@ -220,6 +220,14 @@ func TestSearchMailboxQueryShapes(t *testing.T) {
 	if q.RangeStart != 0 || q.RangeEnd != 99 || len(q.CollectionIDs) != 0 {
 		t.Errorf("defaults: range %d-%d, folders %v", q.RangeStart, q.RangeEnd, q.CollectionIDs)
 	}
+	// A quoted phrase stays one term.
+	if _, err := c.Do(ctx, "Search", mailboxSearch([]*wbxml.Element{text(wbxml.Search, "FreeText", `budget "quarterly  report" 2026`)})); err != nil {
+		t.Fatal(err)
+	}
+	if got := be.mailbox[len(be.mailbox)-1].Criteria.FreeText; !slices.Equal(got, []string{"budget", "quarterly report", "2026"}) {
+		t.Errorf("phrase split into %q", got)
+	}
+	be.mailbox = be.mailbox[:1]
 	// A range wider than 100 is cut to 100.
 	if _, err := c.Do(ctx, "Search", mailboxSearch(nil, text(wbxml.Search, "Range", "10-500"))); err != nil {
 		t.Fatal(err)

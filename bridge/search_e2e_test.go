@@ -195,6 +195,12 @@ func TestMailboxSearchThroughTheFront(t *testing.T) {
 		t.Errorf("range 2-4: %+v", a)
 	}
 
+	// A quoted phrase: "budget review" is not in the Lunch mail.
+	if a := runSearch(t, dev, searchRequest([]*wbxml.Element{el(wbxml.AirSync, "CollectionId", inbox), el(wbxml.Search, "FreeText", `"budget review"`)})); a.total != "4" ||
+		slices.Contains(a.subjects, "Lunch") {
+		t.Errorf("phrase: %+v", a)
+	}
+
 	// From, over every folder (no CollectionId).
 	eq := wbxml.New(wbxml.Search, "EqualTo")
 	eq.Add(wbxml.Email, "From")
