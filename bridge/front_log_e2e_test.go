@@ -44,11 +44,12 @@ func TestNotImplementedLogsInfo(t *testing.T) {
 	log, rec := testlog.New()
 	e := bridgetest.Start(t, bridgetest.Options{Log: log})
 	dev := e.Device(t, "searcher", "14.1")
-	_, err := dev.DoRaw(context.Background(), "Search", client.Params{}, nil, "")
+	// ValidateCert: Search, the command this test used first, is built now.
+	_, err := dev.DoRaw(context.Background(), "ValidateCert", client.Params{}, nil, "")
 	if he, ok := err.(*client.HTTPError); !ok || he.Code != 501 {
-		t.Fatalf("Search: %v, want HTTP 501", err)
+		t.Fatalf("ValidateCert: %v, want HTTP 501", err)
 	}
-	line := requestLine(t, rec, 0, "searcher", "Search")
+	line := requestLine(t, rec, 0, "searcher", "ValidateCert")
 	if line.Level != slog.LevelInfo || line.Attrs["http"] != "501" {
 		t.Errorf("request line %v, want INFO with http 501", line)
 	}
