@@ -1,7 +1,9 @@
 package activesync
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 )
@@ -107,4 +109,29 @@ func checkCriteria(t *testing.T, c *MailboxCriteria, depth int) {
 	for i := range c.Any {
 		checkCriteria(t, &c.Any[i], depth+1)
 	}
+}
+
+// FuzzSearchValues feeds arbitrary text to the value decoders a Search
+// query reaches: FreeText, Range and the date Value.
+func FuzzSearchValues(f *testing.F) {
+	f.Add(`budget "quarterly  report" 2026`, "0-99", "2026-03-01T00:00:00.000Z")
+	f.Add(`"unclosed phrase`, "5-2", "20260301T000000Z")
+	f.Add("", "", "2026-03-01T00:00:00+02:00")
+	f.Fuzz(func(t *testing.T, text, rng, date string) {
+		if words, err := freeTextWords(text); err == nil {
+			for _, w := range words {
+				if w == "" || len(w) > maxTermLen || w != strings.TrimSpace(w) {
+					t.Fatalf("term %q from %q", w, text)
+				}
+			}
+		} else if _, ok := searchStatusOf(err); !ok {
+			t.Fatalf("free text error without a status: %v", err)
+		}
+		if a, b, err := parseRange(rng); err == nil && (a < 0 || b < a || b-a >= searchMaxResults) {
+			t.Fatalf("range %q read as %d-%d", rng, a, b)
+		}
+		if d, ok := parseSearchDate(date); ok && d.Location() != time.UTC {
+			t.Fatalf("date %q not in UTC", date)
+		}
+	})
 }
