@@ -64,11 +64,22 @@ func (m *Mail) SearchMailbox(ctx context.Context, a activesync.Account, deviceID
 	if err != nil {
 		return nil, storeErr(err)
 	}
+	mailIDs := make([]string, 0, len(q.CollectionIDs))
 	for _, id := range q.CollectionIDs {
-		if _, ok := fm.byID[id]; !ok {
+		_, mail := fm.byID[id]
+		_, other := fm.refs[id]
+		switch {
+		case mail:
+			mailIDs = append(mailIDs, id)
+		case !other:
 			return nil, activesync.CommandStatus(activesync.SearchStatusFolderSyncNeeded, "unknown folder "+id)
 		}
 	}
+	if len(q.CollectionIDs) > 0 && len(mailIDs) == 0 {
+		return res, nil // only calendar, contacts or tasks folders: no mail in them
+	}
+	q = &activesync.MailboxQuery{CollectionIDs: mailIDs, DeepTraversal: q.DeepTraversal, Class: q.Class,
+		Criteria: q.Criteria, RangeStart: q.RangeStart, RangeEnd: q.RangeEnd, RebuildResults: q.RebuildResults, Options: q.Options}
 	iq := imapQuery(q.Criteria)
 	o := q.Options
 	if o.Version == 0 {

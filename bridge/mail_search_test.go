@@ -7,6 +7,8 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
 // The edges of SearchMailbox against Dovecot: other classes, a range past
@@ -57,5 +59,21 @@ func TestSearchMailboxEdges(t *testing.T) {
 	}
 	if _, err := search(activesync.MailboxQuery{CollectionIDs: []string{"4242"}}); statusOf(err) != activesync.SearchStatusFolderSyncNeeded {
 		t.Errorf("unknown folder: %v", err)
+	}
+	// A calendar's collection holds no mail: no results, no error; beside
+	// INBOX it is left out.
+	var calID string
+	if _, err := r.m.updateFolderMap(ctx, r.acct.Address(), func(fm *folderMap) *state.Delta {
+		d := &state.Delta{Set: map[string]string{}}
+		calID = fm.assignRef(engine.Ref{Kind: engine.KindCalendar, Path: "/cal/home/"}, d)
+		return d
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := search(activesync.MailboxQuery{CollectionIDs: []string{calID}, Criteria: edge}); err != nil || res.Total != 0 {
+		t.Errorf("calendar collection: %v %+v", err, res)
+	}
+	if res, err := search(activesync.MailboxQuery{CollectionIDs: []string{calID, inbox}, Criteria: edge}); err != nil || res.Total != 3 {
+		t.Errorf("calendar and INBOX: %v %+v", err, res)
 	}
 }
