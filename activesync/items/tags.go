@@ -103,6 +103,88 @@ const (
 	baseLocation       baseTag = "Location"
 	baseDisplayName    baseTag = "DisplayName"
 	baseInstanceID     baseTag = "InstanceId"
+	baseAttachments    baseTag = "Attachments"
+	baseAttachment     baseTag = "Attachment"
+	baseFileReference  baseTag = "FileReference"
+	baseMethod         baseTag = "Method"
+	baseContentID      baseTag = "ContentId"
+	baseIsInline       baseTag = "IsInline"
+)
+
+// emailTag is a tag of the Email code page (MS-ASWBXML 2.1.2.1.3).
+type emailTag string
+
+const (
+	emailTo                      emailTag = "To"
+	emailCc                      emailTag = "Cc"
+	emailFrom                    emailTag = "From"
+	emailSubject                 emailTag = "Subject"
+	emailReplyTo                 emailTag = "ReplyTo"
+	emailDateReceived            emailTag = "DateReceived"
+	emailDisplayTo               emailTag = "DisplayTo"
+	emailThreadTopic             emailTag = "ThreadTopic"
+	emailImportance              emailTag = "Importance"
+	emailRead                    emailTag = "Read"
+	emailMessageClass            emailTag = "MessageClass"
+	emailInternetCPID            emailTag = "InternetCPID"
+	emailFlag                    emailTag = "Flag"
+	emailFlagStatus              emailTag = "FlagStatus"
+	emailFlagType                emailTag = "FlagType"
+	emailContentClass            emailTag = "ContentClass"
+	emailCategories              emailTag = "Categories"
+	emailCategory                emailTag = "Category"
+	emailMeetingRequest          emailTag = "MeetingRequest"
+	emailAllDayEvent             emailTag = "AllDayEvent"
+	emailStartTime               emailTag = "StartTime"
+	emailDtStamp                 emailTag = "DtStamp"
+	emailEndTime                 emailTag = "EndTime"
+	emailInstanceType            emailTag = "InstanceType"
+	emailLocation                emailTag = "Location"
+	emailOrganizer               emailTag = "Organizer"
+	emailRecurrenceID            emailTag = "RecurrenceId"
+	emailReminder                emailTag = "Reminder"
+	emailResponseRequested       emailTag = "ResponseRequested"
+	emailRecurrences             emailTag = "Recurrences"
+	emailRecurrence              emailTag = "Recurrence"
+	emailType                    emailTag = "Type"
+	emailInterval                emailTag = "Interval"
+	emailUntil                   emailTag = "Until"
+	emailOccurrences             emailTag = "Occurrences"
+	emailWeekOfMonth             emailTag = "WeekOfMonth"
+	emailDayOfMonth              emailTag = "DayOfMonth"
+	emailDayOfWeek               emailTag = "DayOfWeek"
+	emailMonthOfYear             emailTag = "MonthOfYear"
+	emailSensitivity             emailTag = "Sensitivity"
+	emailBusyStatus              emailTag = "BusyStatus"
+	emailTimeZone                emailTag = "TimeZone"
+	emailGlobalObjID             emailTag = "GlobalObjId"
+	emailDisallowNewTimeProposal emailTag = "DisallowNewTimeProposal"
+)
+
+// email2Tag is a tag of the Email2 code page (MS-ASWBXML 2.1.2.1.23).
+type email2Tag string
+
+const (
+	email2ConversationID     email2Tag = "ConversationId"
+	email2ConversationIndex  email2Tag = "ConversationIndex"
+	email2LastVerbExecuted   email2Tag = "LastVerbExecuted"
+	email2Sender             email2Tag = "Sender"
+	email2IsDraft            email2Tag = "IsDraft"
+	email2Bcc                email2Tag = "Bcc"
+	email2Send               email2Tag = "Send"
+	email2CalendarType       email2Tag = "CalendarType"
+	email2IsLeapMonth        email2Tag = "IsLeapMonth"
+	email2FirstDayOfWeek     email2Tag = "FirstDayOfWeek"
+	email2MeetingMessageType email2Tag = "MeetingMessageType"
+)
+
+// respTag is a tag of the MeetingResponse code page (MS-ASWBXML
+// 2.1.2.1.9), which a 16.1 MeetingRequest borrows for a proposed time.
+type respTag string
+
+const (
+	respProposedStartTime respTag = "ProposedStartTime"
+	respProposedEndTime   respTag = "ProposedEndTime"
 )
 
 // The typed helpers below are the only way this package names a tag.
@@ -118,3 +200,18 @@ func (t taskTag) text(e *wbxml.Element, s string)       { e.AddText(wbxml.Tasks,
 func (t baseTag) child(e *wbxml.Element) *wbxml.Element { return e.Child(wbxml.AirSyncBase, string(t)) }
 func (t baseTag) add(e *wbxml.Element) *wbxml.Element   { return e.Add(wbxml.AirSyncBase, string(t)) }
 func (t baseTag) text(e *wbxml.Element, s string)       { e.AddText(wbxml.AirSyncBase, string(t), s) }
+func (t emailTag) child(e *wbxml.Element) *wbxml.Element {
+	return e.Child(wbxml.Email, string(t))
+}
+func (t emailTag) new() *wbxml.Element                   { return wbxml.New(wbxml.Email, string(t)) }
+func (t emailTag) all(e *wbxml.Element) []*wbxml.Element { return e.All(wbxml.Email, string(t)) }
+func (t emailTag) add(e *wbxml.Element) *wbxml.Element   { return e.Add(wbxml.Email, string(t)) }
+func (t emailTag) text(e *wbxml.Element, s string)       { e.AddText(wbxml.Email, string(t), s) }
+func (t email2Tag) child(e *wbxml.Element) *wbxml.Element {
+	return e.Child(wbxml.Email2, string(t))
+}
+func (t email2Tag) add(e *wbxml.Element) *wbxml.Element { return e.Add(wbxml.Email2, string(t)) }
+func (t email2Tag) text(e *wbxml.Element, s string)     { e.AddText(wbxml.Email2, string(t), s) }
+func (t email2Tag) opaque(e *wbxml.Element, b []byte)   { e.AddOpaque(wbxml.Email2, string(t), b) }
+func (t respTag) text(e *wbxml.Element, s string)       { e.AddText(wbxml.MeetingResponse, string(t), s) }
+func (t baseTag) all(e *wbxml.Element) []*wbxml.Element { return e.All(wbxml.AirSyncBase, string(t)) }
