@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/activesync/items"
 )
 
 // Attachment describes one attachment (also used by ItemOperations and
@@ -132,23 +132,17 @@ func estimateDecodedSize(e *entity) int64 {
 	return int64(len(e.body))
 }
 
-// attachmentsElement is AirSyncBase:Attachments (MS-ASAIRS 2.2.2.7/2.2.2.8).
-func attachmentsElement(atts []Attachment) *wbxml.Element {
-	list := wbxml.New(wbxml.AirSyncBase, "Attachments")
-	for _, a := range atts {
-		el := list.Add(wbxml.AirSyncBase, "Attachment")
-		el.AddText(wbxml.AirSyncBase, "DisplayName", a.DisplayName)
-		el.AddText(wbxml.AirSyncBase, "FileReference", a.FileReference)
-		el.AddText(wbxml.AirSyncBase, "Method", strconv.Itoa(a.Method))
-		el.AddText(wbxml.AirSyncBase, "EstimatedDataSize", strconv.FormatInt(a.EstimatedSize, 10))
-		if a.ContentID != "" {
-			el.AddText(wbxml.AirSyncBase, "ContentId", a.ContentID)
-		}
-		if a.Inline {
-			el.AddText(wbxml.AirSyncBase, "IsInline", "1")
-		}
+// attachmentItems is AirSyncBase:Attachments (MS-ASAIRS 2.2.2.7/2.2.2.8).
+func attachmentItems(atts []Attachment) []items.Attachment {
+	if len(atts) == 0 {
+		return nil
 	}
-	return list
+	out := make([]items.Attachment, len(atts))
+	for i, a := range atts {
+		out[i] = items.Attachment{DisplayName: a.DisplayName, FileReference: a.FileReference, Method: a.Method,
+			EstimatedDataSize: a.EstimatedSize, ContentID: a.ContentID, IsInline: a.Inline}
+	}
+	return out
 }
 
 // ParseFileReference splits "7:1042:2.1" into serverID "7:1042" and part

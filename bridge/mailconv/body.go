@@ -1,10 +1,9 @@
 package mailconv
 
 import (
-	"strconv"
 	"strings"
 
-	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/activesync/items"
 )
 
 // bodyRequest is one body format we may answer with, normalised from a
@@ -119,7 +118,7 @@ func bodyRequests(opts Options, smime bool) []bodyRequest {
 // selection rules of MS-ASAIRS 3.2.5.1: the first preference the message
 // satisfies in the device's order; a preference with AllOrNone whose data
 // exceeds its TruncationSize yields to the next one.
-func chooseBody(src *bodySource, reqs []bodyRequest, version int) *wbxml.Element {
+func chooseBody(src *bodySource, reqs []bodyRequest, version int) *items.EmailBody {
 	native := func(r bodyRequest) bool {
 		switch r.typ {
 		case BodyPlain, BodyRTF, BodyMIME:
@@ -153,40 +152,25 @@ func chooseBody(src *bodySource, reqs []bodyRequest, version int) *wbxml.Element
 	return bodyElement(src, bodyRequest{typ: BodyPlain, limit: -1}, src.render(BodyPlain), false, version)
 }
 
-// bodyElement writes the Body for data in request r; omit sends no Data
+// bodyElement builds the Body for data in request r; omit sends no Data
 // (AllOrNone not satisfiable).
-func bodyElement(src *bodySource, r bodyRequest, data string, omit bool, version int) *wbxml.Element {
+func bodyElement(src *bodySource, r bodyRequest, data string, omit bool, version int) *items.EmailBody {
 	typ := r.typ
 	if typ == BodyRTF {
 		typ = BodyPlain // we have no RTF; MS-ASAIRS lets the server answer with another type
 	}
-	b := wbxml.New(wbxml.AirSyncBase, "Body")
-	b.AddText(wbxml.AirSyncBase, "Type", strconv.Itoa(typ))
-	full := src.fullSize(r.typ, len(data))
-	truncated := src.meta.Truncated
+	b := &items.EmailBody{Type: typ, EstimatedDataSize: src.fullSize(r.typ, len(data)), Truncated: src.meta.Truncated}
 	if !omit && r.limit >= 0 && int64(len(data)) > r.limit {
 		data = truncateUTF8(data, int(min(r.limit, int64(len(data)))))
-		truncated = true
+		b.Truncated = true
 	}
 	if omit {
-		truncated = true
-	}
-	b.AddText(wbxml.AirSyncBase, "EstimatedDataSize", strconv.FormatInt(full, 10))
-	b.AddText(wbxml.AirSyncBase, "Truncated", boolText(truncated))
-	if !omit {
-		b.AddText(wbxml.AirSyncBase, "Data", data)
+		b.Truncated = true
+	} else {
+		b.Data = &data
 	}
 	if version >= 140 && r.preview > 0 {
-		if p := preview(src.plainText(), r.preview); p != "" {
-			b.AddText(wbxml.AirSyncBase, "Preview", p)
-		}
+		b.Preview = preview(src.plainText(), r.preview)
 	}
 	return b
-}
-
-func boolText(b bool) string {
-	if b {
-		return "1"
-	}
-	return "0"
 }

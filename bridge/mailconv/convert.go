@@ -2,24 +2,17 @@ package mailconv
 
 import (
 	"net/mail"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/idlebridge/idlebridge/activesync/items"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/bridge/imip"
 )
 
-// dateFormat is the MS-ASDTYPE 2.3 dateTime form.
-const dateFormat = "2006-01-02T15:04:05.000Z"
-
-// Fixed values of every item (MS-ASEMAIL 2.2.2.39 InternetCPID: the code
-// page of the text we send, UTF-8; 2.2.2.18 ContentClass).
-const (
-	internetCPIDUTF8 = "65001"
-	contentClassMail = "urn:content-classes:message"
-	flagTypeFollowUp = "for Follow Up"
-)
+// flagTypeFollowUp is the Email:FlagType of a flagged message
+// (MS-ASEMAIL 2.2.2.36).
+const flagTypeFollowUp = "for Follow Up"
 
 // ToApplicationData converts a message into the <AirSync:ApplicationData>
 // element of a Sync Add/Fetch (and the children reused by ItemOperations
@@ -36,50 +29,45 @@ func ToApplicationData(raw []byte, meta Meta, opts Options) (*wbxml.Element, err
 		t.problem("no header fields")
 	}
 
-	ad := wbxml.New(wbxml.AirSync, "ApplicationData")
 	to := parseAddresses(h.get("To"))
-	ad.AddText(wbxml.Email, "To", to.text)
-	if cc := parseAddresses(h.get("Cc")); cc.text != "" {
-		ad.AddText(wbxml.Email, "Cc", cc.text)
-	}
-	ad.AddText(wbxml.Email, "From", parseAddresses(h.get("From")).text)
 	subject := decodeHeaderText(h.get("Subject"))
-	ad.AddText(wbxml.Email, "Subject", subject)
-	if rt := parseAddresses(h.get("Reply-To")); rt.text != "" {
-		ad.AddText(wbxml.Email, "ReplyTo", rt.text)
-	}
 	sent := sentDate(h, meta)
 	received := meta.InternalDate
 	if received.IsZero() {
 		received = sent
 	}
-	ad.AddText(wbxml.Email, "DateReceived", received.UTC().Format(dateFormat))
-	ad.AddText(wbxml.Email, "DisplayTo", strings.Join(to.names, "; "))
 	topic := decodeHeaderText(h.get("Thread-Topic"))
 	if topic == "" {
 		topic = normalizeSubject(subject)
 	}
-	ad.AddText(wbxml.Email, "ThreadTopic", topic)
-	ad.AddText(wbxml.Email, "Importance", strconv.Itoa(importance(h)))
 	fl := readFlags(meta.Flags)
-	ad.AddText(wbxml.Email, "Read", boolText(fl.seen))
+	m := &items.Email{
+		To:           to.text,
+		Cc:           parseAddresses(h.get("Cc")).text,
+		From:         parseAddresses(h.get("From")).text,
+		Subject:      subject,
+		ReplyTo:      parseAddresses(h.get("Reply-To")).text,
+		DateReceived: received,
+		DisplayTo:    strings.Join(to.names, "; "),
+		ThreadTopic:  topic,
+		Importance:   importance(h),
+		Read:         fl.seen,
+		InternetCPID: items.InternetCPIDUTF8,
+		Flag:         flagOf(fl.flagged),
+		ContentClass: items.ContentClassMail,
+		IsDraft:      fl.draft,
+	}
 
 	c := analyze(t)
 	if !undecodable {
-		if atts := attachmentsOf(c, meta.ServerID); len(atts) > 0 {
-			ad.Append(attachmentsElement(atts))
-		}
+		m.Attachments = attachmentItems(attachmentsOf(c, meta.ServerID))
 	}
 	smime := smimeClass(t.root) != ""
 	if undecodable {
-		b := ad.Add(wbxml.AirSyncBase, "Body")
-		b.AddText(wbxml.AirSyncBase, "Type", strconv.Itoa(BodyPlain))
-		b.AddText(wbxml.AirSyncBase, "EstimatedDataSize", strconv.Itoa(len(undecodableNotice)))
-		b.AddText(wbxml.AirSyncBase, "Truncated", "0")
-		b.AddText(wbxml.AirSyncBase, "Data", undecodableNotice)
+		m.Body = &items.EmailBody{Type: BodyPlain, EstimatedDataSize: int64(len(undecodableNotice)), Data: items.Ptr(undecodableNotice)}
 	} else {
 		src := &bodySource{raw: raw, meta: meta, c: c}
-		ad.Append(chooseBody(src, bodyRequests(opts, smime), opts.Version))
+		m.Body = chooseBody(src, bodyRequests(opts, smime), opts.Version)
 	}
 	class := smimeClass(t.root)
 	var mtg *imip.Meeting
@@ -96,31 +84,22 @@ func ToApplicationData(raw []byte, meta Meta, opts Options) (*wbxml.Element, err
 	default:
 		class = "IPM.Note"
 	}
-	ad.AddText(wbxml.Email, "MessageClass", class)
-	if mr := meetingElement(mtg, opts); mr != nil {
-		ad.Append(mr)
+	m.MessageClass = class
+	if mtg != nil {
+		m.MeetingRequest = mtg.Request()
 	}
-	ad.AddText(wbxml.Email, "InternetCPID", internetCPIDUTF8)
-	ad.Append(flagElement(fl.flagged))
-	ad.AddText(wbxml.Email, "ContentClass", contentClassMail)
-	ad.AddText(wbxml.AirSyncBase, "NativeBodyType", strconv.Itoa(c.nativeType()))
+	m.NativeBodyType = c.nativeType()
 	if opts.Version >= 140 {
-		ad.AddOpaque(wbxml.Email2, "ConversationId", conversationID(h))
-		ad.AddOpaque(wbxml.Email2, "ConversationIndex", conversationIndex(sent))
-		if v := fl.lastVerb(); v != 0 {
-			ad.AddText(wbxml.Email2, "LastVerbExecuted", strconv.Itoa(v))
-		}
+		// Only 14.0+ shows these; skip the work for older clients.
+		m.ConversationID = conversationID(h)
+		m.ConversationIndex = conversationIndex(sent)
+		m.LastVerbExecuted = fl.lastVerb()
 		if s := h.get("Sender"); s != "" {
-			ad.AddText(wbxml.Email2, "Sender", parseAddresses(s).text)
+			m.Sender = parseAddresses(s).text
 		}
-		if len(fl.categories) > 0 {
-			ad.Append(categoriesElement(fl.categories))
-		}
+		m.Categories = fl.categories
 	}
-	if opts.Version >= 160 {
-		// MS-ASEMAIL 2.2.2.42 IsDraft, 16.0+.
-		ad.AddText(wbxml.Email2, "IsDraft", boolText(fl.draft))
-	}
+	ad := m.Encode(items.Version(opts.Version))
 	if len(t.problems) > 0 {
 		return ad, &DecodeError{Problems: t.problems}
 	}

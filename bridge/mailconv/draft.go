@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/idlebridge/idlebridge/activesync/items"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 )
 
@@ -29,14 +30,8 @@ var ErrDraftSend = errors.New("mailconv: sending a draft from Sync is not suppor
 // IsDraftContent reports whether a Change's ApplicationData carries a
 // draft's content (recipients, subject, body) rather than only flags.
 func IsDraftContent(appData *wbxml.Element) bool {
-	for _, ch := range appData.Children {
-		switch {
-		case ch.Space == wbxml.Email && (ch.Name == "To" || ch.Name == "Cc" || ch.Name == "Subject" || ch.Name == "Importance"),
-			ch.Is(wbxml.Email2, "Bcc"), ch.Is(wbxml.Email2, "Send"), ch.Is(wbxml.AirSyncBase, "Body"):
-			return true
-		}
-	}
-	return false
+	d, err := items.DecodeDraft(appData, items.V160)
+	return err == nil && d.HasContent()
 }
 
 // DraftMessage builds the RFC 5322 message of a draft from a Sync Add or
@@ -48,7 +43,11 @@ func DraftMessage(appData *wbxml.Element, from, messageID string, now time.Time)
 	if appData == nil {
 		return nil, errors.New("mailconv: draft without ApplicationData")
 	}
-	if appData.Has(wbxml.Email2, "Send") {
+	d, err := items.DecodeDraft(appData, items.V160)
+	if err != nil {
+		return nil, err
+	}
+	if d.Send {
 		return nil, ErrDraftSend
 	}
 	var b bytes.Buffer
@@ -58,8 +57,8 @@ func DraftMessage(appData *wbxml.Element, from, messageID string, now time.Time)
 			fmt.Fprintf(&b, "%s: %s\r\n", name, value)
 		}
 	}
-	addresses := func(name, value string) {
-		value = headerValue(value)
+	addresses := func(name string, v *string) {
+		value := headerValue(deref(v))
 		if value == "" {
 			return
 		}
@@ -76,29 +75,32 @@ func DraftMessage(appData *wbxml.Element, from, messageID string, now time.Time)
 		fmt.Fprintf(&b, "%s: %s\r\n", name, value)
 	}
 	field("From", (&mail.Address{Address: from}).String())
-	addresses("To", appData.ChildText(wbxml.Email, "To"))
-	addresses("Cc", appData.ChildText(wbxml.Email, "Cc"))
-	addresses("Bcc", appData.ChildText(wbxml.Email2, "Bcc"))
-	if s := headerValue(appData.ChildText(wbxml.Email, "Subject")); s != "" {
+	addresses("To", d.To)
+	addresses("Cc", d.Cc)
+	addresses("Bcc", d.Bcc)
+	if s := headerValue(deref(d.Subject)); s != "" {
 		field("Subject", mime.QEncoding.Encode("utf-8", s))
 	}
 	field("Date", now.Format(time.RFC1123Z))
 	field("Message-ID", "<"+messageID+">")
-	// MS-ASEMAIL 2.2.2.40 Importance: 0 low, 1 normal, 2 high.
-	switch strings.TrimSpace(appData.ChildText(wbxml.Email, "Importance")) {
-	case "0":
-		field("Importance", "low")
-	case "2":
-		field("Importance", "high")
+	if d.Importance != nil {
+		switch *d.Importance {
+		case items.ImportanceLow:
+			field("Importance", "low")
+		case items.ImportanceHigh:
+			field("Importance", "high")
+		}
 	}
 	b.WriteString("MIME-Version: 1.0\r\n")
-	body := appData.Child(wbxml.AirSyncBase, "Body")
-	text := validUTF8(body.ChildText(wbxml.AirSyncBase, "Data"))
+	var text string
 	ctype := "text/plain"
-	// MS-ASAIRS 2.2.2.22.1 Type: 1 plain text, 2 HTML (3 RTF and 4 MIME
-	// are not what a device saves a draft as; their data is kept as text).
-	if strings.TrimSpace(body.ChildText(wbxml.AirSyncBase, "Type")) == "2" {
-		ctype = "text/html"
+	if d.Body != nil {
+		text = d.Body.Data
+		// MS-ASAIRS 2.2.2.22.1 Type: 1 plain text, 2 HTML (3 RTF and 4 MIME
+		// are not what a device saves a draft as; their data is kept as text).
+		if d.Body.Type == items.BodyHTML {
+			ctype = "text/html"
+		}
 	}
 	fmt.Fprintf(&b, "Content-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", ctype)
 	qp := quotedprintable.NewWriter(&b)
@@ -110,6 +112,13 @@ func DraftMessage(appData *wbxml.Element, from, messageID string, now time.Time)
 	}
 	b.WriteString("\r\n")
 	return b.Bytes(), nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // headerValue makes a device's text fit one header line.

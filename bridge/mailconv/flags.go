@@ -1,9 +1,9 @@
 package mailconv
 
 import (
-	"strconv"
 	"strings"
 
+	"github.com/idlebridge/idlebridge/activesync/items"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 )
 
@@ -55,25 +55,13 @@ func (s flagState) lastVerb() int {
 	return 0
 }
 
-// flagElement is Email:Flag: empty when not flagged (that clears a flag on
-// the device), else an active follow-up flag (MS-ASEMAIL 2.2.2.34).
-func flagElement(flagged bool) *wbxml.Element {
-	f := wbxml.New(wbxml.Email, "Flag")
+// flagOf is Email:Flag: empty when not flagged (that clears a flag on the
+// device), else an active follow-up flag (MS-ASEMAIL 2.2.2.34).
+func flagOf(flagged bool) items.Flag {
 	if flagged {
-		f.AddText(wbxml.Email, "FlagStatus", "2")
-		f.AddText(wbxml.Email, "FlagType", flagTypeFollowUp)
+		return items.Flag{Status: items.FlagActive, Type: flagTypeFollowUp}
 	}
-	return f
-}
-
-// categoriesElement is Email:Categories; with no categories it is empty,
-// which removes all categories on the device.
-func categoriesElement(cats []string) *wbxml.Element {
-	e := wbxml.New(wbxml.Email, "Categories")
-	for _, c := range cats {
-		e.AddText(wbxml.Email, "Category", c)
-	}
-	return e
+	return items.Flag{}
 }
 
 // ChangeData builds the ApplicationData of a Sync <Change> for a message
@@ -82,16 +70,15 @@ func categoriesElement(cats []string) *wbxml.Element {
 // device) and Email2:LastVerbExecuted when answered/forwarded.
 func ChangeData(flags []string, opts Options) *wbxml.Element {
 	s := readFlags(flags)
-	ad := wbxml.New(wbxml.AirSync, "ApplicationData")
-	ad.AddText(wbxml.Email, "Read", boolText(s.seen))
-	ad.Append(flagElement(s.flagged))
-	if opts.Version >= 140 {
-		if v := s.lastVerb(); v != 0 {
-			ad.AddText(wbxml.Email2, "LastVerbExecuted", strconv.Itoa(v))
-		}
-		ad.Append(categoriesElement(s.categories))
+	fl := flagOf(s.flagged)
+	ch := &items.EmailChange{Read: &s.seen, Flag: &fl, Categories: s.categories}
+	if ch.Categories == nil {
+		ch.Categories = []string{}
 	}
-	return ad
+	if v := s.lastVerb(); v != 0 {
+		ch.LastVerbExecuted = &v
+	}
+	return ch.Encode(items.Version(opts.Version))
 }
 
 // EmailChange is what a device changed on an email in a Sync <Change>.
@@ -107,28 +94,21 @@ type EmailChange struct {
 }
 
 // ParseChange reads a device's <ApplicationData> of a Sync Change for
-// Email. Unknown elements are ignored; a nil element yields no changes.
+// Email (items.DecodeEmailChange). Unknown elements are ignored; a nil
+// element yields no changes.
 func ParseChange(appData *wbxml.Element) EmailChange {
 	var ch EmailChange
-	if appData == nil {
+	d, err := items.DecodeEmailChange(appData, 0)
+	if err != nil || d == nil {
 		return ch
 	}
-	if r := appData.Child(wbxml.Email, "Read"); r != nil {
-		v := strings.TrimSpace(r.Content()) == "1"
-		ch.Read = &v
-	}
-	if f := appData.Child(wbxml.Email, "Flag"); f != nil {
-		v := strings.TrimSpace(f.ChildText(wbxml.Email, "FlagStatus")) == "2"
+	ch.Read = d.Read
+	if d.Flag != nil {
+		v := d.Flag.Status == items.FlagActive
 		ch.Flagged = &v
 	}
-	if c := appData.Child(wbxml.Email, "Categories"); c != nil {
-		cats := []string{}
-		for _, cat := range c.All(wbxml.Email, "Category") {
-			if s := strings.TrimSpace(cat.Content()); s != "" {
-				cats = append(cats, s)
-			}
-		}
-		ch.Categories = &cats
+	if d.Categories != nil {
+		ch.Categories = &d.Categories
 	}
 	return ch
 }
