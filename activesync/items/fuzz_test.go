@@ -56,3 +56,22 @@ func FuzzDecodeTask(f *testing.F) {
 			return DecodeTask(el, v)
 		})
 }
+
+func FuzzDecodeEmailChange(f *testing.F) {
+	seeds := []*wbxml.Element{
+		(&EmailChange{Read: Ptr(true), Flag: &Flag{Status: FlagActive, Type: "for Follow Up"}, Categories: []string{"Work"}}).Encode(V141),
+		(&EmailChange{Read: Ptr(false), Flag: &Flag{}, Categories: []string{}}).Encode(V161),
+	}
+	fuzzItem(f, seeds, func(el *wbxml.Element, v Version) (interface{ Encode(Version) *wbxml.Element }, error) {
+		return DecodeEmailChange(el, v)
+	})
+}
+
+func FuzzDecodeDraft(f *testing.F) {
+	d := &Draft{To: Ptr("bob@example.test, half typed"), Cc: Ptr(""), Bcc: Ptr("dave@example.test"), Subject: Ptr("Hi"),
+		Importance: Ptr(ImportanceLow), Body: &Body{Type: BodyHTML, Data: "<p>x</p>"}}
+	fuzzItem(f, []*wbxml.Element{d.Encode(V161), (&Draft{Send: true}).Encode(V161)},
+		func(el *wbxml.Element, v Version) (interface{ Encode(Version) *wbxml.Element }, error) {
+			return DecodeDraft(el, v)
+		})
+}
