@@ -1,7 +1,7 @@
-// Package items holds the typed ActiveSync item classes (Calendar per
-// MS-ASCAL, Task per MS-ASTASK, and the Contact class in contact*.go) with
-// their mapping to and from the ApplicationData element of a Sync, Fetch or
-// Search (MS-ASCMD 2.2.3.11).
+// Package items holds the typed ActiveSync item classes (Email per
+// MS-ASEMAIL in email*.go, Calendar per MS-ASCAL, Task per MS-ASTASK, and
+// the Contact class in contact*.go) with their mapping to and from the
+// ApplicationData element of a Sync, Fetch or Search (MS-ASCMD 2.2.3.11).
 //
 // Each class has Encode(version), which returns the ApplicationData element
 // for a server response, and a Decode function for what a device sends. The
@@ -19,7 +19,11 @@
 // elements a version does not allow (16.x OrganizerEmail, MS-ASCAL 2.2.2.35)
 // are ignored, and nothing a device sends makes them panic. A value that
 // cannot be a number or a date is an error, so the caller can answer the
-// item with a per-item status instead of storing garbage.
+// item with a per-item status instead of storing garbage. Email is the
+// exception both ways: the server always sends a whole message, so its
+// Email type has plain values for what every item carries (email.go), and
+// its device decoders (a flags change, a draft) never fail, because
+// refusing a draft loses the user's text.
 //
 // Tag names come from typed constants (tags.go), so a misspelt tag is a
 // compile error; a test checks every constant against the wbxml code pages.
