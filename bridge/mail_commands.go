@@ -16,8 +16,9 @@ import (
 // else refused with Status 6, since Email items are created by SendMail.
 // What the device now holds goes into applied, so the next Sync does not
 // echo it back; mm's draft book is updated. It returns how many messages
-// left the mailbox.
-func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm *mailMeta, res *activesync.SyncResult, applied *state.Delta) (uint32, error) {
+// left the mailbox. cmds are the request's commands (the engine passes
+// those other than Fetch, which it answers through the job's Fetch).
+func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, cmds []activesync.SyncCommand, mm *mailMeta, res *activesync.SyncResult, applied *state.Delta) (uint32, error) {
 	st, err := s.Select(ctx, j.mailbox, false)
 	if err != nil {
 		return 0, err
@@ -27,7 +28,7 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm *mailM
 	}
 	folder := j.c.CollectionID
 	var uids []uint32
-	for _, cmd := range j.c.Commands {
+	for _, cmd := range cmds {
 		if f, uid, ok := parseItemID(cmd.ServerID); ok && f == folder {
 			uids = append(uids, uid)
 		}
@@ -56,7 +57,7 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm *mailM
 		})
 	}
 	drafts := false
-	for _, cmd := range j.c.Commands {
+	for _, cmd := range cmds {
 		if cmd.Kind == "Add" || (cmd.Kind == "Change" && mailconv.IsDraftContent(cmd.Data)) {
 			if drafts, err = j.draftsHere(ctx, s); err != nil {
 				return 0, err
@@ -65,7 +66,7 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, mm *mailM
 		}
 	}
 	var changed, doomed []uint32
-	for _, cmd := range j.c.Commands {
+	for _, cmd := range cmds {
 		switch cmd.Kind {
 		case "Add":
 			if !drafts || cmd.Data == nil {

@@ -7,9 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
-	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
@@ -66,43 +64,6 @@ func (b skipBook) encode() string {
 		parts = append(parts, strconv.FormatUint(uint64(uid), 10)+":"+strconv.Itoa(b[uid]))
 	}
 	return strings.Join(parts, ",")
-}
-
-// bookSkipped handles the messages of this window that failed: each is
-// either booked for a later Sync or, at its last attempt, given up and
-// sent as a placeholder. Book entries of messages this pass did not reach
-// (the window or the byte budget ended before them) are carried over. It
-// returns the new book.
-func (j *syncJob) bookSkipped(old skipBook, fr fetchResult, owed []uint32, res *activesync.SyncResult, pending *state.Delta) skipBook {
-	book := skipBook{}
-	reached := map[uint32]bool{}
-	for _, it := range fr.items {
-		reached[it.uid] = true
-	}
-	for _, sum := range fr.failed {
-		reached[sum.UID] = true
-		n := old[sum.UID] + 1
-		id := itemID(j.c.CollectionID, sum.UID)
-		if n < j.m.opts.MaxFetchAttempts {
-			book[sum.UID] = n
-			j.m.log.Warn("sync: message skipped, a later Sync tries again", "user", j.user, "device", j.deviceID,
-				"folder", j.mailbox, "uid", sum.UID, "attempt", n)
-			j.m.skipped(SkipRetry)
-			continue
-		}
-		it := j.m.placeholder(j.c.CollectionID, sum, n, j.opts)
-		res.Commands = append(res.Commands, activesync.SyncItem{Kind: "Add", ServerID: id, Data: it.data})
-		pending.Set[id] = it.sig
-		j.m.log.Error("sync: message given up after repeated fetch failures, the device gets a placeholder", "user", j.user,
-			"device", j.deviceID, "folder", j.mailbox, "uid", sum.UID, "attempts", n)
-		j.m.skipped(SkipGivenUp)
-	}
-	for _, uid := range owed {
-		if n, ok := old[uid]; ok && !reached[uid] {
-			book[uid] = n
-		}
-	}
-	return book
 }
 
 func (m *Mail) skipped(outcome string) {
