@@ -232,35 +232,24 @@ func (m *Mail) fullView(ctx context.Context, in planInput) (map[string]string, e
 	return view, nil
 }
 
-// partialView is the device's snapshot restricted to ids.
+// partialView is the device's snapshot restricted to ids, with this
+// request's own changes over it.
 func (m *Mail) partialView(ctx context.Context, in planInput, ids []string) (map[string]string, error) {
-	if len(ids) == 0 {
-		return map[string]string{}, nil
-	}
-	view, err := m.store.SnapshotGet(ctx, in.user, in.deviceID, in.folderID, ids)
-	if err != nil {
-		return nil, err
+	view, err := engine.DeviceViewOf(ctx, m.store, in.user, in.deviceID, in.folderID, in.col, in.role, ids)
+	if err != nil || in.applied == nil {
+		return view, err
 	}
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
 	}
-	overlay := func(d *state.Delta) {
-		if d == nil {
-			return
-		}
-		for k, v := range d.Set {
-			if want[k] {
-				view[k] = v
-			}
-		}
-		for _, k := range d.Del {
-			delete(view, k)
+	for k, v := range in.applied.Set {
+		if want[k] {
+			view[k] = v
 		}
 	}
-	if in.role == engine.Current && in.col != nil {
-		overlay(in.col.Pending)
+	for _, k := range in.applied.Del {
+		delete(view, k)
 	}
-	overlay(in.applied)
 	return view, nil
 }
