@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -172,5 +173,67 @@ func TestRefEncoding(t *testing.T) {
 	// A folder map written before kinds: a bare mailbox name.
 	if got := engine.DecodeRef("Archive/2024"); got != (engine.Ref{Kind: engine.KindMail, Path: "Archive/2024"}) {
 		t.Errorf("bare name = %+v", got)
+	}
+}
+
+// A window that ends within the Deletes still tells the device more is
+// owed (it used to return before setting MoreAvailable).
+func TestWindowEndingInDeletesSetsMoreAvailable(t *testing.T) {
+	ctx := context.Background()
+	e := &engine.Engine{Store: openStore(t)}
+	src := &notes{items: map[string]string{"n:1": "a", "n:2": "a", "n:3": "a"}}
+	call := func() *engine.Call { return &engine.Call{User: "u@example.com", DeviceID: "dev", CollectionID: "n"} }
+	sync := func(key string, window int) *activesync.SyncResult {
+		t.Helper()
+		res, err := e.Sync(ctx, src, call(), &activesync.SyncCollection{SyncKey: key, GetChanges: true, WindowSize: window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	sync("0", 10)
+	if r := sync("1", 10); len(r.Commands) != 3 || r.MoreAvailable {
+		t.Fatalf("fill: %v more %v", kinds(r), r.MoreAvailable)
+	}
+	src.items = map[string]string{}
+	r := sync("2", 2)
+	if !slices.Equal(kinds(r), []string{"Delete n:1", "Delete n:2"}) || !r.MoreAvailable {
+		t.Fatalf("window of 2 over 3 deletes: %v more %v", kinds(r), r.MoreAvailable)
+	}
+	if r := sync(r.SyncKey, 2); !slices.Equal(kinds(r), []string{"Delete n:3"}) || r.MoreAvailable {
+		t.Fatalf("the rest: %v more %v", kinds(r), r.MoreAvailable)
+	}
+}
+
+// gone is a source whose collection no longer exists upstream.
+type gone struct{ notes }
+
+func (g *gone) Open(ctx context.Context, c *engine.Call) (engine.Job, error) {
+	return goneJob{&notesJob{&g.notes}}, nil
+}
+
+type goneJob struct{ *notesJob }
+
+func (goneJob) Plan(context.Context, engine.View) (*engine.Plan, error) {
+	return nil, engine.ErrGone
+}
+
+// GetItemEstimate of a collection gone upstream is Status 2, and Ping
+// counts it as a change (the device's Sync learns it).
+func TestEstimateOfGoneCollection(t *testing.T) {
+	ctx := context.Background()
+	e := &engine.Engine{Store: openStore(t)}
+	call := func() *engine.Call { return &engine.Call{User: "u@example.com", DeviceID: "dev", CollectionID: "n"} }
+	if _, err := e.Sync(ctx, &notes{items: map[string]string{}}, call(), &activesync.SyncCollection{SyncKey: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	src := &gone{}
+	_, err := e.Estimate(ctx, src, call(), "1")
+	var ae *activesync.Error
+	if !errors.As(err, &ae) || !ae.Command || ae.Status != activesync.EstimateStatusBadCollection {
+		t.Fatalf("estimate of a gone collection: %v, want Status %d", err, activesync.EstimateStatusBadCollection)
+	}
+	if ch, err := e.HasChanges(ctx, src, call()); err != nil || !ch {
+		t.Fatalf("has changes of a gone collection = %v, %v; want true", ch, err)
 	}
 }
