@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -235,5 +236,30 @@ func TestEstimateOfGoneCollection(t *testing.T) {
 	}
 	if ch, err := e.HasChanges(ctx, src, call()); err != nil || !ch {
 		t.Fatalf("has changes of a gone collection = %v, %v; want true", ch, err)
+	}
+}
+
+// Responses follow the device's Commands, Fetches between edits included.
+func TestEngineKeepsCommandOrder(t *testing.T) {
+	ctx := context.Background()
+	e := &engine.Engine{Store: openStore(t)}
+	src := &notes{items: map[string]string{"n:1": "a", "n:2": "a"}}
+	call := func() *engine.Call { return &engine.Call{User: "u@example.com", DeviceID: "dev", CollectionID: "n"} }
+	if _, err := e.Sync(ctx, src, call(), &activesync.SyncCollection{SyncKey: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Sync(ctx, src, call(), &activesync.SyncCollection{SyncKey: "1", WindowSize: 10, Commands: []activesync.SyncCommand{
+		{Kind: "Delete", ServerID: "n:7"}, {Kind: "Fetch", ServerID: "n:2"}, {Kind: "Change", ServerID: "n:8"}, {Kind: "Fetch", ServerID: "n:9"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range res.Responses {
+		got = append(got, fmt.Sprintf("%s %s %d", r.Kind, r.ServerID, r.Status))
+	}
+	want := []string{"Delete n:7 8", "Fetch n:2 1", "Change n:8 8", "Fetch n:9 8"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("responses %v, want %v", got, want)
 	}
 }

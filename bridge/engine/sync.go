@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/state"
@@ -107,35 +108,43 @@ func (e *Engine) sync(ctx context.Context, job Job, call *Call, c *activesync.Sy
 	}
 	res := &activesync.SyncResult{Status: activesync.SyncStatusOK}
 	applied := &state.Delta{Set: map[string]string{}}
-	var fetches, edits []activesync.SyncCommand
-	for _, cmd := range c.Commands {
-		if cmd.Kind == "Fetch" {
-			fetches = append(fetches, cmd)
-		} else {
-			edits = append(edits, cmd)
+	// Commands run in the device's order (MS-ASCMD 2.2.3.177.17: the
+	// Responses follow the Commands): consecutive edits go to Apply as one
+	// batch, and a Fetch sees what the edits before it did.
+	var edits []activesync.SyncCommand
+	flush := func() error {
+		if len(edits) == 0 {
+			return nil
 		}
-	}
-	if len(edits) > 0 {
 		resps, d, err := job.Apply(ctx, edits)
+		edits = nil
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.Responses = append(res.Responses, resps...)
-		if d != nil {
-			FoldDelta(applied.Set, &state.Delta{Set: d.Set})
-			applied.Del = append(applied.Del, d.Del...)
-		}
+		mergeDelta(applied, d)
+		return nil
 	}
-	for _, f := range fetches {
-		items, _, _, err := job.Fetch(ctx, []string{f.ServerID}, Budget{})
+	for _, cmd := range c.Commands {
+		if cmd.Kind != "Fetch" {
+			edits = append(edits, cmd)
+			continue
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
+		items, _, _, err := job.Fetch(ctx, []string{cmd.ServerID}, Budget{})
 		if err != nil {
 			return nil, err
 		}
-		r := activesync.SyncItemResponse{Kind: "Fetch", ServerID: f.ServerID, Status: activesync.SyncStatusNotFound}
+		r := activesync.SyncItemResponse{Kind: "Fetch", ServerID: cmd.ServerID, Status: activesync.SyncStatusNotFound}
 		if len(items) == 1 {
 			r.Status, r.Data = activesync.SyncStatusOK, items[0].Data
 		}
 		res.Responses = append(res.Responses, r)
+	}
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	pending := &state.Delta{Set: map[string]string{}}
 	var meta map[string]string
@@ -355,4 +364,20 @@ func (v *view) Get(ctx context.Context, ids []string) (map[string]string, error)
 		}
 	}
 	return snap, nil
+}
+
+// mergeDelta adds a later delta d to acc so that acc, applied the store's
+// way (Del after Set), has d's effect after acc's own.
+func mergeDelta(acc, d *state.Delta) {
+	if d == nil {
+		return
+	}
+	for k, v := range d.Set {
+		acc.Set[k] = v
+		acc.Del = slices.DeleteFunc(acc.Del, func(id string) bool { return id == k })
+	}
+	for _, k := range d.Del {
+		delete(acc.Set, k)
+		acc.Del = append(acc.Del, k)
+	}
 }
