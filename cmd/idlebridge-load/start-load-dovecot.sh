@@ -53,8 +53,8 @@ fi
 # inotify instance, so raise the per-uid limit (default 128) when we can;
 # otherwise share processes and say so.
 CLIENT_LIMIT=1
-if [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 2048 ]; then
-	if ! (echo 2048 >/proc/sys/fs/inotify/max_user_instances) 2>/dev/null; then
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 8192 ]; then
+	if ! (echo 8192 >/proc/sys/fs/inotify/max_user_instances) 2>/dev/null; then
 		CLIENT_LIMIT=50
 		echo "$0: cannot raise fs.inotify.max_user_instances; Dovecot shares processes (client_limit $CLIENT_LIMIT), expect some 30 s late IDLE notices" >&2
 	fi

@@ -87,6 +87,8 @@ func mustSelect(t *testing.T, s *Session, mailbox string) Status {
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func base64Decode(s string) ([]byte, error) {

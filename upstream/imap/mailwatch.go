@@ -1,0 +1,284 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MailboxWatch watches all of one user's watched mailboxes, and the
+// mailbox list, on ONE connection of its own (never a pool one):
+//
+//   - with NOTIFY (RFC 5465), one NOTIFY SET for the personal namespace:
+//     the server reports new and expunged messages and flag changes of
+//     every mailbox (untagged STATUS) and created, renamed and deleted
+//     mailboxes (untagged LIST) as they happen, with no IDLE and nothing
+//     sent by the client but a NOOP every KeepAlive;
+//   - without (or with NoNotify), IDLE on the first mailbox of the set
+//     (the caller puts INBOX first), left every PollInterval to STATUS the
+//     others and every HierarchyInterval to LIST, then entered again.
+//
+// Providers cap connections per account and count the user's other mail
+// clients; one per watched user is what a phone's own mail app costs.
+type MailboxWatch struct {
+	cfg  Config
+	opts MailboxWatchOptions
+
+	mu        sync.Mutex
+	mailboxes []string // UTF-8 names, primary first
+	gen       uint64   // bumped by SetMailboxes
+	conn      *watchConn
+}
+
+// Watch modes reported to OnReady.
+const (
+	WatchModeNotify = "notify" // NOTIFY covers every mailbox
+	WatchModeIdle   = "idle"   // IDLE on the primary, STATUS polls for the rest
+	WatchModePoll   = "poll"   // no IDLE either: NOOP and STATUS polls
+)
+
+// MailboxWatchOptions tune a MailboxWatch. Zero durations take defaults.
+type MailboxWatchOptions struct {
+	// NoNotify never uses NOTIFY, even when offered (operators whose
+	// server's NOTIFY misbehaves; tests of the fallback).
+	NoNotify bool
+	// PollInterval is how often, without NOTIFY, the mailboxes other than
+	// the primary are checked with STATUS (default DefaultPollInterval).
+	PollInterval time.Duration
+	// HierarchyInterval is how often, without NOTIFY, the mailbox list is
+	// compared (default one minute; negative: never).
+	HierarchyInterval time.Duration
+	// IdleRestart re-issues IDLE this often (default DefaultIdleRestart).
+	IdleRestart time.Duration
+	// KeepAlive is the NOOP period with NOTIFY (default 20 minutes, under
+	// the 30-minute autologout of RFC 9051).
+	KeepAlive time.Duration
+	// OnReady is called when a connection is watching, with its mode:
+	// changes before it are not reported, so the caller re-checks
+	// everything then (and after every reconnection).
+	OnReady func(mode string)
+	// OnChange is called with a watched mailbox (UTF-8) that changed;
+	// OnHierarchy when the mailbox list may have. Both are called from
+	// Run's goroutine, after the burst of responses that caused them.
+	OnChange    func(mailbox string)
+	OnHierarchy func()
+}
+
+// NewMailboxWatch makes a watcher; Run connects.
+func NewMailboxWatch(cfg Config, opts MailboxWatchOptions) *MailboxWatch {
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.HierarchyInterval == 0 {
+		opts.HierarchyInterval = time.Minute
+	}
+	if opts.IdleRestart <= 0 {
+		opts.IdleRestart = DefaultIdleRestart
+	}
+	if opts.KeepAlive <= 0 {
+		opts.KeepAlive = 20 * time.Minute
+	}
+	return &MailboxWatch{cfg: cfg, opts: opts}
+}
+
+// SetMailboxes replaces the watched set (primary first) without a new
+// connection; mailboxes new to the set are reported once, as a change.
+func (w *MailboxWatch) SetMailboxes(names []string) {
+	w.mu.Lock()
+	if slices.Equal(names, w.mailboxes) {
+		w.mu.Unlock()
+		return
+	}
+	w.mailboxes = slices.Clone(names)
+	w.gen++
+	c := w.conn
+	w.mu.Unlock()
+	if c != nil {
+		c.wake()
+	}
+}
+
+func (w *MailboxWatch) watched() ([]string, uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.mailboxes, w.gen
+}
+
+// Run holds one connection until ctx ends (nil) or the connection fails
+// (an error; the caller reconnects with backoff and Runs again).
+func (w *MailboxWatch) Run(ctx context.Context) error {
+	c, err := dialWatch(ctx, w.cfg)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.conn = c
+	w.mu.Unlock()
+	stop := context.AfterFunc(ctx, c.wake)
+	defer func() {
+		stop()
+		w.mu.Lock()
+		w.conn = nil
+		w.mu.Unlock()
+		if ctx.Err() != nil {
+			c.logout()
+		} else {
+			c.close()
+		}
+	}()
+	if c.has("NOTIFY") && !w.opts.NoNotify {
+		err = w.runNotify(ctx, c)
+		if !errors.Is(err, errNotifyRefused) {
+			return w.result(ctx, err)
+		}
+	}
+	return w.result(ctx, w.runIdle(ctx, c))
+}
+
+func (w *MailboxWatch) result(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// errNotifyRefused: the server offers NOTIFY but refused ours; the same
+// connection falls back to IDLE.
+var errNotifyRefused = errors.New("imap: NOTIFY refused")
+
+// changes collects what a burst of responses reported.
+type changes struct {
+	mailboxes map[string]bool // wire names
+	hierarchy bool
+	overflow  bool // NOTIFICATIONOVERFLOW: the server stopped telling
+}
+
+func (w *MailboxWatch) announce(ch *changes, watched []string) {
+	if ch.hierarchy && w.opts.OnHierarchy != nil {
+		w.opts.OnHierarchy()
+	}
+	ch.hierarchy = false
+	if len(ch.mailboxes) == 0 {
+		return
+	}
+	for wire := range ch.mailboxes {
+		name, err := decodeMUTF7(wire)
+		if err != nil {
+			name = wire // UTF8=ACCEPT servers, or a name we cannot read
+		}
+		if (slices.Contains(watched, name) || strings.EqualFold(name, "INBOX") && slices.ContainsFunc(watched, isInbox)) && w.opts.OnChange != nil {
+			if strings.EqualFold(name, "INBOX") {
+				name = watched[slices.IndexFunc(watched, isInbox)]
+			}
+			w.opts.OnChange(name)
+		}
+	}
+	clear(ch.mailboxes)
+}
+
+func isInbox(s string) bool { return strings.EqualFold(s, "INBOX") }
+
+// runNotify: one NOTIFY SET, then wait; the server speaks first.
+func (w *MailboxWatch) runNotify(ctx context.Context, c *watchConn) error {
+	if c.has("CONDSTORE") && c.has("ENABLE") {
+		// Flag changes then come with HIGHESTMODSEQ, whatever flag moved
+		// (RFC 5465 5.3), not only when UNSEEN does.
+		if err := c.command(ctx, "enable", "ENABLE CONDSTORE"); err != nil && !isServerError(err) {
+			return err
+		}
+	}
+	ch := &changes{mailboxes: map[string]bool{}}
+	c.untagged = func(r response) { w.note(ch, r, "") }
+	err := c.command(ctx, "notify", "NOTIFY SET (personal (MessageNew MessageExpunge FlagChange MailboxName))")
+	if isServerError(err) {
+		return fmt.Errorf("%w: %w", errNotifyRefused, err)
+	}
+	if err != nil {
+		return err
+	}
+	// What NOTIFY SET itself brought is the state OnReady stands for.
+	clear(ch.mailboxes)
+	ch.hierarchy = false
+	if w.opts.OnReady != nil {
+		w.opts.OnReady(WatchModeNotify)
+	}
+	watched, gen := w.watched()
+	for {
+		keepAlive := time.Now().Add(w.opts.KeepAlive)
+		err := c.wait(ctx, keepAlive, func(response) {
+			if !c.rd.buffered() {
+				w.announce(ch, watched)
+			}
+		})
+		if ch.overflow {
+			return fmt.Errorf("imap notify: %w: the server dropped notifications (NOTIFICATIONOVERFLOW)", ErrBroken)
+		}
+		switch {
+		case errors.Is(err, errWoken):
+			if ctx.Err() != nil {
+				return nil
+			}
+			var now []string
+			if now, gen = w.watchedSince(gen); now != nil {
+				// Covered already by the personal filter; a new mailbox is
+				// announced once so nothing between its Ping's own check
+				// and now is missed.
+				for _, m := range now {
+					if !slices.Contains(watched, m) && w.opts.OnChange != nil {
+						w.opts.OnChange(m)
+					}
+				}
+				watched = now
+			}
+		case err != nil:
+			return err
+		default: // the keep-alive is due
+			if err := c.command(ctx, "noop", "NOOP"); err != nil {
+				return err
+			}
+			w.announce(ch, watched)
+		}
+	}
+}
+
+// watchedSince returns the watched set if it changed since gen.
+func (w *MailboxWatch) watchedSince(gen uint64) ([]string, uint64) {
+	names, g := w.watched()
+	if g == gen {
+		return nil, gen
+	}
+	if names == nil {
+		names = []string{}
+	}
+	return names, g
+}
+
+func isServerError(err error) bool {
+	var se *ServerError
+	return errors.As(err, &se)
+}
+
+// note records what an untagged response says changed. selected is the
+// wire name of the mailbox EXAMINEd in IDLE mode ("" with NOTIFY).
+func (w *MailboxWatch) note(ch *changes, r response, selected string) {
+	switch r.kind {
+	case "STATUS":
+		if r.status != nil {
+			ch.mailboxes[r.status.Mailbox] = true
+		}
+	case "LIST":
+		ch.hierarchy = true
+	case "EXISTS", "EXPUNGE", "FETCH":
+		if selected != "" {
+			ch.mailboxes[selected] = true
+		}
+	case "OK", "NO":
+		if r.code == "NOTIFICATIONOVERFLOW" {
+			ch.overflow = true
+		}
+	}
+}

@@ -1,0 +1,209 @@
+package imap
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// watchProbe records what a MailboxWatch reports.
+type watchProbe struct {
+	ready     chan string
+	changed   chan string
+	hierarchy chan struct{}
+	conns     atomic.Int32
+}
+
+func newWatchProbe() *watchProbe {
+	return &watchProbe{ready: make(chan string, 8), changed: make(chan string, 64), hierarchy: make(chan struct{}, 64)}
+}
+
+func (p *watchProbe) options(o MailboxWatchOptions) MailboxWatchOptions {
+	o.OnReady = func(mode string) { p.ready <- mode }
+	o.OnChange = func(m string) { p.changed <- m }
+	o.OnHierarchy = func() { p.hierarchy <- struct{}{} }
+	return o
+}
+
+// waitFor waits for mailbox among the changes, ignoring others.
+func (p *watchProbe) waitFor(t *testing.T, mailbox string, within time.Duration) {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case m := <-p.changed:
+			if m == mailbox {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no change reported for %q within %v", mailbox, within)
+		}
+	}
+}
+
+func (p *watchProbe) drain() {
+	for {
+		select {
+		case <-p.changed:
+		case <-p.hierarchy:
+		default:
+			return
+		}
+	}
+}
+
+func startWatch(t *testing.T, cfg Config, opts MailboxWatchOptions, mailboxes []string) (*MailboxWatch, *watchProbe, context.CancelFunc, <-chan error) {
+	t.Helper()
+	p := newWatchProbe()
+	cfg.OnConn = func(d int) { p.conns.Add(int32(d)) }
+	w := NewMailboxWatch(cfg, p.options(opts))
+	w.SetMailboxes(mailboxes)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	finished := make(chan struct{})
+	go func() { defer close(finished); done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-finished:
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
+	return w, p, cancel, done
+}
+
+func TestMailboxWatchModes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts MailboxWatchOptions
+		mode string
+	}{
+		{"notify", MailboxWatchOptions{}, WatchModeNotify},
+		{"idle and status", MailboxWatchOptions{NoNotify: true, PollInterval: 300 * time.Millisecond, HierarchyInterval: 300 * time.Millisecond}, WatchModeIdle},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := plainConfig(t)
+			writer := mustDial(t, cfg)
+			own := "Projects/Café & Co"
+			if err := writer.CreateFolder(testCtx(t), own); err != nil {
+				t.Fatalf("CreateFolder: %v", err)
+			}
+			_, p, cancel, done := startWatch(t, cfg, tc.opts, []string{"INBOX", "Sent", own})
+			select {
+			case mode := <-p.ready:
+				if mode != tc.mode {
+					t.Fatalf("mode %q, want %q", mode, tc.mode)
+				}
+			case err := <-done:
+				t.Fatalf("Run ended before ready: %v", err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("watch not ready")
+			}
+			if n := p.conns.Load(); n != 1 {
+				t.Fatalf("%d connections open for three mailboxes, want 1", n)
+			}
+			p.drain()
+			for _, mb := range []string{"INBOX", "Sent", own} {
+				mustAppend(t, writer, mb, simpleMessage("a@example.test", "b@example.test", "to "+mb, "x"))
+				p.waitFor(t, mb, 20*time.Second)
+			}
+			// A flag change by another client counts too.
+			mustSelect(t, writer, own)
+			p.drain()
+			if err := writer.Store(testCtx(t), AllUIDs(), StoreAdd, []string{`\Flagged`}); err != nil {
+				t.Fatalf("Store: %v", err)
+			}
+			p.waitFor(t, own, 20*time.Second)
+			// A folder created by another client changes the hierarchy.
+			p.drain()
+			if err := writer.CreateFolder(testCtx(t), "Brand new"); err != nil {
+				t.Fatalf("CreateFolder: %v", err)
+			}
+			select {
+			case <-p.hierarchy:
+			case <-time.After(20 * time.Second):
+				t.Fatal("no hierarchy change reported after CREATE")
+			}
+			if n := p.conns.Load(); n != 1 {
+				t.Fatalf("%d connections open, want still 1", n)
+			}
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("Run after cancel = %v, want nil", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return after cancel")
+			}
+			if n := p.conns.Load(); n != 0 {
+				t.Fatalf("%d connections open after Run, want 0", n)
+			}
+		})
+	}
+}
+
+// Changing the watched set keeps the connection and covers the new
+// mailbox; in IDLE mode a new first mailbox becomes the IDLE target.
+func TestMailboxWatchSetChanges(t *testing.T) {
+	for _, noNotify := range []bool{false, true} {
+		t.Run(map[bool]string{false: "notify", true: "idle"}[noNotify], func(t *testing.T) {
+			cfg := plainConfig(t)
+			writer := mustDial(t, cfg)
+			w, p, _, _ := startWatch(t, cfg, MailboxWatchOptions{NoNotify: noNotify, PollInterval: time.Hour, HierarchyInterval: -1}, []string{"Sent"})
+			select {
+			case <-p.ready:
+			case <-time.After(30 * time.Second):
+				t.Fatal("watch not ready")
+			}
+			w.SetMailboxes([]string{"INBOX", "Sent"})
+			p.waitFor(t, "INBOX", 10*time.Second) // announced as newly watched
+			// INBOX is now pushed (NOTIFY, or IDLE on the new primary),
+			// not polled (the poll is an hour away).
+			p.drain()
+			mustAppend(t, writer, "INBOX", simpleMessage("a@example.test", "b@example.test", "new", "x"))
+			p.waitFor(t, "INBOX", 20*time.Second)
+			if n := p.conns.Load(); n != 1 {
+				t.Fatalf("%d connections, want 1", n)
+			}
+		})
+	}
+}
+
+// A dropped connection ends Run with an error; the next Run is ready
+// again (the caller's reconnect loop).
+func TestMailboxWatchConnectionDrop(t *testing.T) {
+	cfg := plainConfig(t)
+	w, p, _, done := startWatch(t, cfg, MailboxWatchOptions{}, []string{"INBOX"})
+	select {
+	case <-p.ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("watch not ready")
+	}
+	w.mu.Lock()
+	c := w.conn
+	w.mu.Unlock()
+	_ = c.conn.Close() // the network drops it
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Run after a dropped connection = nil, want an error")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not notice the dropped connection")
+	}
+	if n := p.conns.Load(); n != 0 {
+		t.Fatalf("%d connections counted open after the drop, want 0", n)
+	}
+}
+
+func TestMailboxWatchLoginRejected(t *testing.T) {
+	cfg := plainConfig(t)
+	cfg.Password = "wrong"
+	err := NewMailboxWatch(cfg, MailboxWatchOptions{}).Run(testCtx(t))
+	if !errorsIs(err, ErrLoginRejected) {
+		t.Fatalf("Run with a wrong password = %v, want ErrLoginRejected", err)
+	}
+}
