@@ -20,14 +20,17 @@ type PushOptions struct {
 	// ActiveFor keeps a user's upstream watchers running after the last
 	// request of any of their devices (default 10 minutes).
 	ActiveFor time.Duration
-	// IdleBudget is how many folders per user get an IMAP IDLE connection
-	// (default 3); further folders are polled with STATUS every
-	// PollInterval (default 2 minutes).
+	// Each watched user costs one upstream connection (push_watch_mail.go).
+	// Where the provider lacks NOTIFY (or NoNotify is set) it IDLEs on the
+	// inbox and checks the other folders with STATUS every PollInterval
+	// (default 2 minutes); IdleBudget extra IDLE connections per user
+	// (default 0) take the folders after the inbox off that poll.
 	IdleBudget   int
 	PollInterval time.Duration
-	// HierarchyInterval is how often the lease holder LISTs a watched
-	// user's mailboxes to notice folders created, renamed or deleted
-	// upstream (default 1 minute; one LIST on one connection per user).
+	NoNotify     bool
+	// HierarchyInterval is how often, without NOTIFY, the watcher
+	// connection LISTs the user's mailboxes to notice folders created,
+	// renamed or deleted upstream (default 1 minute).
 	HierarchyInterval time.Duration
 	// LeaseTTL bounds how long a dead instance keeps a user's watchers
 	// (default 30 s).
@@ -52,9 +55,7 @@ func (o PushOptions) withDefaults() PushOptions {
 	if o.ActiveFor <= 0 {
 		o.ActiveFor = 10 * time.Minute
 	}
-	if o.IdleBudget <= 0 {
-		o.IdleBudget = 3
-	}
+	o.IdleBudget = max(o.IdleBudget, 0)
 	if o.PollInterval <= 0 {
 		o.PollInterval = 2 * time.Minute
 	}

@@ -11,8 +11,8 @@ func pushOpts(instance string) bridge.PushOptions {
 	return bridge.PushOptions{Instance: instance, LeaseTTL: 1500 * time.Millisecond}
 }
 
-// bridgetestPushPolled gives one folder IDLE and polls the rest so
-// rarely that only bus notifications can wake them during a test.
+// bridgetestPushPolled gives the inbox IDLE (no NOTIFY) and polls the
+// rest so rarely that only bus notifications can wake them during a test.
 func bridgetestPushPolled() bridge.PushOptions {
-	return bridge.PushOptions{IdleBudget: 1, PollInterval: time.Hour}
+	return bridge.PushOptions{NoNotify: true, PollInterval: time.Hour}
 }

@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
-	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
 // Hierarchy push. A folder created, renamed or deleted — upstream by
@@ -19,9 +17,9 @@ import (
 // until it restarts. (MS-ASCMD 2.2.3.177.11, Ping Status 7: the
 // folder hierarchy is out of date, FolderSync is required.)
 //
-// Who says the hierarchy may have changed: the lease holder's LIST poller
-// (upstream changes; IMAP has no push for the mailbox list without NOTIFY,
-// which Dovecot offers only with a plugin), and the bridge's own
+// Who says the hierarchy may have changed: the lease holder's watcher
+// connection (upstream changes: NOTIFY's MailboxName events, or a LIST
+// between IDLE periods without NOTIFY; push_watch_mail.go), and the bridge's own
 // FolderCreate/FolderUpdate/FolderDelete (bridge_notify.go). They publish
 // a Change with the hierarchy's collection ID ("") on the bus.
 //
@@ -77,42 +75,37 @@ func (h hierarchies) changed(ctx context.Context, acct *Account, deviceID string
 	return false, nil
 }
 
-// hierarchyPrint is what the LIST poller compares between polls: every
-// property the device's view is built from (name, delimiter, role,
-// selectability).
-func hierarchyPrint(listed []imap.Folder) string {
-	lines := make([]string, 0, len(listed))
-	for _, f := range listed {
-		lines = append(lines, f.Name+"\x00"+strconv.Itoa(int(f.Delimiter))+"\x00"+f.Special+"\x00"+strconv.FormatBool(f.NoSelect))
+// classHierarchyLoop lists the classes' hierarchies (calendars, address
+// books) every HierarchyInterval while this instance holds the user's
+// lease, and publishes a hierarchy change when they differ from the
+// previous listing, so a calendar created upstream answers a parked Ping
+// with Status 7 too. The mail folders' list is the watcher connection's
+// (push_watch_mail.go); this loop holds no IMAP connection.
+func (uw *userWatch) classHierarchyLoop(ctx context.Context) {
+	last, seen := "", false
+	for {
+		if pr := uw.classHierarchyPrint(ctx); ctx.Err() == nil && (!seen || pr != last) {
+			if seen {
+				uw.publishHierarchy()
+			}
+			last, seen = pr, true
+		}
+		if !sleepCtx(ctx, uw.p.opts.HierarchyInterval) {
+			return
+		}
 	}
-	slices.Sort(lines)
-	return strings.Join(lines, "\n")
 }
 
-// hierarchyLoop LISTs the user's mailboxes every HierarchyInterval on its
-// own connection while this instance holds the user's lease, and
-// publishes a hierarchy change when the list differs from the previous
-// one. The first list after the lease is taken is published too: a folder
-// created while nobody watched must not wait for a device restart (the
-// devices' own check makes that cheap for those that know it already).
-//
-// The classes' hierarchies (calendars, address books) are listed on the
-// same beat and their folders join the print, so a calendar created
-// upstream answers a parked Ping with Status 7 too.
-func (uw *userWatch) hierarchyLoop(ctx context.Context, cfg imap.Config) {
-	last, seen := "", false
-	uw.everyInterval(ctx, cfg, "folder list poller", uw.p.opts.HierarchyInterval, func(s *imap.Session) error {
-		listed, err := s.ListFolders(ctx)
-		if err != nil {
-			return err
-		}
-		pr := hierarchyPrint(listed) + uw.classHierarchyPrint(ctx)
-		if !seen || pr != last {
-			last, seen = pr, true
-			uw.publishHierarchy()
-		}
-		return nil
-	})
+// startClassHierarchy runs classHierarchyLoop.
+func (uw *userWatch) startClassHierarchy(parent context.Context) *watchSet {
+	ctx, cancel := context.WithCancel(parent)
+	ws := &watchSet{cancel: cancel}
+	ws.wg.Add(1)
+	go func() {
+		defer ws.wg.Done()
+		uw.p.supervise(ctx, uw.p.log.With("user", uw.user), uw.classHierarchyLoop)
+	}()
+	return ws
 }
 
 func (uw *userWatch) publishHierarchy() {

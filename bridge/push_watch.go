@@ -16,10 +16,12 @@ import (
 )
 
 // userWatch runs one user's upstream watchers on this instance while the
-// user is active here and this instance holds the user's watch lease.
-// Folders up to the IDLE budget get an IDLE connection each; the rest are
-// polled with STATUS on one more connection. Connections are the
-// watcher's own, never the sync path's pool.
+// user is active here and this instance holds the user's watch lease:
+// ONE connection for every watched folder and the folder list
+// (push_watch_mail.go), plus, only where the provider lacks NOTIFY and
+// the operator allows it, up to IdleBudget extra IDLE connections for the
+// folders after the inbox. Connections are the watcher's own, never the
+// sync path's pool.
 type userWatch struct {
 	p    *Push
 	user string
@@ -145,23 +147,30 @@ func (uw *userWatch) run(ctx context.Context) {
 	var (
 		held    bool
 		token   uint64
-		running *watchSet
-		hier    *watchSet          // the folder list poller, while held
+		mail    *mailWatch         // the user's watcher connection, while held
+		running *watchSet          // extra IDLE connections (IdleBudget), while held
 		follow  state.Subscription // while held: other instances' set changes
 		remote  map[string]string  // folders parked on other instances only
 		remoteR map[string]engine.Ref
 		classes classWatches // the classes' watchers, while held
-		ticks   int
+		// classHier lists the classes' hierarchies (calendars, address
+		// books) every HierarchyInterval, while held and classes exist.
+		classHier *watchSet
+		ticks     int
 	)
 	stopAll := func() {
 		classes.stop()
+		if classHier != nil {
+			classHier.stop()
+			classHier = nil
+		}
 		if running != nil {
 			running.stop()
 			running = nil
 		}
-		if hier != nil {
-			hier.stop()
-			hier = nil
+		if mail != nil {
+			mail.stop()
+			mail = nil
 		}
 		if follow != nil {
 			_ = follow.Close()
@@ -250,18 +259,24 @@ func (uw *userWatch) run(ctx context.Context) {
 			}
 			if len(p.classes) > 0 {
 				classes = uw.runClassWatchers(ctx, classes, principal, refs)
-			}
-			if hier == nil || !sameUpstream(hier.cfg, cfg) {
-				if hier != nil {
-					hier.stop()
+				if classHier == nil {
+					classHier = uw.startClassHierarchy(ctx)
 				}
-				hier = uw.startHierarchy(ctx, cfg)
 			}
-			if running == nil || !sameUpstream(running.cfg, cfg) || !sameFolders(running.folders, folders) {
+			if mail == nil || !sameUpstream(mail.cfg, cfg) {
+				if mail != nil {
+					mail.stop()
+				}
+				mail = uw.startMail(ctx, cfg, folders)
+			} else {
+				mail.set(folders)
+			}
+			extra := uw.extraIdle(folders, mail.Mode())
+			if running == nil || !sameUpstream(running.cfg, cfg) || !sameFolders(running.folders, extra) {
 				if running != nil {
 					running.stop()
 				}
-				running = uw.start(ctx, cfg, folders)
+				running = uw.start(ctx, cfg, extra)
 			}
 		}
 		select {
@@ -304,54 +319,49 @@ func (ws *watchSet) stop() {
 	ws.wg.Wait()
 }
 
-// start opens IDLE connections for the first IdleBudget folders (INBOX
-// first) and one STATUS poller for the rest.
-func (uw *userWatch) start(parent context.Context, cfg imap.Config, folders map[string]string) *watchSet {
-	p := uw.p
-	ctx, cancel := context.WithCancel(parent)
-	ws := &watchSet{cfg: cfg, folders: folders, cancel: cancel}
+// extraIdle picks the folders that get an IDLE connection of their own
+// besides the user's watcher connection: none with NOTIFY (it covers
+// every folder) or before the connection said which mode it is in;
+// otherwise the first IdleBudget folders after the inbox, which the
+// watcher connection IDLEs on itself.
+func (uw *userWatch) extraIdle(folders map[string]string, mode string) map[string]string {
+	budget := uw.p.opts.IdleBudget
+	out := map[string]string{}
+	if budget <= 0 || mode == "" || mode == imap.WatchModeNotify {
+		return out
+	}
+	order := watchOrder(folders)
+	if len(order) > 0 && order[0] == "INBOX" {
+		order = order[1:]
+	}
 	ids := make([]string, 0, len(folders))
 	for id := range folders {
 		ids = append(ids, id)
 	}
-	sort.Slice(ids, func(i, j int) bool {
-		ii, jj := folders[ids[i]] == "INBOX", folders[ids[j]] == "INBOX"
-		if ii != jj {
-			return ii
+	sort.Slice(ids, func(i, j int) bool { return idLess(ids[i], ids[j]) })
+	for _, mb := range order[:min(budget, len(order))] {
+		for _, id := range ids {
+			if folders[id] == mb {
+				out[id] = mb
+			}
 		}
-		return idLess(ids[i], ids[j])
-	})
-	idle, polled := ids, []string(nil)
-	if len(ids) > p.opts.IdleBudget {
-		idle, polled = ids[:p.opts.IdleBudget], ids[p.opts.IdleBudget:]
 	}
-	log := p.log.With("user", uw.user)
-	for _, id := range idle {
-		ws.wg.Add(1)
-		go func() {
-			defer ws.wg.Done()
-			p.supervise(ctx, log, func(ctx context.Context) { uw.idleLoop(ctx, cfg, id, folders[id]) })
-		}()
-	}
-	if len(polled) > 0 {
-		ws.wg.Add(1)
-		go func() {
-			defer ws.wg.Done()
-			p.supervise(ctx, log, func(ctx context.Context) { uw.pollLoop(ctx, cfg, polled, folders) })
-		}()
-	}
-	return ws
+	return out
 }
 
-// startHierarchy runs the folder list poller (push_hierarchy.go).
-func (uw *userWatch) startHierarchy(parent context.Context, cfg imap.Config) *watchSet {
+// start opens one IDLE connection for each of the extra folders.
+func (uw *userWatch) start(parent context.Context, cfg imap.Config, folders map[string]string) *watchSet {
+	p := uw.p
 	ctx, cancel := context.WithCancel(parent)
-	ws := &watchSet{cfg: cfg, cancel: cancel}
-	ws.wg.Add(1)
-	go func() {
-		defer ws.wg.Done()
-		uw.p.supervise(ctx, uw.p.log.With("user", uw.user), func(ctx context.Context) { uw.hierarchyLoop(ctx, cfg) })
-	}()
+	ws := &watchSet{cfg: cfg, folders: folders, cancel: cancel}
+	log := p.log.With("user", uw.user)
+	for id, mb := range folders {
+		ws.wg.Add(1)
+		go func() {
+			defer ws.wg.Done()
+			p.supervise(ctx, log, func(ctx context.Context) { uw.idleLoop(ctx, cfg, id, mb) })
+		}()
+	}
 	return ws
 }
 
@@ -416,62 +426,6 @@ func (uw *userWatch) idleLoop(ctx context.Context, cfg imap.Config, folderID, ma
 		}
 		d := backoff(failures)
 		log.Warn("push: IDLE connection ended; reconnecting", "err", err, "in", d.Round(time.Millisecond))
-		if !sleepCtx(ctx, d) {
-			return
-		}
-	}
-}
-
-// pollLoop checks folders beyond the IDLE budget with STATUS on one
-// connection and publishes those whose counters moved.
-func (uw *userWatch) pollLoop(ctx context.Context, cfg imap.Config, ids []string, folders map[string]string) {
-	last := map[string]imap.Status{}
-	uw.everyInterval(ctx, cfg, "STATUS poller", uw.p.opts.PollInterval, func(s *imap.Session) error {
-		for _, id := range ids {
-			st, err := s.Status(ctx, folders[id])
-			if err != nil {
-				return err
-			}
-			if prev, ok := last[id]; !ok || prev != st {
-				last[id] = st
-				uw.publish(id)
-			}
-		}
-		return nil
-	})
-}
-
-// everyInterval runs check on a connection of its own every interval until
-// ctx ends; a failed dial or check drops the connection and retries with
-// backoff (reset once a dial succeeds). The STATUS and folder-list pollers
-// share it.
-func (uw *userWatch) everyInterval(ctx context.Context, cfg imap.Config, what string, interval time.Duration, check func(*imap.Session) error) {
-	log := uw.p.log.With("user", uw.user)
-	failures := 0
-	for ctx.Err() == nil {
-		err := func() error {
-			s, err := imap.Dial(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			failures = 0
-			for ctx.Err() == nil {
-				if err := check(s); err != nil {
-					return err
-				}
-				if !sleepCtx(ctx, interval) {
-					return nil
-				}
-			}
-			return nil
-		}()
-		if ctx.Err() != nil {
-			return
-		}
-		failures++
-		d := backoff(failures)
-		log.Warn("push: "+what+" failed; retrying", "err", err, "in", d.Round(time.Millisecond))
 		if !sleepCtx(ctx, d) {
 			return
 		}
