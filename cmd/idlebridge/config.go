@@ -48,6 +48,15 @@ type Config struct {
 	Limits         LimitsConfig    `mapstructure:"limits"`
 	Auth           AuthConfig      `mapstructure:"auth"`
 	Metrics        MetricsConfig   `mapstructure:"metrics"`
+	Upstream       UpstreamConfig  `mapstructure:"upstream"`
+}
+
+// UpstreamConfig tunes the request path's IMAP sessions.
+type UpstreamConfig struct {
+	// SessionIdle is how long a session stays logged in after the last
+	// request used it. Short keeps a parked user at one connection (the
+	// watcher's); a wake-up after it costs one login.
+	SessionIdle time.Duration `mapstructure:"session_idle"`
 }
 
 // TLSConfig enables HTTPS on Listen: from certificate files (re-read when
@@ -159,9 +168,17 @@ type PushConfig struct {
 	// ActiveFor keeps a user's upstream watchers running after the last
 	// request of any of their devices.
 	ActiveFor time.Duration `mapstructure:"active_for"`
-	// MailPollInterval is how often mail folders beyond the IDLE budget
-	// are checked with STATUS.
-	MailPollInterval time.Duration `mapstructure:"mail_poll_interval"`
+	// Each watched user costs one connection to the provider: NOTIFY
+	// (RFC 5465) where offered covers every pinged folder and the folder
+	// list; without it the connection IDLEs on the inbox and checks the
+	// other pinged folders with STATUS every MailPollInterval.
+	// Notify false forces that fallback (a provider whose NOTIFY
+	// misbehaves); ExtraIdleConnections gives that many folders after the
+	// inbox an IDLE connection of their own without NOTIFY, at that many
+	// more connections against the provider's per-account cap.
+	Notify               bool          `mapstructure:"notify"`
+	ExtraIdleConnections int           `mapstructure:"extra_idle_connections"`
+	MailPollInterval     time.Duration `mapstructure:"mail_poll_interval"`
 	// HierarchyInterval is how often a watched user's folder list is read
 	// to notice folders created, renamed or deleted by other clients.
 	HierarchyInterval time.Duration `mapstructure:"hierarchy_interval"`
@@ -180,7 +197,7 @@ func defaultConfig() Config {
 		UsersDir:  "./users",
 		Redis:     RedisConfig{DeviceTTL: 90 * 24 * time.Hour},
 		Heartbeat: HeartbeatConfig{Min: 60 * time.Second, Max: 3540 * time.Second},
-		Push:      PushConfig{ActiveFor: 10 * time.Minute, MailPollInterval: 2 * time.Minute, HierarchyInterval: time.Minute},
+		Push:      PushConfig{ActiveFor: 10 * time.Minute, Notify: true, MailPollInterval: 2 * time.Minute, HierarchyInterval: time.Minute},
 		Log:       LogConfig{Level: "info", Format: "text"},
 		Policy: PolicyConfig{
 			MinPasswordLength:    4,
@@ -193,7 +210,8 @@ func defaultConfig() Config {
 		Limits: LimitsConfig{MaxRequestBytes: 32 << 20, MaxSyncResponseBytes: 16 << 20, MaxFailedLogins: 5, LoginBackoffMax: 5 * time.Minute,
 			MaxHeaderBytes: 32 << 10, MaxUnauthenticated: 256, MaxBodyBytesInFlight: 64 << 20,
 			BodyTimeout: 30 * time.Second, BodyMinBytesPerSecond: 4 << 10, MaxDevicesPerUser: 20},
-		Auth: AuthConfig{PassthroughCacheTTL: 15 * time.Minute},
+		Auth:     AuthConfig{PassthroughCacheTTL: 15 * time.Minute},
+		Upstream: UpstreamConfig{SessionIdle: 20 * time.Second},
 	}
 }
 
@@ -366,6 +384,12 @@ func (c *Config) Validate() error {
 
 	if err := checkListen(c.Listen); err != nil {
 		bad("listen: %v", err)
+	}
+	if c.Push.ExtraIdleConnections < 0 || c.Push.ExtraIdleConnections > 20 {
+		bad("push.extra_idle_connections (%d) must be 0-20", c.Push.ExtraIdleConnections)
+	}
+	if c.Upstream.SessionIdle < time.Second {
+		bad("upstream.session_idle (%v) must be at least 1s", c.Upstream.SessionIdle)
 	}
 	if u, err := url.Parse(c.PublicURL); c.PublicURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("public_url (%q) must be an absolute http(s) URL such as https://mail.example.com", c.PublicURL)

@@ -238,6 +238,10 @@ func TestConfigValidate(t *testing.T) {
 		{name: "metrics", modify: func(c *Config) { c.Metrics.Listen = "nine" }, want: []string{"metrics.listen"}},
 		{name: "push intervals", modify: func(c *Config) { c.Push = PushConfig{ActiveFor: time.Minute} },
 			want: []string{"push.mail_poll_interval (0s) must be at least 1s", "push.hierarchy_interval"}},
+		{name: "push and upstream", modify: func(c *Config) {
+			c.Push.ExtraIdleConnections = -1
+			c.Upstream.SessionIdle = 0
+		}, want: []string{"push.extra_idle_connections (-1)", "upstream.session_idle"}},
 		{name: "empty dirs", modify: func(c *Config) { c.DataDir, c.UsersDir = "", "" }, want: []string{"data_dir", "users_dir"}},
 	}
 	for _, tc := range tests {

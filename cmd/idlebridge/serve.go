@@ -71,7 +71,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, cfg.Auth.PassthroughCacheTTL, time.Now)
 
-	up := bridge.NewUpstreams(bridge.UpstreamOptions{OnConn: m.UpstreamConns, OnRefused: m.StoredSecretRefused}, log)
+	up := bridge.NewUpstreams(bridge.UpstreamOptions{SessionIdle: cfg.Upstream.SessionIdle, OnConn: m.UpstreamConns, OnRefused: m.StoredSecretRefused}, log)
 	defer up.Close()
 	// The embedded engine's file lock keeps every other process out, so a
 	// send record left by another process is a crash leftover.
@@ -81,6 +81,8 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		MailOptions:       bridge.MailOptions{OnSkipped: m.SyncSkipped},
 		PushOptions: bridge.PushOptions{
 			Instance:          instanceName(),
+			NoNotify:          !cfg.Push.Notify,
+			IdleBudget:        cfg.Push.ExtraIdleConnections,
 			ActiveFor:         cfg.Push.ActiveFor,
 			PollInterval:      cfg.Push.MailPollInterval,
 			HierarchyInterval: cfg.Push.HierarchyInterval,
