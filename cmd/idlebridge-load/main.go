@@ -109,6 +109,7 @@ flags:
 	fs.DurationVar(&o.WakeTimeout, "wake-timeout", 30*time.Second, "a device not woken this long after the APPEND counts as missed")
 	fs.DurationVar(&o.IdleMeasure, "idle-measure", 30*time.Second, "measure the bridge's CPU this long with everything parked (0: skip)")
 	fs.BoolVar(&o.NoBaseline, "no-baseline", false, "skip the plain IMAP IDLE baseline")
+	fs.BoolVar(&o.PProf, "pprof", false, "serve the started bridge's Go profiles on its metrics listener (/debug/pprof/; its address is in the work dir's config)")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {

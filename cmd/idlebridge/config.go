@@ -187,6 +187,9 @@ type PushConfig struct {
 // MetricsConfig serves Prometheus metrics on a separate listener.
 type MetricsConfig struct {
 	Listen string `mapstructure:"listen"` // "" = off
+	// PProf also serves Go's profiles (/debug/pprof/) there: where memory
+	// and goroutines go, for load tests and diagnosis.
+	PProf bool `mapstructure:"pprof"`
 }
 
 // defaultConfig is the configuration with no file and no environment.

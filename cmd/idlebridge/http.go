@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 
 	"github.com/idlebridge/idlebridge/internal/httpserve"
@@ -71,6 +72,10 @@ func serveHTTP(ctx context.Context, cfg *Config, app func(resume func(net.Conn))
 	if cfg.Metrics.Listen != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", m.Handler())
+		if cfg.Metrics.PProf {
+			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		}
 		health.Mount(mux)
 		msrv, err := httpserve.New(httpserve.Options{Listen: cfg.Metrics.Listen}, mux, log)
 		if err != nil {

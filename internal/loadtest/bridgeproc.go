@@ -82,7 +82,7 @@ func writeUsers(dir string, o Options) error {
 // bridgeConfig is the YAML the spawned bridge runs with. The heartbeat
 // range is as wide as the bridge allows, so any --heartbeat fits; the
 // failed-login back-off is off so a provisioning burst is never throttled.
-func bridgeConfig(listen, metricsAddr, dataDir, usersDir, redisURL string) string {
+func bridgeConfig(listen, metricsAddr, dataDir, usersDir, redisURL string, pprof bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %s\npublic_url: http://%s\n", listen, listen)
 	fmt.Fprintf(&b, "data_dir: %s\nusers_dir: %s\n", dataDir, usersDir)
@@ -93,7 +93,11 @@ func bridgeConfig(listen, metricsAddr, dataDir, usersDir, redisURL string) strin
 	b.WriteString("log: {level: warn, format: text}\n")
 	b.WriteString("limits: {max_failed_logins: 0}\n")
 	if metricsAddr != "" {
-		fmt.Fprintf(&b, "metrics: {listen: %s}\n", metricsAddr)
+		if pprof {
+			fmt.Fprintf(&b, "metrics: {listen: %s, pprof: true}\n", metricsAddr)
+		} else {
+			fmt.Fprintf(&b, "metrics: {listen: %s}\n", metricsAddr)
+		}
 	}
 	return b.String()
 }
@@ -116,7 +120,7 @@ func startBridge(ctx context.Context, bin, work string, o Options) (*bridgeProc,
 		}
 	}
 	cfgPath := filepath.Join(work, "idlebridge.yaml")
-	cfg := bridgeConfig(listen, metricsAddr, filepath.Join(work, "data"), usersDir, o.Redis)
+	cfg := bridgeConfig(listen, metricsAddr, filepath.Join(work, "data"), usersDir, o.Redis, o.PProf)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}

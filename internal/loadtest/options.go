@@ -59,6 +59,9 @@ type Options struct {
 	WakeTimeout time.Duration
 	IdleMeasure time.Duration // CPU measurement with everything parked; 0 = skip
 	NoBaseline  bool
+	// PProf serves the started bridge's Go profiles on its metrics
+	// listener (metrics.pprof), to see where a parked user's memory goes.
+	PProf bool
 
 	Log io.Writer // progress lines; nil = none
 }
