@@ -279,11 +279,53 @@ func (uw *userWatch) run(ctx context.Context) {
 				running = uw.start(ctx, cfg, extra)
 			}
 		}
+		switch uw.waitNext(ctx, tick.C, follow) {
+		case waitDone:
+			return
+		case waitFollowEnded:
+			_ = follow.Close()
+			follow = nil // subscribed again on the next pass
+		}
+	}
+}
+
+// What ended the manager's wait.
+const (
+	waitAgain       = iota // a tick, a wake, another instance's set changed
+	waitDone               // ctx ended
+	waitFollowEnded        // the bus subscription closed
+)
+
+// waitNext waits for the next reason to run the manager loop. Other
+// instances' watched-set changes arrive on follow (the user's bus events,
+// most of them for others); reading them here rather than in a goroutine
+// of their own saves one goroutine per watched user.
+func (uw *userWatch) waitNext(ctx context.Context, tick <-chan time.Time, follow state.Subscription) int {
+	var changes <-chan state.Change
+	var resync <-chan struct{}
+	if follow != nil {
+		changes, resync = follow.Changes(), follow.Resync()
+	}
+	for {
 		select {
 		case <-ctx.Done():
-			return
-		case <-tick.C:
+			return waitDone
+		case <-tick:
+			return waitAgain
 		case <-uw.wake:
+			return waitAgain
+		case ch, ok := <-changes:
+			if !ok {
+				uw.setReread()
+				return waitFollowEnded
+			}
+			if ch.Collection == watchedCollection {
+				uw.setReread()
+				return waitAgain
+			}
+		case <-resync:
+			uw.setReread()
+			return waitAgain
 		}
 	}
 }

@@ -65,6 +65,10 @@ func (m *mailWatch) Mode() string { return m.mode.Load().(string) }
 // set applies a folder set; the connection stays.
 func (m *mailWatch) set(folders map[string]string) {
 	m.mu.Lock()
+	if m.folders != nil && sameFolders(m.folders, folders) {
+		m.mu.Unlock()
+		return // the manager's every tick: nothing to do
+	}
 	m.folders = make(map[string]string, len(folders))
 	for id, mb := range folders {
 		m.folders[id] = mb

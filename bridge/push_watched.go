@@ -174,32 +174,10 @@ func (p *Push) remoteWatched(ctx context.Context, user string, local map[string]
 	return out, refs, nil
 }
 
-// followWatched subscribes the lease holder to the user's bus events and
-// sets *reread (and wakes the loop) when another instance's watched set
-// changed or events were lost. The subscription ends with Close.
+// followWatched subscribes the lease holder to the user's bus events:
+// another instance's watched set changed, or events were lost, and the
+// union is read again (userWatch.waitNext reads the subscription). It
+// ends with Close.
 func (uw *userWatch) followWatched(ctx context.Context) (state.Subscription, error) {
-	sub, err := uw.p.bus.Subscribe(ctx, uw.user)
-	if err != nil {
-		return nil, err
-	}
-	go func() {
-		for {
-			select {
-			case ch, ok := <-sub.Changes():
-				if !ok {
-					return
-				}
-				if ch.Collection != watchedCollection {
-					continue
-				}
-			case <-sub.Resync():
-			}
-			uw.setReread()
-			select {
-			case uw.wake <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	return sub, nil
+	return uw.p.bus.Subscribe(ctx, uw.user)
 }

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/idlebridge/idlebridge/internal/testenv"
 )
 
 // watchProbe records what a MailboxWatch reports.
@@ -205,5 +207,46 @@ func TestMailboxWatchLoginRejected(t *testing.T) {
 	err := NewMailboxWatch(cfg, MailboxWatchOptions{}).Run(testCtx(t))
 	if !errorsIs(err, ErrLoginRejected) {
 		t.Fatalf("Run with a wrong password = %v, want ErrLoginRejected", err)
+	}
+}
+
+// The watcher connection secures itself like Dial: implicit TLS and
+// STARTTLS against the test CA, and refuses an unknown CA.
+func TestMailboxWatchSecurity(t *testing.T) {
+	addr, pw := testenv.IMAP(t)
+	imapsAddr, caFile := testenv.IMAPS(t)
+	ca := testCA(t, caFile)
+	for _, tc := range []struct {
+		name    string
+		cfg     Config
+		wantErr bool
+	}{
+		{"implicit tls", Config{Addr: imapsAddr, Security: SecurityTLS, TLSConfig: ca}, false},
+		{"starttls", Config{Addr: addr, Security: SecurityStartTLS, TLSConfig: ca}, false},
+		{"unknown CA", Config{Addr: imapsAddr, Security: SecurityTLS}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Username, cfg.Password = testenv.UniqueUser(t), pw
+			cfg.DialTimeout, cfg.CommandTimeout = 10*time.Second, 30*time.Second
+			if tc.wantErr {
+				if err := NewMailboxWatch(cfg, MailboxWatchOptions{}).Run(testCtx(t)); err == nil {
+					t.Fatal("Run with an unknown CA = nil, want an error")
+				}
+				return
+			}
+			writer := mustDial(t, cfg)
+			_, p, _, _ := startWatch(t, cfg, MailboxWatchOptions{}, []string{"INBOX"})
+			select {
+			case mode := <-p.ready:
+				if mode != WatchModeNotify {
+					t.Fatalf("mode %q, want notify", mode)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("watch not ready")
+			}
+			mustAppend(t, writer, "INBOX", simpleMessage("a@example.test", "b@example.test", "tls", "x"))
+			p.waitFor(t, "INBOX", 20*time.Second)
+		})
 	}
 }

@@ -38,7 +38,11 @@ type Pool struct {
 	idle   []*Session // most recently released last
 	closed bool
 	done   chan struct{}
-	wg     sync.WaitGroup
+	// reaper logs out expired idle sessions; armed only while there are
+	// idle sessions, so a pool with none holds no timer and no goroutine
+	// (a parked user's pool usually has none).
+	reaper *time.Timer
+	reaps  sync.WaitGroup // reap passes running
 }
 
 // NewPool makes a pool for one user. The most recently used idle session
@@ -66,9 +70,19 @@ func newPool(cfg Config, maxConns int, idleTimeout, spare time.Duration, log *sl
 		slots:       make(chan struct{}, maxConns),
 		done:        make(chan struct{}),
 	}
-	p.wg.Add(1)
-	go p.reapIdle()
 	return p
+}
+
+// reapEvery is how often expired idle sessions are looked for.
+func (p *Pool) reapEvery() time.Duration {
+	return max(min(p.idleTimeout/4, p.spareIdle/2), 50*time.Millisecond)
+}
+
+// armReaperLocked makes sure a reap pass is due while sessions are idle.
+func (p *Pool) armReaperLocked() {
+	if p.reaper == nil && !p.closed && len(p.idle) > 0 {
+		p.reaper = time.AfterFunc(p.reapEvery(), p.reapIdle)
+	}
 }
 
 // Acquire lends a session, waiting (bounded by ctx) while all maxConns are
@@ -144,41 +158,41 @@ func (p *Pool) put(s *Session, broken bool) {
 	}
 	s.lastUsed = time.Now()
 	p.idle = append(p.idle, s)
+	p.armReaperLocked()
 	p.mu.Unlock()
 }
 
 // reapIdle logs out the most recently used idle session after
-// idleTimeout and the others after spareIdle.
+// idleTimeout and the others after spareIdle, and re-arms itself while
+// sessions are left.
 func (p *Pool) reapIdle() {
-	defer p.wg.Done()
-	tick := time.NewTicker(max(min(p.idleTimeout/4, p.spareIdle/2), 50*time.Millisecond))
-	defer tick.Stop()
-	for {
-		select {
-		case <-p.done:
-			return
-		case <-tick.C:
-		}
-		var expired []*Session
-		p.mu.Lock()
-		kept := p.idle[:0]
-		for i, s := range p.idle {
-			limit := p.spareIdle
-			if i == len(p.idle)-1 {
-				limit = p.idleTimeout // the one handed out next
-			}
-			if time.Since(s.lastUsed) > limit {
-				expired = append(expired, s)
-			} else {
-				kept = append(kept, s)
-			}
-		}
-		clear(p.idle[len(kept):])
-		p.idle = kept
+	var expired []*Session
+	p.mu.Lock()
+	p.reaper = nil
+	if p.closed {
 		p.mu.Unlock()
-		for _, s := range expired {
-			p.logout(s)
+		return
+	}
+	p.reaps.Add(1)
+	defer p.reaps.Done()
+	kept := p.idle[:0]
+	for i, s := range p.idle {
+		limit := p.spareIdle
+		if i == len(p.idle)-1 {
+			limit = p.idleTimeout // the one handed out next
 		}
+		if time.Since(s.lastUsed) > limit {
+			expired = append(expired, s)
+		} else {
+			kept = append(kept, s)
+		}
+	}
+	clear(p.idle[len(kept):])
+	p.idle = kept
+	p.armReaperLocked()
+	p.mu.Unlock()
+	for _, s := range expired {
+		p.logout(s)
 	}
 }
 
@@ -207,8 +221,12 @@ func (p *Pool) Close() {
 	idle := p.idle
 	p.idle = nil
 	close(p.done)
+	if p.reaper != nil {
+		p.reaper.Stop()
+		p.reaper = nil
+	}
 	p.mu.Unlock()
-	p.wg.Wait()
+	p.reaps.Wait()
 	for _, s := range idle {
 		p.logout(s)
 	}

@@ -24,7 +24,8 @@ type watchConn struct {
 	cfg    Config
 	conn   net.Conn
 	rd     *respReader
-	caps   map[string]bool
+	caps   capBits // the few capabilities the watcher uses
+	known  bool    // caps were read (they change with STARTTLS and login)
 	tag    uint64
 	woken  atomic.Bool
 	closed atomic.Bool
@@ -115,19 +116,29 @@ func (c *watchConn) connect(ctx context.Context, host string) error {
 		if err := handshake(); err != nil {
 			return err
 		}
-		c.caps = nil // learned again after login
+		c.known = false // learned again after login
 	}
 	if greet.kind != "PREAUTH" {
 		if err := c.login(ctx); err != nil {
 			return err
 		}
 	}
-	if c.caps == nil {
+	if !c.known {
 		if err := c.command(ctx, "capability", "CAPABILITY"); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// capBits are the capabilities the watcher looks at, one bit each: a
+// connection held for hours keeps these, not the server's whole list.
+type capBits uint16
+
+var capNames = map[string]capBits{
+	"IMAP4REV1": 1 << 0, "IMAP4REV2": 1 << 1, "NOTIFY": 1 << 2, "IDLE": 1 << 3,
+	"CONDSTORE": 1 << 4, "ENABLE": 1 << 5, "SPECIAL-USE": 1 << 6, "LIST-EXTENDED": 1 << 7,
+	"LITERAL+": 1 << 8, "SASL-IR": 1 << 9, "AUTH=PLAIN": 1 << 10, "LOGINDISABLED": 1 << 11,
 }
 
 // noteCaps takes capabilities from a CAPABILITY response or response code.
@@ -141,17 +152,18 @@ func (c *watchConn) noteCaps(r response) {
 	default:
 		return
 	}
-	c.caps = map[string]bool{}
+	c.caps, c.known = 0, true
 	for _, f := range strings.Fields(list) {
-		c.caps[strings.ToUpper(f)] = true
+		c.caps |= capNames[strings.ToUpper(f)]
 	}
 }
 
-func (c *watchConn) has(cap string) bool { return c.caps[cap] }
+// has reports a capability by its upper-case name (one of capNames).
+func (c *watchConn) has(cap string) bool { return c.caps&capNames[cap] != 0 }
 
 // login prefers AUTHENTICATE PLAIN, as Dial does.
 func (c *watchConn) login(ctx context.Context) error {
-	if c.caps == nil {
+	if !c.known {
 		if err := c.command(ctx, "capability", "CAPABILITY"); err != nil {
 			return err
 		}
@@ -172,7 +184,7 @@ func (c *watchConn) login(ctx context.Context) error {
 	}
 	// Capabilities change with login; the answer's code (or CAPABILITY)
 	// brings the new ones.
-	c.caps = nil
+	c.known = false
 	err := c.command(ctx, "login", parts...)
 	if err == nil {
 		return nil
