@@ -42,6 +42,10 @@ type userWatch struct {
 func (p *Push) watchUser(acct *Account, deviceID string, folders map[string]string, refs map[string]engine.Ref) {
 	cfg := IMAPConfig(acct.Principal.User.IMAP, p.opts.TLS, acct.Principal.Upstream.Username, acct.Principal.Upstream.Password, 0)
 	cfg.OnConn = p.opts.OnConn
+	// The watcher's dial clones the TLS configuration and names the server
+	// from the address itself: a watched user need not hold a clone (about
+	// 1.5 KiB each) for as long as it is watched.
+	cfg.TLSConfig = p.opts.TLS
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
