@@ -25,38 +25,62 @@ type mailWatch struct {
 
 	mu      sync.Mutex
 	folders map[string]string // folder ID → mailbox
+	retry   *time.Timer       // the reconnect backoff, while it runs
 
-	mode      atomic.Value // string: the connection's imap.WatchMode*, "" before the first
-	connected bool         // Run got ready this time (the loop's goroutine only)
-	failures  int          // dials in a row that did not get ready (the loop's goroutine only)
+	mode atomic.Value // string: the connection's imap.WatchMode*, "" before the first
+	// Touched only by the connection's current goroutine (Start's, the
+	// resumed waits', the backoff timer's; one at a time).
+	connected bool // ready this time
+	failures  int  // dials in a row that did not get ready
 }
 
 // startMail starts the user's watcher connection for folders.
 func (uw *userWatch) startMail(parent context.Context, cfg imap.Config, folders map[string]string) *mailWatch {
 	p := uw.p
 	ctx, cancel := context.WithCancel(parent)
+	log := p.log.With("user", uw.user)
 	m := &mailWatch{uw: uw, cfg: cfg, cancel: cancel}
 	m.mode.Store("")
 	m.w = imap.NewMailboxWatch(cfg, imap.MailboxWatchOptions{
 		NoNotify:          p.opts.NoNotify,
 		PollInterval:      p.opts.PollInterval,
 		HierarchyInterval: p.opts.HierarchyInterval,
-		OnReady:           m.ready,
-		OnChange:          m.changed,
-		OnHierarchy:       uw.publishHierarchy,
+		// The callbacks run in the watcher's own goroutines, outside
+		// Push.supervise: each has its recovery point.
+		OnReady:     func(mode string) { p.guard(panicWatcher, log, func() { m.ready(mode) }) },
+		OnChange:    func(mb string) { p.guard(panicWatcher, log, func() { m.changed(mb) }) },
+		OnHierarchy: func() { p.guard(panicWatcher, log, uw.publishHierarchy) },
 	})
 	m.set(folders)
 	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		p.supervise(ctx, p.log.With("user", uw.user), m.loop)
-	}()
+	if p.opts.OnWatcher != nil {
+		p.opts.OnWatcher(1)
+	}
+	m.begin(ctx)
 	return m
 }
 
+// stop ends the connection (or the wait before the next) and returns
+// once it is closed.
 func (m *mailWatch) stop() {
 	m.cancel()
+	m.mu.Lock()
+	if m.retry != nil && m.retry.Stop() {
+		// The backoff had not ended: nothing runs that would finish.
+		m.retry = nil
+		m.mu.Unlock()
+		m.finished()
+	} else {
+		m.mu.Unlock()
+	}
 	m.wg.Wait()
+}
+
+func (m *mailWatch) finished() {
+	if p := m.uw.p; p.opts.OnWatcher != nil {
+		p.opts.OnWatcher(-1)
+	}
+	m.wg.Done()
 }
 
 // Mode returns the connection's watch mode ("" until it was ready once).
@@ -148,27 +172,39 @@ func (m *mailWatch) changed(mailbox string) {
 	}
 }
 
-// loop runs the connection, reconnecting with backoff.
-func (m *mailWatch) loop(ctx context.Context) {
-	p := m.uw.p
-	log := p.log.With("user", m.uw.user)
-	if p.opts.OnWatcher != nil {
-		p.opts.OnWatcher(1)
-		defer p.opts.OnWatcher(-1)
+// begin starts a connection. The watch holds no goroutine of its own:
+// Start's runs the dial and setup, and with NOTIFY the wait parks between
+// the server's responses (upstream/imap/mailwatch_park.go).
+func (m *mailWatch) begin(ctx context.Context) {
+	m.connected = false
+	m.w.Start(ctx, func(err error) { m.ended(ctx, err) })
+}
+
+// ended: the connection is gone; reconnect with backoff unless ctx ended.
+func (m *mailWatch) ended(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		m.finished()
+		return
 	}
-	for ctx.Err() == nil {
-		m.connected = false
-		err := m.w.Run(ctx)
+	if !m.connected {
+		m.failures++
+	}
+	d := backoff(m.failures)
+	m.uw.p.log.Warn("push: upstream watcher connection ended; reconnecting", "user", m.uw.user, "err", err, "mode", m.Mode(), "in", d.Round(time.Millisecond))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ctx.Err() != nil { // stop ran meanwhile and found no timer
+		m.finished()
+		return
+	}
+	m.retry = time.AfterFunc(d, func() {
+		m.mu.Lock()
+		m.retry = nil
+		m.mu.Unlock()
 		if ctx.Err() != nil {
+			m.finished()
 			return
 		}
-		if !m.connected {
-			m.failures++
-		}
-		d := backoff(m.failures)
-		log.Warn("push: upstream watcher connection ended; reconnecting", "err", err, "mode", m.Mode(), "in", d.Round(time.Millisecond))
-		if !sleepCtx(ctx, d) {
-			return
-		}
-	}
+		m.begin(ctx)
+	})
 }

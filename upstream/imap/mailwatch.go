@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -110,7 +111,32 @@ func (w *MailboxWatch) watched() ([]string, uint64) {
 
 // Run holds one connection until ctx ends (nil) or the connection fails
 // (an error; the caller reconnects with backoff and Runs again).
-func (w *MailboxWatch) Run(ctx context.Context) error {
+func (w *MailboxWatch) Run(ctx context.Context) error { return w.run(ctx, nil) }
+
+// Start is Run without the wait: it returns at once and calls done, once,
+// with what Run would have returned. With NOTIFY (on Linux) the
+// connection holds no goroutine while the server has nothing to say
+// (mailwatch_park.go).
+func (w *MailboxWatch) Start(ctx context.Context, done func(error)) {
+	go func() {
+		var err error
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					err = fmt.Errorf("imap watcher: panic: %v\n%s", v, debug.Stack())
+				}
+			}()
+			err = w.run(ctx, done)
+		}()
+		if !errors.Is(err, errParked) {
+			done(err)
+		}
+	}()
+}
+
+// run is Run; with done set it may return errParked, and then done is
+// called later, by whichever goroutine ends the connection.
+func (w *MailboxWatch) run(ctx context.Context, done func(error)) error {
 	c, err := dialWatch(ctx, w.cfg)
 	if err != nil {
 		return err
@@ -119,7 +145,7 @@ func (w *MailboxWatch) Run(ctx context.Context) error {
 	w.conn = c
 	w.mu.Unlock()
 	stop := context.AfterFunc(ctx, c.wake)
-	defer func() {
+	finish := func(err error) error {
 		stop()
 		w.mu.Lock()
 		w.conn = nil
@@ -129,14 +155,18 @@ func (w *MailboxWatch) Run(ctx context.Context) error {
 		} else {
 			c.close()
 		}
-	}()
+		return w.result(ctx, err)
+	}
 	if c.has("NOTIFY") && !w.opts.NoNotify {
-		err = w.runNotify(ctx, c)
+		err = w.runNotify(ctx, c, done, finish)
+		if errors.Is(err, errParked) {
+			return err
+		}
 		if !errors.Is(err, errNotifyRefused) {
-			return w.result(ctx, err)
+			return finish(err)
 		}
 	}
-	return w.result(ctx, w.runIdle(ctx, c))
+	return finish(w.runIdle(ctx, c))
 }
 
 func (w *MailboxWatch) result(ctx context.Context, err error) error {
@@ -182,8 +212,10 @@ func (w *MailboxWatch) announce(ch *changes, watched []string) {
 
 func isInbox(s string) bool { return strings.EqualFold(s, "INBOX") }
 
-// runNotify: one NOTIFY SET, then wait; the server speaks first.
-func (w *MailboxWatch) runNotify(ctx context.Context, c *watchConn) error {
+// runNotify: one NOTIFY SET, then wait; the server speaks first. With
+// done set the wait may park (mailwatch_park.go): errParked, and
+// finish/done are called when the connection ends.
+func (w *MailboxWatch) runNotify(ctx context.Context, c *watchConn, done func(error), finish func(error) error) error {
 	if c.has("CONDSTORE") && c.has("ENABLE") {
 		// Flag changes then come with HIGHESTMODSEQ, whatever flag moved
 		// (RFC 5465 5.3), not only when UNSEEN does.
@@ -206,43 +238,75 @@ func (w *MailboxWatch) runNotify(ctx context.Context, c *watchConn) error {
 	if w.opts.OnReady != nil {
 		w.opts.OnReady(WatchModeNotify)
 	}
-	watched, gen := w.watched()
+	st := &notifyState{w: w, c: c, ctx: ctx, ch: ch, keepAliveAt: time.Now().Add(w.opts.KeepAlive), done: done, finish: finish}
+	st.watched, st.gen = w.watched()
+	if done != nil {
+		return st.work()
+	}
 	for {
-		keepAlive := time.Now().Add(w.opts.KeepAlive)
-		err := c.wait(ctx, keepAlive, func(response) {
-			if !c.rd.buffered() {
-				w.announce(ch, watched)
-			}
-		})
-		if ch.overflow {
-			return fmt.Errorf("imap notify: %w: the server dropped notifications (NOTIFICATIONOVERFLOW)", ErrBroken)
-		}
-		switch {
-		case errors.Is(err, errWoken):
-			if ctx.Err() != nil {
-				return nil
-			}
-			var now []string
-			if now, gen = w.watchedSince(gen); now != nil {
-				// Covered already by the personal filter; a new mailbox is
-				// announced once so nothing between its Ping's own check
-				// and now is missed.
-				for _, m := range now {
-					if !slices.Contains(watched, m) && w.opts.OnChange != nil {
-						w.opts.OnChange(m)
-					}
-				}
-				watched = now
-			}
-		case err != nil:
+		if err := st.step(st.keepAliveAt); err != nil {
 			return err
-		default: // the keep-alive is due
-			if err := c.command(ctx, "noop", "NOOP"); err != nil {
-				return err
-			}
-			w.announce(ch, watched)
 		}
 	}
+}
+
+// notifyState is a NOTIFY connection's wait, kept between the goroutines
+// that run it when it parks.
+type notifyState struct {
+	w           *MailboxWatch
+	c           *watchConn
+	ctx         context.Context
+	ch          *changes
+	watched     []string
+	gen         uint64
+	keepAliveAt time.Time
+	done        func(error)
+	finish      func(error) error
+	park        parking // mailwatch_park.go
+}
+
+// step waits for responses until deadline or a wake and handles what
+// came: changes announced, a new watched set, the keep-alive NOOP once
+// due. An error (or ctx's) ends the connection.
+func (st *notifyState) step(deadline time.Time) error {
+	w, c, ch := st.w, st.c, st.ch
+	err := c.wait(st.ctx, deadline, func(response) {
+		if !c.rd.buffered() {
+			w.announce(ch, st.watched)
+		}
+	})
+	if ch.overflow {
+		return fmt.Errorf("imap notify: %w: the server dropped notifications (NOTIFICATIONOVERFLOW)", ErrBroken)
+	}
+	switch {
+	case errors.Is(err, errWoken):
+		if st.ctx.Err() != nil {
+			return st.ctx.Err()
+		}
+		var now []string
+		if now, st.gen = w.watchedSince(st.gen); now != nil {
+			// Covered already by the personal filter; a new mailbox is
+			// announced once so nothing between its Ping's own check
+			// and now is missed.
+			for _, m := range now {
+				if !slices.Contains(st.watched, m) && w.opts.OnChange != nil {
+					w.opts.OnChange(m)
+				}
+			}
+			st.watched = now
+		}
+		return nil
+	case err != nil:
+		return err
+	}
+	if !time.Now().Before(st.keepAliveAt) {
+		if err := c.command(st.ctx, "noop", "NOOP"); err != nil {
+			return err
+		}
+		w.announce(ch, st.watched)
+		st.keepAliveAt = time.Now().Add(w.opts.KeepAlive)
+	}
+	return nil
 }
 
 // watchedSince returns the watched set if it changed since gen.

@@ -2,6 +2,11 @@ package imap
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -64,7 +69,9 @@ func startWatch(t *testing.T, cfg Config, opts MailboxWatchOptions, mailboxes []
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	finished := make(chan struct{})
-	go func() { defer close(finished); done <- w.Run(ctx) }()
+	// Start, as the bridge does: with NOTIFY the wait parks between
+	// responses (mailwatch_park.go).
+	w.Start(ctx, func(err error) { done <- err; close(finished) })
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -174,31 +181,133 @@ func TestMailboxWatchSetChanges(t *testing.T) {
 	}
 }
 
-// A dropped connection ends Run with an error; the next Run is ready
-// again (the caller's reconnect loop).
+// A dropped connection ends the watch with an error, parked or not (the
+// caller's reconnect loop starts it again).
 func TestMailboxWatchConnectionDrop(t *testing.T) {
+	for _, noNotify := range []bool{false, true} {
+		t.Run(map[bool]string{false: "notify", true: "idle"}[noNotify], func(t *testing.T) {
+			cfg := plainConfig(t)
+			proxy := startDropProxy(t, cfg.Addr)
+			cfg.Addr = proxy.addr
+			_, p, _, done := startWatch(t, cfg, MailboxWatchOptions{NoNotify: noNotify}, []string{"INBOX"})
+			select {
+			case <-p.ready:
+			case <-time.After(30 * time.Second):
+				t.Fatal("watch not ready")
+			}
+			time.Sleep(5 * parkLinger) // parked, with NOTIFY
+			proxy.drop()               // the provider (or a NAT) drops it
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Fatal("watch after a dropped connection ended with nil, want an error")
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("the watch did not notice the dropped connection")
+			}
+			if n := p.conns.Load(); n != 0 {
+				t.Fatalf("%d connections counted open after the drop, want 0", n)
+			}
+		})
+	}
+}
+
+// Parked NOTIFY watchers hold no goroutine each; Run (blocking) still
+// works and is woken by mail.
+func TestMailboxWatchParksWithoutGoroutines(t *testing.T) {
 	cfg := plainConfig(t)
-	w, p, _, done := startWatch(t, cfg, MailboxWatchOptions{}, []string{"INBOX"})
-	select {
-	case <-p.ready:
-	case <-time.After(30 * time.Second):
-		t.Fatal("watch not ready")
+	const n = 20
+	var probes []*watchProbe
+	before := runtime.NumGoroutine()
+	for i := range n {
+		c := cfg
+		c.Username = fmt.Sprintf("%s-%d", cfg.Username, i)
+		_, p, _, _ := startWatch(t, c, MailboxWatchOptions{}, []string{"INBOX"})
+		probes = append(probes, p)
 	}
-	w.mu.Lock()
-	c := w.conn
-	w.mu.Unlock()
-	_ = c.conn.Close() // the network drops it
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("Run after a dropped connection = nil, want an error")
+	for _, p := range probes {
+		select {
+		case <-p.ready:
+		case <-time.After(30 * time.Second):
+			t.Fatal("watch not ready")
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Run did not notice the dropped connection")
 	}
-	if n := p.conns.Load(); n != 0 {
-		t.Fatalf("%d connections counted open after the drop, want 0", n)
+	time.Sleep(10 * parkLinger)
+	if grown := runtime.NumGoroutine() - before; grown > 3 {
+		t.Fatalf("%d parked NOTIFY watchers hold %d more goroutines, want at most 3 (the poller's and a lingering one)", n, grown)
 	}
+	// Each still wakes.
+	writer := mustDial(t, Config{Addr: cfg.Addr, Security: cfg.Security, Username: cfg.Username + "-7", Password: cfg.Password})
+	mustAppend(t, writer, "INBOX", simpleMessage("a@example.test", "b@example.test", "parked", "x"))
+	probes[7].waitFor(t, "INBOX", 20*time.Second)
+
+	// Run blocks in its goroutine and reports the same.
+	rc := plainConfig(t)
+	rp := newWatchProbe()
+	w := NewMailboxWatch(rc, rp.options(MailboxWatchOptions{}))
+	w.SetMailboxes([]string{"INBOX"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(ctx) }()
+	select {
+	case <-rp.ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run not ready")
+	}
+	mustAppend(t, mustDial(t, rc), "INBOX", simpleMessage("a@example.test", "b@example.test", "run", "x"))
+	rp.waitFor(t, "INBOX", 20*time.Second)
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatalf("Run after cancel = %v", err)
+	}
+}
+
+// dropProxy relays TCP to the server until drop closes every relayed
+// connection from the server's side.
+type dropProxy struct {
+	addr  string
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startDropProxy(t *testing.T, target string) *dropProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	p := &dropProxy{addr: ln.Addr().String()}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
+			go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
+		}
+	}()
+	t.Cleanup(p.drop)
+	return p
+}
+
+func (p *dropProxy) drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
 }
 
 func TestMailboxWatchLoginRejected(t *testing.T) {

@@ -32,6 +32,10 @@ type watchConn struct {
 	// untagged is told every untagged response (not continuations) read
 	// while a command or a wait runs.
 	untagged func(response)
+	// onWake, if set, is called by wake (a parked wait resumes), and
+	// beforeClose before the socket closes (it leaves the poller).
+	onWake      atomic.Pointer[func()]
+	beforeClose func()
 }
 
 // errWoken is returned by a read that wake interrupted.
@@ -404,6 +408,9 @@ func (c *watchConn) wait(ctx context.Context, deadline time.Time, each func(resp
 func (c *watchConn) wake() {
 	c.woken.Store(true)
 	_ = c.conn.SetReadDeadline(time.Now())
+	if f := c.onWake.Load(); f != nil {
+		(*f)()
+	}
 }
 
 func isTimeout(err error) bool {
@@ -422,6 +429,9 @@ func (c *watchConn) logout() {
 func (c *watchConn) close() {
 	if c.closed.Swap(true) {
 		return
+	}
+	if c.beforeClose != nil {
+		c.beforeClose()
 	}
 	_ = c.conn.Close()
 	if c.cfg.OnConn != nil {
