@@ -2,7 +2,6 @@ package dav
 
 import (
 	"context"
-	"net/http"
 	"time"
 )
 
@@ -20,21 +19,5 @@ func (c *Client) ListRange(ctx context.Context, coll, comp string, start, end ti
 		tr += ` end="` + end.UTC().Format(stamp) + `"`
 	}
 	tr += `/>`
-	body := `<?xml version="1.0" encoding="utf-8"?>
-<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop>
-<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="` + escapeText(comp) + `">` + tr +
-		`</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
-	ms, err := c.report(ctx, "calendar-query", "REPORT", coll, "1", body)
-	if err != nil {
-		return nil, err
-	}
-	self := normHref(coll)
-	out := make(map[string]string, len(ms.Responses))
-	for i := range ms.Responses {
-		r := &ms.Responses[i]
-		if h := r.href(); under(self, h) && statusCode(r.Status) != http.StatusNotFound {
-			out[h] = r.found().ETag
-		}
-	}
-	return out, nil
+	return c.query(ctx, coll, `<c:comp-filter name="`+escapeText(comp)+`">`+tr+`</c:comp-filter>`)
 }
