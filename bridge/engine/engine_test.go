@@ -263,3 +263,61 @@ func TestEngineKeepsCommandOrder(t *testing.T) {
 		t.Fatalf("responses %v, want %v", got, want)
 	}
 }
+
+// givingUp is a source that has given up on one item: Fetch returns it
+// with nil Data. It also records whether Plan ran for HasChanges.
+type givingUp struct {
+	notes
+	cached []bool
+}
+
+func (g *givingUp) Open(_ context.Context, c *engine.Call) (engine.Job, error) {
+	g.cached = append(g.cached, c.Cached)
+	return &givingUpJob{notesJob{&g.notes}}, nil
+}
+
+type givingUpJob struct{ notesJob }
+
+func (j *givingUpJob) Fetch(ctx context.Context, ids []string, b engine.Budget) ([]engine.Item, []string, bool, error) {
+	items, skipped, cut, err := j.notesJob.Fetch(ctx, ids, b)
+	for i := range items {
+		if items[i].ServerID == "n:bad" {
+			items[i].Data, items[i].Version = nil, "v-bad"
+		}
+	}
+	return items, skipped, cut, err
+}
+
+// TestEngineRecordsGivenUpItems: an item a source gave up on is never
+// sent, but recorded, so the next Sync does not plan it again; and
+// HasChanges asks the source to plan from cached state.
+func TestEngineRecordsGivenUpItems(t *testing.T) {
+	ctx := context.Background()
+	e := &engine.Engine{Store: openStore(t)}
+	src := &givingUp{notes: notes{items: map[string]string{"n:1": "a", "n:bad": "v-bad"}}}
+	call := func() *engine.Call { return &engine.Call{User: "u@example.com", DeviceID: "dev", CollectionID: "n"} }
+	sync := func(key string) *activesync.SyncResult {
+		t.Helper()
+		res, err := e.Sync(ctx, src, call(), &activesync.SyncCollection{SyncKey: key, GetChanges: true, WindowSize: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	sync("0")
+	if r := sync("1"); !slices.Equal(kinds(r), []string{"Add n:1"}) {
+		t.Fatalf("first window = %v, want only n:1", kinds(r))
+	}
+	if r := sync("2"); len(r.Commands) != 0 {
+		t.Fatalf("second window = %v, want nothing (n:bad recorded)", kinds(r))
+	}
+	if ch, err := e.HasChanges(ctx, src, call()); err != nil || ch {
+		t.Fatalf("has changes = %v, %v", ch, err)
+	}
+	if last := src.cached[len(src.cached)-1]; !last {
+		t.Errorf("HasChanges opened the source with Cached = false")
+	}
+	if src.cached[0] {
+		t.Errorf("Sync opened the source with Cached = true")
+	}
+}

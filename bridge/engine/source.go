@@ -29,6 +29,10 @@ type Call struct {
 	// Store is the bridge's store, for sources that keep per-user state
 	// (a DAV listing, an item ID map) beside the per-device snapshot.
 	Store state.Store
+	// Cached is set by HasChanges (Ping): plan from what the source's
+	// watcher recorded, without upstream I/O. A source that keeps no such
+	// record ignores it.
+	Cached bool
 }
 
 // Meta returns the stored collection Meta (never nil).
@@ -65,8 +69,11 @@ type Job interface {
 	// Fetch returns the items of one window, in the order asked, within
 	// the byte budget. An item that cannot be fetched or converted is left
 	// out of items and named in skipped (the engine does not record it, so
-	// a later Sync tries again; the source decides when to give up). cut
-	// is true when the budget stopped it before the end.
+	// a later Sync tries again; the source decides when to give up: it
+	// then returns the item with nil Data, which the engine records in the
+	// device's view at Version without sending it, so a permanently broken
+	// object stops coming back). cut is true when the budget stopped it
+	// before the end.
 	Fetch(ctx context.Context, ids []string, b Budget) (items []Item, skipped []string, cut bool, err error)
 	// Close ends the job; err is the request's outcome (a source returns
 	// a broken connection to its pool).
@@ -114,7 +121,7 @@ type Budget struct {
 type Item struct {
 	ServerID string
 	Version  string         // what the snapshot records for it
-	Data     *wbxml.Element // AirSync:ApplicationData
+	Data     *wbxml.Element // AirSync:ApplicationData; nil: record only, never sent (see Job.Fetch)
 	Size     int64          // encoded size, for the budget
 }
 

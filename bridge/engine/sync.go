@@ -138,7 +138,7 @@ func (e *Engine) sync(ctx context.Context, job Job, call *Call, c *activesync.Sy
 			return nil, err
 		}
 		r := activesync.SyncItemResponse{Kind: "Fetch", ServerID: cmd.ServerID, Status: activesync.SyncStatusNotFound}
-		if len(items) == 1 {
+		if len(items) == 1 && items[0].Data != nil {
 			r.Status, r.Data = activesync.SyncStatusOK, items[0].Data
 		}
 		res.Responses = append(res.Responses, r)
@@ -231,12 +231,15 @@ func (e *Engine) window(ctx context.Context, job Job, plan *Plan, c *activesync.
 		if kind == "" {
 			continue // not asked for: a source bug, never sent
 		}
-		res.Commands = append(res.Commands, activesync.SyncItem{Kind: kind, ServerID: it.ServerID, Data: it.Data})
 		v := it.Version
 		if v == "" {
 			v = plan.Versions[it.ServerID]
 		}
 		pending.Set[it.ServerID] = v
+		if it.Data == nil {
+			continue // given up on: recorded so it stops coming back, never sent
+		}
+		res.Commands = append(res.Commands, activesync.SyncItem{Kind: kind, ServerID: it.ServerID, Data: it.Data})
 		out.Sent = append(out.Sent, it.ServerID)
 	}
 	res.MoreAvailable = out.More
@@ -295,6 +298,7 @@ func (e *Engine) HasChanges(ctx context.Context, src Source, call *Call) (bool, 
 	if err != nil || col == nil || col.SyncKey == "" || col.SyncKey == "0" {
 		return false, err
 	}
+	call.Cached = true
 	n, err := e.Estimate(ctx, src, call, col.SyncKey)
 	if err != nil {
 		var ae *activesync.Error
@@ -321,7 +325,7 @@ func (e *Engine) FetchItem(ctx context.Context, src Source, call *Call, serverID
 	if err != nil {
 		return nil, err
 	}
-	if len(items) != 1 {
+	if len(items) != 1 || items[0].Data == nil {
 		return nil, activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such item")
 	}
 	return &items[0], nil
