@@ -1,0 +1,240 @@
+package davsync
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/upstream/dav"
+)
+
+// core is what every DAV class shares: clients, the store, the user
+// activity the watcher's interval follows, and the item classes by kind.
+type core struct {
+	opts    Options
+	clients *clients
+	items   map[engine.Kind]Items
+	svc     service
+
+	mu     sync.Mutex
+	active map[string]time.Time // user → last request seen by this instance
+}
+
+func newCore(opts Options, svc service, classes ...Items) *core {
+	opts = opts.withDefaults()
+	c := &core{opts: opts, clients: newClients(opts), items: map[engine.Kind]Items{}, svc: svc, active: map[string]time.Time{}}
+	for _, it := range classes {
+		c.items[it.Kind()] = it
+	}
+	return c
+}
+
+// touch records a request of the user (the watcher polls often while the
+// user is active).
+func (c *core) touch(user string) {
+	c.mu.Lock()
+	c.active[user] = c.opts.Now()
+	c.mu.Unlock()
+}
+
+// activeUser says whether the user made a request within ActiveFor, on
+// this instance or (through the devices' LastSeen) on any.
+func (c *core) activeUser(ctx context.Context, user string) bool {
+	now := c.opts.Now()
+	c.mu.Lock()
+	at, ok := c.active[user]
+	if ok && now.Sub(at) > c.opts.ActiveFor {
+		delete(c.active, user)
+		ok = false
+	}
+	c.mu.Unlock()
+	if ok {
+		return true
+	}
+	devs, err := c.opts.Store.ListDevices(ctx, user)
+	if err != nil {
+		return false
+	}
+	for _, d := range devs {
+		if now.Sub(d.LastSeen) <= c.opts.ActiveFor {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *core) log(call *engine.Call) *slog.Logger {
+	return c.opts.Log.With("user", call.User, "device", call.DeviceID, "collection", call.CollectionID)
+}
+
+// source is the engine.Source of a DAV class (or of the calendar and
+// tasks kinds together: the folder's Ref says which).
+type source struct{ c *core }
+
+func (s source) Open(ctx context.Context, call *engine.Call) (engine.Job, error) {
+	it, ok := s.c.items[call.Ref.Kind]
+	if !ok {
+		return nil, engine.ErrGone
+	}
+	if !call.Cached {
+		s.c.touch(call.User)
+	}
+	ce, err := s.c.clients.get(call.Principal, s.c.svc)
+	if err != nil {
+		if call.Principal == nil && call.Cached {
+			// A Ping re-check may come without credentials; it plans from
+			// the store alone.
+			return &job{c: s.c, it: it, call: call, log: s.c.log(call)}, nil
+		}
+		return nil, err
+	}
+	return &job{c: s.c, it: it, call: call, cl: ce.client, log: s.c.log(call)}, nil
+}
+
+// job is one request's work on one DAV folder.
+type job struct {
+	c    *core
+	it   Items
+	call *engine.Call
+	cl   *dav.Client // nil only for a cached plan
+	log  *slog.Logger
+	l    *listing // as read or refreshed by this job
+}
+
+func (j *job) Close(error) {}
+
+// Reset: a DAV folder has no identity to record beyond its listing,
+// which is shared and kept.
+func (j *job) Reset(context.Context) (map[string]string, error) { return nil, nil }
+
+// Device Meta keys: the listing version the device's view was complete
+// at, and the filter it was computed with.
+const (
+	metaDevVersion = "dav.version"
+	metaDevFilter  = "dav.filter"
+)
+
+// listing returns the folder's listing, refreshed from the server unless
+// the engine asked for a cached plan.
+func (j *job) listing(ctx context.Context, refresh bool) (*listing, error) {
+	if j.l != nil {
+		return j.l, nil
+	}
+	var l *listing
+	var err error
+	if refresh && j.cl != nil {
+		l, _, err = j.c.refresh(ctx, j.cl, j.call.User, j.call.CollectionID, j.call.Ref)
+	} else {
+		l, err = loadListing(ctx, j.c.opts.Store, j.call.User, j.call.CollectionID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	j.l = l
+	return l, nil
+}
+
+// filter is the request's FilterType as it applies to the class.
+func (j *job) filter() int {
+	f := j.call.Options.FilterType
+	switch {
+	case j.it.Kind() == engine.KindTasks && f == 8:
+		return 8
+	case j.it.Kind() == engine.KindCalendar && f >= 1 && f <= 7:
+		return f
+	}
+	return 0
+}
+
+// Plan diffs the listing against the device's view: IDs and ETags only.
+func (j *job) Plan(ctx context.Context, view engine.View) (*engine.Plan, error) {
+	l, err := j.listing(ctx, !j.call.Cached)
+	if err != nil {
+		return nil, err
+	}
+	if l.meta[metaGone] != "" {
+		return nil, engine.ErrGone
+	}
+	filter := strconv.Itoa(j.filter())
+	meta := j.call.Meta()
+	if !l.exists || l.version() != "" && meta[metaDevVersion] == l.version() && meta[metaDevFilter] == filter {
+		// A cached plan of a folder never listed has nothing to say: the
+		// device's next Sync lists it.
+		return &engine.Plan{Unchanged: true}, nil
+	}
+	have, err := view.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mine := l.mine()
+	p := &engine.Plan{
+		Versions:    map[string]string{},
+		Meta:        map[string]string{metaDevVersion: l.version(), metaDevFilter: filter},
+		MetaPartial: map[string]string{metaDevVersion: "", metaDevFilter: filter},
+	}
+	for id := range have {
+		if _, ok := mine[id]; !ok {
+			p.Deletes = append(p.Deletes, id)
+		}
+	}
+	var candidates []string
+	for id, e := range mine {
+		v, ok := have[id]
+		switch {
+		case !ok:
+			candidates = append(candidates, id)
+		case v != e.etag:
+			p.Changes = append(p.Changes, id)
+			p.Versions[id] = e.etag
+		}
+	}
+	if len(candidates) > 0 && j.filter() != 0 && !j.call.Cached && j.cl != nil {
+		keep, err := j.it.Window(ctx, j.cl, j.call.Ref.Path, j.filter(), j.c.opts.Now())
+		if err != nil {
+			return nil, upstreamErr(err)
+		}
+		if keep != nil {
+			kept := candidates[:0]
+			for _, id := range candidates {
+				if keep(mine[id].href) {
+					kept = append(kept, id)
+				}
+			}
+			candidates = kept
+		}
+	}
+	for _, id := range candidates {
+		p.Adds = append(p.Adds, id)
+		p.Versions[id] = mine[id].etag
+	}
+	sort.Strings(p.Deletes)
+	sort.Strings(p.Changes)
+	sort.Strings(p.Adds)
+	return p, nil
+}
+
+// Finish stores the listing version as complete only when everything the
+// plan held reached the device: a window cut by size or count, or an
+// object skipped, must be found again by the next Sync's diff.
+func (j *job) Finish(_ context.Context, o engine.Outcome) map[string]string {
+	if o.Plan == nil || o.Plan.Unchanged {
+		return nil
+	}
+	if o.More || len(o.Skipped) > 0 {
+		return o.Plan.MetaPartial
+	}
+	return o.Plan.Meta
+}
+
+// principalOf is for logs and errors.
+func principalOf(p *accounts.Principal) string {
+	if p == nil || p.User == nil {
+		return ""
+	}
+	return p.User.Address
+}
