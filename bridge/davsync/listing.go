@@ -226,4 +226,3 @@ func updateListing(ctx context.Context, st state.Store, user, folderID string, c
 	}
 	return nil, false, engine.CommitErr(state.ErrConflict)
 }
-
