@@ -162,9 +162,15 @@ func (j *job) Plan(ctx context.Context, view engine.View) (*engine.Plan, error) 
 	}
 	filter := strconv.Itoa(j.filter())
 	meta := j.call.Meta()
-	if !l.exists || l.version() != "" && meta[metaDevVersion] == l.version() && meta[metaDevFilter] == filter {
+	if !l.exists {
 		// A cached plan of a folder never listed has nothing to say: the
 		// device's next Sync lists it.
+		return &engine.Plan{Unchanged: true}, nil
+	}
+	if j.call.Role == engine.Current && l.version() != "" && meta[metaDevVersion] == l.version() && meta[metaDevFilter] == filter {
+		// The device's view was complete at this version. (Not for a
+		// resent key: the Meta is the lost answer's, and the answer must
+		// be made again from the snapshot.)
 		return &engine.Plan{Unchanged: true}, nil
 	}
 	have, err := view.All(ctx)
