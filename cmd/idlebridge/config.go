@@ -49,6 +49,7 @@ type Config struct {
 	Auth           AuthConfig      `mapstructure:"auth"`
 	Metrics        MetricsConfig   `mapstructure:"metrics"`
 	Upstream       UpstreamConfig  `mapstructure:"upstream"`
+	DAV            DAVConfig       `mapstructure:"dav"`
 }
 
 // UpstreamConfig tunes the request path's IMAP sessions.
@@ -57,6 +58,21 @@ type UpstreamConfig struct {
 	// request used it. Short keeps a parked user at one connection (the
 	// watcher's); a wake-up after it costs one login.
 	SessionIdle time.Duration `mapstructure:"session_idle"`
+}
+
+// DAVConfig tunes calendar and task sync over CalDAV.
+type DAVConfig struct {
+	// PollActive is how often a watched calendar is polled while its user
+	// is active (a request from any of their devices within ActiveFor);
+	// PollIdle otherwise.
+	PollActive time.Duration `mapstructure:"poll_active"`
+	PollIdle   time.Duration `mapstructure:"poll_idle"`
+	ActiveFor  time.Duration `mapstructure:"active_for"`
+	// Timeout bounds each CalDAV request.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// UserZone is the IANA zone floating times are read in and all-day
+	// events are sent in to 12.1–14.1 devices; "" = UTC.
+	UserZone string `mapstructure:"user_zone"`
 }
 
 // TLSConfig enables HTTPS on Listen: from certificate files (re-read when
@@ -215,6 +231,7 @@ func defaultConfig() Config {
 			BodyTimeout: 30 * time.Second, BodyMinBytesPerSecond: 4 << 10, MaxDevicesPerUser: 20},
 		Auth:     AuthConfig{PassthroughCacheTTL: 15 * time.Minute},
 		Upstream: UpstreamConfig{SessionIdle: 20 * time.Second},
+		DAV:      DAVConfig{PollActive: 10 * time.Second, PollIdle: 60 * time.Second, ActiveFor: 5 * time.Minute, Timeout: 30 * time.Second},
 	}
 }
 
@@ -537,6 +554,14 @@ func (c *Config) Validate() error {
 
 	// The design bounds how long a pass-through password may be trusted
 	// without asking the provider; a day is generous.
+	if d := c.DAV; d.PollActive < time.Second || d.PollIdle < d.PollActive || d.ActiveFor < 0 || d.Timeout < time.Second {
+		bad("dav: poll_active must be at least 1s, poll_idle at least poll_active, active_for not negative, timeout at least 1s")
+	}
+	if c.DAV.UserZone != "" {
+		if _, err := time.LoadLocation(c.DAV.UserZone); err != nil {
+			bad("dav.user_zone (%q) must be an IANA zone such as Europe/Berlin", c.DAV.UserZone)
+		}
+	}
 	if ttl := c.Auth.PassthroughCacheTTL; ttl < 0 || ttl > 24*time.Hour {
 		bad("auth.passthrough_cache_ttl (%v) must be between 0 and 24h", ttl)
 	}

@@ -222,6 +222,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "heartbeat fractional", modify: func(c *Config) { c.Heartbeat.Min = 1500 * time.Millisecond }, want: []string{"heartbeat.min", "whole number of seconds"}},
 		{name: "listen", modify: func(c *Config) { c.Listen = "8080" }, want: []string{"listen:", `"8080"`}},
 		{name: "public url", modify: func(c *Config) { c.PublicURL = "mail.example.com" }, want: []string{"public_url"}},
+		{name: "dav poll", modify: func(c *Config) { c.DAV.PollIdle = time.Second }, want: []string{"dav: poll_active"}},
+		{name: "dav zone", modify: func(c *Config) { c.DAV.UserZone = "Mars/Olympus" }, want: []string{"dav.user_zone"}},
 		{name: "tls half", modify: func(c *Config) { c.TLS.Cert = cert }, want: []string{"tls.cert and tls.key"}},
 		{name: "tls missing file", modify: func(c *Config) { c.TLS = TLSConfig{Cert: cert, Key: key + ".nope"} }, want: []string{"tls.key:"}},
 		{name: "redis url", modify: func(c *Config) { c.Redis.URL = "http://x" }, want: []string{"redis.url"}},
