@@ -81,8 +81,12 @@ type env struct {
 
 func newEnv(t testing.TB, opts Options) *env {
 	t.Helper()
+	return newEnvUser(t, opts, testenv.UniqueUser(t))
+}
+
+func newEnvUser(t testing.TB, opts Options, user string) *env {
+	t.Helper()
 	base := testenv.DAVURL(t)
-	user := testenv.UniqueUser(t)
 	st, err := state.OpenEmbedded(filepath.Join(t.TempDir(), "s.db"), state.EmbeddedOptions{})
 	if err != nil {
 		t.Fatal(err)
