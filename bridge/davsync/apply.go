@@ -68,7 +68,11 @@ func (j *job) Apply(ctx context.Context, cmds []activesync.SyncCommand) ([]activ
 			}
 			j.log.Warn("dav: device command failed", "cmd", cmd.Kind, "item", cmd.ServerID, "client_id", cmd.ClientID, "err", aerr)
 		}
-		resps = append(resps, r)
+		if r.Kind == "Add" || r.Status != activesync.SyncStatusOK {
+			// MS-ASCMD 2.2.3.177.17: an Add always has its response,
+			// a Change or Delete only when it failed.
+			resps = append(resps, r)
+		}
 	}
 	if !ed.empty() {
 		if _, _, err := updateListing(ctx, j.c.opts.Store, j.call.User, j.call.CollectionID, func(*listing) (*edit, error) { return ed, nil }); err != nil {

@@ -63,11 +63,11 @@ type UpstreamConfig struct {
 // DAVConfig tunes calendar and task sync over CalDAV.
 type DAVConfig struct {
 	// PollActive is how often a watched calendar is polled while its user
-	// is active (a request from any of their devices within ActiveFor);
-	// PollIdle otherwise.
-	PollActive time.Duration `mapstructure:"poll_active"`
-	PollIdle   time.Duration `mapstructure:"poll_idle"`
-	ActiveFor  time.Duration `mapstructure:"active_for"`
+	// is active (a request from any of their devices within
+	// PollActiveFor); PollIdle otherwise.
+	PollActive    time.Duration `mapstructure:"poll_active"`
+	PollIdle      time.Duration `mapstructure:"poll_idle"`
+	PollActiveFor time.Duration `mapstructure:"poll_active_for"`
 	// Timeout bounds each CalDAV request.
 	Timeout time.Duration `mapstructure:"timeout"`
 	// UserZone is the IANA zone floating times are read in and all-day
@@ -231,7 +231,7 @@ func defaultConfig() Config {
 			BodyTimeout: 30 * time.Second, BodyMinBytesPerSecond: 4 << 10, MaxDevicesPerUser: 20},
 		Auth:     AuthConfig{PassthroughCacheTTL: 15 * time.Minute},
 		Upstream: UpstreamConfig{SessionIdle: 20 * time.Second},
-		DAV:      DAVConfig{PollActive: 10 * time.Second, PollIdle: 60 * time.Second, ActiveFor: 5 * time.Minute, Timeout: 30 * time.Second},
+		DAV:      DAVConfig{PollActive: 10 * time.Second, PollIdle: 60 * time.Second, PollActiveFor: 5 * time.Minute, Timeout: 30 * time.Second},
 	}
 }
 
@@ -554,8 +554,8 @@ func (c *Config) Validate() error {
 
 	// The design bounds how long a pass-through password may be trusted
 	// without asking the provider; a day is generous.
-	if d := c.DAV; d.PollActive < time.Second || d.PollIdle < d.PollActive || d.ActiveFor < 0 || d.Timeout < time.Second {
-		bad("dav: poll_active must be at least 1s, poll_idle at least poll_active, active_for not negative, timeout at least 1s")
+	if d := c.DAV; d.PollActive < time.Second || d.PollIdle < d.PollActive || d.PollActiveFor < 0 || d.Timeout < time.Second {
+		bad("dav: poll_active must be at least 1s, poll_idle at least poll_active, poll_active_for not negative, timeout at least 1s")
 	}
 	if c.DAV.UserZone != "" {
 		if _, err := time.LoadLocation(c.DAV.UserZone); err != nil {

@@ -94,6 +94,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 			OnPanic:           m.PushPanic,
 		},
 		SenderOptions: bridge.SenderOptions{SoleInstance: rdb == nil},
+		Classes:       davClasses(cfg.DAV, store, log),
 	})
 	var front *activesync.Server
 	defer func() {
