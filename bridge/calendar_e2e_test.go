@@ -1,0 +1,378 @@
+package bridge_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idlebridge/idlebridge/activesync/client"
+	"github.com/idlebridge/idlebridge/activesync/items"
+	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/bridge/caltz"
+	"github.com/idlebridge/idlebridge/bridge/davsync"
+	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/state"
+	"github.com/idlebridge/idlebridge/internal/bridgetest"
+	"github.com/idlebridge/idlebridge/internal/testenv"
+	"github.com/idlebridge/idlebridge/upstream/dav"
+)
+
+// calEnv is a bridge serving mail and the calendar class for a user of
+// the test Radicale, and a DAV client playing the user's laptop.
+type calEnv struct {
+	*bridgetest.Env
+	laptop *dav.Client
+	coll   string // the user's mixed calendar
+	ctx    context.Context
+}
+
+func startCalendar(t *testing.T, poll time.Duration) *calEnv {
+	t.Helper()
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := bridgetest.Start(t, bridgetest.Options{DAV: true, Classes: func(env *bridgetest.Env) []engine.Class {
+		return []engine.Class{davsync.CalendarClass(davsync.Options{Store: env.Store, UserZone: berlin, PollActive: poll, PollIdle: poll})}
+	}})
+	laptop, err := dav.New(dav.Config{URL: testenv.DAVURL(t), Username: e.User, Password: e.Password, Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	c := &calEnv{Env: e, laptop: laptop, coll: "/" + e.User + "/calendar/", ctx: ctx}
+	if err := laptop.MakeCalendar(ctx, c.coll, "Personal", []string{"VEVENT", "VTODO"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *calEnv) put(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	if _, err := c.laptop.Create(c.ctx, c.coll+name, dav.ContentCalendar, data); err != nil {
+		t.Fatalf("PUT %s: %v", name, err)
+	}
+	return c.coll + name
+}
+
+func (c *calEnv) get(t *testing.T, href string) (dav.Object, bool) {
+	t.Helper()
+	objs, _, err := c.laptop.MultiGet(c.ctx, c.coll, dav.KindCalendar, []string{href})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) == 0 {
+		return dav.Object{}, false
+	}
+	return objs[0], true
+}
+
+func (c *calEnv) count(t *testing.T) int {
+	t.Helper()
+	list, _, err := c.laptop.List(c.ctx, c.coll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list)
+}
+
+func golden(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("davsync", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func calCommands(kind, id string, app *wbxml.Element) *wbxml.Element {
+	cmds := wbxml.New(wbxml.AirSync, "Commands")
+	c := cmds.Add(wbxml.AirSync, kind)
+	if kind == "Add" {
+		c.AddText(wbxml.AirSync, "ClientId", id)
+	} else {
+		c.AddText(wbxml.AirSync, "ServerId", id)
+	}
+	if app != nil {
+		c.Append(app)
+	}
+	return cmds
+}
+
+func bySubject(t *testing.T, got map[string]*wbxml.Element, v items.Version) map[string]*items.Calendar {
+	t.Helper()
+	out := map[string]*items.Calendar{}
+	for id, data := range got {
+		ev, err := items.DecodeCalendar(data, v)
+		if err != nil {
+			t.Fatalf("decode %s: %v", id, err)
+		}
+		if ev.Subject != nil {
+			out[*ev.Subject] = ev
+		}
+	}
+	return out
+}
+
+// TestCalendarThroughTheFront is issue 13's check, for 14.1 and 16.1,
+// against the test Radicale: FolderSync shows the mixed calendar as a
+// calendar (8) and a task list (7); Sync delivers events made by another
+// client (timed Europe/Berlin, all-day, a weekly series with an override
+// and EXDATEs across the DST change, two alarms and X- properties) and
+// the VTODO; the device's Add lands as a valid VEVENT in its zone, a
+// resent Add makes no duplicate, a Change of the subject keeps the alarms
+// and X- properties, a Delete removes the object; an event PUT by the
+// laptop wakes the parked Ping; a stale sync token costs no duplicate.
+func TestCalendarThroughTheFront(t *testing.T) {
+	for _, ver := range []string{"14.1", "16.1"} {
+		t.Run(ver, func(t *testing.T) {
+			c := startCalendar(t, 300*time.Millisecond)
+			for _, name := range []string{"p1-berlin", "p3-allday", "p5-fidelity", "p8-series", "p13-todo"} {
+				c.put(t, name+".ics", golden(t, name+".ics"))
+			}
+			v := items.V141
+			if ver == "16.1" {
+				v = items.V161
+			}
+			ctx := context.Background()
+			dev := c.Device(t, "cal-"+strings.ReplaceAll(ver, ".", ""), ver)
+			fs, err := dev.FolderSync(ctx, "0")
+			if err != nil || fs.Status != "1" {
+				t.Fatalf("FolderSync: %v %+v", err, fs)
+			}
+			calF, ok := client.FolderByType(fs.Add, 8)
+			taskF, ok2 := client.FolderByType(fs.Add, 7)
+			if !ok || !ok2 || calF.DisplayName != "Personal" || taskF.DisplayName != "Personal" {
+				t.Fatalf("no calendar (8) and task list (7) in %+v", fs.Add)
+			}
+			if _, ok := client.FolderByType(fs.Add, 2); !ok {
+				t.Fatalf("no inbox beside the calendar: %+v", fs.Add)
+			}
+
+			got, key, err := dev.SyncAll(ctx, calF.ServerID, client.SyncOptions{WindowSize: 2, Class: "Calendar"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs := bySubject(t, got, v)
+			if len(got) != 4 {
+				t.Fatalf("calendar holds %d items, want 4: %v", len(got), slices.Collect(func(yield func(string) bool) {
+					for k := range evs {
+						yield(k)
+					}
+				}))
+			}
+			if b := evs["Standup, daily"]; b == nil || !b.StartTime.Equal(time.Date(2026, 7, 1, 7, 0, 0, 0, time.UTC)) || len(b.TimeZone) != 172 {
+				t.Errorf("Berlin event: %+v", b)
+			} else if loc, ok, err := caltz.New(caltz.Options{}).FromBlob(b.TimeZone, 2026); err != nil || !ok || loc.String() != "Europe/Berlin" {
+				t.Errorf("Berlin event's TimeZone reads as %v (%v, %v)", loc, ok, err)
+			}
+			hol := evs["Holiday"]
+			wantStart := time.Date(2026, 5, 13, 22, 0, 0, 0, time.UTC)
+			if v >= items.V160 {
+				wantStart = time.Date(2026, 5, 14, 0, 0, 0, 0, time.UTC)
+			}
+			if hol == nil || hol.AllDayEvent == nil || !*hol.AllDayEvent || !hol.StartTime.Equal(wantStart) {
+				t.Errorf("all-day event: %+v, want start %v", hol, wantStart)
+			}
+			run := evs["Sunday run"]
+			if run == nil || run.Recurrence == nil || run.Recurrence.Type != items.RecurWeekly || len(run.Exceptions) != 3 {
+				t.Fatalf("series: %+v", run)
+			}
+			var deleted, moved int
+			for _, x := range run.Exceptions {
+				if x.Deleted {
+					deleted++
+				} else if x.StartTime != nil && x.StartTime.Equal(time.Date(2026, 5, 10, 8, 0, 0, 0, time.UTC)) {
+					moved++
+				}
+			}
+			if deleted != 2 || moved != 1 || !run.StartTime.Equal(time.Date(2026, 3, 22, 8, 0, 0, 0, time.UTC)) {
+				t.Errorf("series across DST: start %v, %d deleted, %d moved", run.StartTime, deleted, moved)
+			}
+			dinner := evs["Dinner"]
+			if dinner == nil || dinner.Reminder == nil || *dinner.Reminder != 15 {
+				t.Errorf("two alarms: %+v", dinner)
+			}
+			tasks, _, err := dev.SyncAll(ctx, taskF.ServerID, client.SyncOptions{WindowSize: 10, Class: "Tasks"})
+			if err != nil || len(tasks) != 1 {
+				t.Fatalf("tasks: %d, %v", len(tasks), err)
+			}
+
+			// The device adds an event in its zone.
+			berlin, _ := time.LoadLocation("Europe/Berlin")
+			add := &items.Calendar{
+				Event: items.Event{StartTime: items.Ptr(time.Date(2026, 10, 27, 8, 0, 0, 0, time.UTC)), EndTime: items.Ptr(time.Date(2026, 10, 27, 9, 0, 0, 0, time.UTC)),
+					Subject: items.Ptr("Phone appointment"), AllDayEvent: items.Ptr(false), Reminder: items.Ptr(10), BusyStatus: items.Ptr(2)},
+				TimeZone: caltz.New(caltz.Options{}).Blob(berlin, 2026),
+			}
+			uid := "phone-" + strings.ReplaceAll(ver, ".", "") + "-1"
+			if v >= items.V160 {
+				add.ClientUID = items.Ptr(uid)
+			} else {
+				add.UID = items.Ptr(uid)
+			}
+			addCmds := calCommands("Add", "c1", add.Encode(v))
+			r, err := dev.Sync(ctx, calF.ServerID, key, client.SyncOptions{WindowSize: 10, Commands: addCmds})
+			if err != nil || r.Status != "1" || len(r.Responses) != 1 {
+				t.Fatalf("Add: %v %+v", err, r)
+			}
+			addID := r.Responses[0].ChildText(wbxml.AirSync, "ServerId")
+			if st := r.Responses[0].ChildText(wbxml.AirSync, "Status"); st != "1" || addID == "" || len(r.Items) != 0 {
+				t.Fatalf("Add answered status %s id %q, items %v", st, addID, r.Items)
+			}
+			obj, ok := c.get(t, c.coll+uid+".ics")
+			if !ok || !bytes.Contains(obj.Data, []byte("DTSTART;TZID=Europe/Berlin:20261027T090000")) || !bytes.Contains(obj.Data, []byte("UID:"+uid)) {
+				t.Fatalf("the Add on the server:\n%s", obj.Data)
+			}
+			// Its answer was lost: the same Add again under the same key.
+			r2, err := dev.Sync(ctx, calF.ServerID, key, client.SyncOptions{WindowSize: 10, Commands: addCmds})
+			if err != nil || r2.Status != "1" || len(r2.Responses) != 1 || r2.Responses[0].ChildText(wbxml.AirSync, "ServerId") != addID {
+				t.Fatalf("resent Add: %v %+v, want ServerId %s", err, r2, addID)
+			}
+			if n := c.count(t); n != 6 {
+				t.Fatalf("after a resent Add the calendar holds %d objects, want 6 (5 + 1)", n)
+			}
+			key = r2.SyncKey
+
+			// Change the subject of the event with two alarms.
+			var dinnerID string
+			for id, data := range got {
+				if ev, _ := items.DecodeCalendar(data, v); ev != nil && ev.Subject != nil && *ev.Subject == "Dinner" {
+					dinnerID = id
+				}
+			}
+			change := &items.Calendar{Event: items.Event{Subject: items.Ptr("Dinner with Ann")}}
+			if v < items.V160 {
+				change = dinner
+				change.Subject = items.Ptr("Dinner with Ann")
+			}
+			r, err = dev.Sync(ctx, calF.ServerID, key, client.SyncOptions{WindowSize: 10, Commands: calCommands("Change", dinnerID, change.Encode(v))})
+			if err != nil || r.Status != "1" || len(r.Items) != 0 {
+				t.Fatalf("Change: %v %+v", err, r)
+			}
+			for _, resp := range r.Responses {
+				if resp.ChildText(wbxml.AirSync, "Status") != "1" {
+					t.Fatalf("Change answered %v", resp)
+				}
+			}
+			key = r.SyncKey
+			obj, _ = c.get(t, c.coll+"p5-fidelity.ics")
+			for _, keep := range []string{"SUMMARY:Dinner with Ann", "X-WR-ALARMUID:A1", "X-WR-ALARMUID:A2", "-P1D", "X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC", "X-MOZ-GENERATION:3", "COLOR:crimson"} {
+				if !bytes.Contains(obj.Data, []byte(keep)) {
+					t.Errorf("after the Change the object lacks %q:\n%s", keep, obj.Data)
+				}
+			}
+
+			// Delete the device's event.
+			r, err = dev.Sync(ctx, calF.ServerID, key, client.SyncOptions{WindowSize: 10, Commands: calCommands("Delete", addID, nil)})
+			if err != nil || r.Status != "1" || len(r.Items) != 0 {
+				t.Fatalf("Delete: %v %+v", err, r)
+			}
+			key = r.SyncKey
+			if _, ok := c.get(t, c.coll+uid+".ics"); ok {
+				t.Error("the deleted event is still on the server")
+			}
+
+			// Nothing new; the laptop adds an event: the parked Ping wakes.
+			if r, err := dev.Sync(ctx, calF.ServerID, key, client.SyncOptions{WindowSize: 10}); err != nil || r.Status != "1" || len(r.Items) != 0 {
+				t.Fatalf("Sync with nothing new: %v %+v", err, r)
+			}
+			ping := parkPing(t, c.Env, dev, 120, calF.ServerID)
+			time.Sleep(time.Second) // the watcher is running
+			c.put(t, "laptop.ics", laptopEvent("laptop-1", "From the laptop"))
+			pr := awaitPing(t, ping, 30*time.Second)
+			if pr.status != "2" || !slices.Equal(pr.changed, []string{calF.ServerID}) {
+				t.Fatalf("Ping after a laptop edit: %s %v", pr.status, pr.changed)
+			}
+			r, err = dev.Sync(ctx, calF.ServerID, key, client.SyncOptions{WindowSize: 10})
+			if err != nil || len(r.Adds()) != 1 || len(r.Items) != 1 {
+				t.Fatalf("Sync after the Ping: %v %+v", err, r)
+			}
+			key = r.SyncKey
+
+			// A stale sync token: Radicale refuses it, the bridge lists once.
+			staleToken(t, c.Store, c.User, calF.ServerID)
+			c.put(t, "laptop2.ics", laptopEvent("laptop-2", "Second from the laptop"))
+			r, err = dev.Sync(ctx, calF.ServerID, key, client.SyncOptions{WindowSize: 10})
+			if err != nil || len(r.Items) != 1 || len(r.Adds()) != 1 {
+				t.Fatalf("Sync after a stale token: %v %+v (want the one new event, nothing twice)", err, r)
+			}
+		})
+	}
+}
+
+// staleToken makes the sync token the bridge holds for a folder one the
+// server never issued (as an expired one is).
+func staleToken(t *testing.T, st state.Store, user, folderID string) {
+	t.Helper()
+	ctx := context.Background()
+	coll := "dav:" + folderID
+	col, err := st.GetCollection(ctx, user, state.UserScope, coll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := map[string]string{}
+	for k, v := range col.Meta {
+		meta[k] = v
+	}
+	if !strings.HasPrefix(meta["token"], "http") {
+		t.Fatalf("listing meta %v has no sync token", meta)
+	}
+	meta["token"] = "http://radicale.org/ns/sync/" + strings.Repeat("0", 64)
+	if _, err := st.Commit(ctx, user, state.UserScope, coll, col.Generation, state.CommitRequest{SyncKey: col.SyncKey, Meta: meta}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func laptopEvent(uid, subject string) []byte {
+	return []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//laptop//EN\r\nBEGIN:VEVENT\r\nUID:" + uid +
+		"\r\nDTSTAMP:20261201T000000Z\r\nDTSTART;TZID=Europe/Berlin:20261210T140000\r\nDTEND;TZID=Europe/Berlin:20261210T150000\r\nSUMMARY:" +
+		subject + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+}
+
+// TestCalendarPushLatency measures, over 20 edits at random moments, the
+// time from a laptop's PUT to the parked Ping's answer, with a 1 s poll
+// interval (the default is 10 s: scale the figures by ten, plus the
+// same request overhead). Logged, never asserted.
+func TestCalendarPushLatency(t *testing.T) {
+	const interval = time.Second
+	c := startCalendar(t, interval)
+	ctx := context.Background()
+	dev := c.Device(t, "lat1", "16.1")
+	fs, err := dev.FolderSync(ctx, "0")
+	if err != nil || fs.Status != "1" {
+		t.Fatalf("FolderSync: %v %+v", err, fs)
+	}
+	calF, _ := client.FolderByType(fs.Add, 8)
+	_, key, err := dev.SyncAll(ctx, calF.ServerID, client.SyncOptions{WindowSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lat []time.Duration
+	for i := range 20 {
+		ping := parkPing(t, c.Env, dev, 120, calF.ServerID)
+		time.Sleep(time.Duration(rand.Int64N(int64(interval))))
+		put := time.Now()
+		c.put(t, fmt.Sprintf("l%d.ics", i), laptopEvent(fmt.Sprintf("lat-%d", i), fmt.Sprintf("Edit %d", i)))
+		pr := awaitPing(t, ping, 30*time.Second)
+		lat = append(lat, time.Since(put))
+		if pr.status != "2" {
+			t.Fatalf("edit %d: Ping %s", i, pr.status)
+		}
+		r, err := dev.Sync(ctx, calF.ServerID, key, client.SyncOptions{WindowSize: 10})
+		if err != nil || len(r.Adds()) != 1 {
+			t.Fatalf("edit %d: Sync %v %+v", i, err, r)
+		}
+		key = r.SyncKey
+	}
+	slices.Sort(lat)
+	t.Logf("PUT → Ping answer over %d edits, %v poll interval: median %v, max %v", len(lat), interval, lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+}
