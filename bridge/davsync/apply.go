@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/calconv"
@@ -123,6 +125,30 @@ func (j *job) get(ctx context.Context, href string) (*dav.Object, error) {
 func (j *job) add(ctx context.Context, l *listing, cmd activesync.SyncCommand, applied *state.Delta, ed *edit) (activesync.SyncItemResponse, error) {
 	r := activesync.SyncItemResponse{Kind: "Add", ClientID: cmd.ClientID, Status: activesync.SyncStatusConversionError}
 	now := j.c.opts.Now()
+	j.pruneClientIDs(l, ed, now)
+	cidKey := ""
+	if cmd.ClientID != "" {
+		cidKey = metaClientID + j.call.DeviceID + "/" + cmd.ClientID
+		if v, ok := l.meta[cidKey]; ok {
+			// The device sent this Add before (its answer was lost) and
+			// gave no UID to find it by: update what that Add made.
+			href, _, _ := strings.Cut(v, " ")
+			var etag string
+			err := j.update(ctx, href, cmd, &etag)
+			if err == nil {
+				j.log.Info("dav: resent Add; updating the object it made", "href", href, "client_id", cmd.ClientID)
+				id := j.idFor(l, href)
+				r.ServerID, r.Status = id, activesync.SyncStatusOK
+				applied.Set[id] = versionOr(etag)
+				ed.set[href] = entry{etag: etag}
+				return r, nil
+			}
+			if isOutage(err) {
+				return r, err
+			}
+			// Gone or unusable: make it anew.
+		}
+	}
 	p, err := j.it.Patch(nil, cmd.Data, j.call, now)
 	if err != nil {
 		return r, itemErr(err)
@@ -152,7 +178,31 @@ func (j *job) add(ctx context.Context, l *listing, cmd activesync.SyncCommand, a
 	r.ServerID, r.Status = id, activesync.SyncStatusOK
 	applied.Set[id] = versionOr(etag)
 	ed.set[href] = entry{etag: etag}
+	if cidKey != "" {
+		ed.meta[cidKey] = href + " " + strconv.FormatInt(now.Unix(), 10)
+	}
 	return r, nil
+}
+
+// metaClientID (+ device ID "/" ClientId) remembers which href a device's
+// Add made, for a week: a task (MS-ASTASK has no UID) or an event sent
+// without UID and ClientUid has nothing else to find it by when the Add
+// is resent (MS-ASCMD 2.2.3.30.2: a ClientId is unique per device).
+const (
+	metaClientID  = "cid:"
+	clientIDsKept = 7 * 24 * time.Hour
+)
+
+func (j *job) pruneClientIDs(l *listing, ed *edit, now time.Time) {
+	for k, v := range l.meta {
+		if !strings.HasPrefix(k, metaClientID) {
+			continue
+		}
+		_, at, _ := strings.Cut(v, " ")
+		if sec, err := strconv.ParseInt(at, 10, 64); err != nil || now.Sub(time.Unix(sec, 0)) > clientIDsKept {
+			ed.meta[k] = ""
+		}
+	}
 }
 
 // update merges the device's item into the object at href (a resent Add)

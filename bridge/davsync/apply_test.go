@@ -219,3 +219,35 @@ func TestConflictServerWins(t *testing.T) {
 		t.Errorf("device did not get the server's version: %v", kinds(got))
 	}
 }
+
+// TestResentTaskAdd: a task has no UID in MS-ASTASK, so a resent Add is
+// found by its ClientId: one object on the server, the same ServerId.
+func TestResentTaskAdd(t *testing.T) {
+	e := newEnv(t, Options{})
+	coll := e.calendar("todo", "Todo", "VTODO")
+	f := folderFor(engine.Ref{Kind: engine.KindTasks, Path: coll})
+	s := e.syncer(f, 141, 0)
+	s.all(100)
+	task := &items.Task{Subject: items.Ptr("Call the plumber"), Importance: items.Ptr(2)}
+	add := []activesync.SyncCommand{{Kind: "Add", ClientID: "t-1", Data: task.Encode(items.V141)}}
+	res := s.run(add, 100)
+	if len(res.Responses) != 1 || res.Responses[0].Status != activesync.SyncStatusOK {
+		t.Fatalf("Add: %+v", res.Responses)
+	}
+	again := s.runKey(s.prev, add, 100)
+	if len(again.Responses) != 1 || again.Responses[0].ServerID != res.Responses[0].ServerID {
+		t.Fatalf("resent Add: %+v, want ServerId %s", again.Responses, res.Responses[0].ServerID)
+	}
+	s.key = again.SyncKey
+	if list := e.objects(coll); len(list) != 1 {
+		t.Fatalf("after a resent task Add the server holds %v", list)
+	}
+	// Another Add with a new ClientId is a new task.
+	res = s.run([]activesync.SyncCommand{{Kind: "Add", ClientID: "t-2", Data: task.Encode(items.V141)}}, 100)
+	if len(res.Responses) != 1 || res.Responses[0].Status != activesync.SyncStatusOK {
+		t.Fatalf("second Add: %+v", res.Responses)
+	}
+	if list := e.objects(coll); len(list) != 2 {
+		t.Fatalf("after a second Add the server holds %v", list)
+	}
+}
