@@ -3,7 +3,8 @@
 // current-user-principal, calendar and address book home sets), listing
 // calendars and address books with what a folder list needs, change
 // detection as a ladder a caller drives per collection (Poll), a time-range
-// listing for windowed initial syncs (ListRange), fetching by
+// listing for windowed initial syncs (ListRange) and ETag-only listings by
+// component or property (ListMatching), fetching by
 // multiget in batches, conditional writes, and making, renaming and
 // deleting collections.
 //
