@@ -2,6 +2,7 @@ package davsync
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
 	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
@@ -48,5 +50,25 @@ func TestWatcherBacksOff(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	if n := hits.Load(); n > 3 {
 		t.Errorf("%d requests within 1.5 s of a 503 with Retry-After: 1", n)
+	}
+}
+
+// TestHierarchyOutage: a CalDAV server that cannot be reached is an error
+// for FolderSync (the bridge then keeps the device's calendar folders),
+// never an empty list that would delete them; a user without CalDAV has
+// no calendar folders and no error.
+func TestHierarchyOutage(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL + "/"
+	srv.Close() // nothing listens there any more
+	class := CalendarClass(Options{Timeout: 2 * time.Second})
+	p := &accounts.Principal{User: &accounts.User{Address: "down@example.com", CalDAV: url}, Upstream: accounts.Credentials{Username: "down", Password: "x"}}
+	fs, err := class.Hierarchy.Folders(context.Background(), p, engine.Client{})
+	if err == nil || !errors.Is(err, activesync.ErrUnavailable) {
+		t.Fatalf("Folders of an unreachable server = %v, %v; want a retryable error", fs, err)
+	}
+	p.User.CalDAV = ""
+	if fs, err := class.Hierarchy.Folders(context.Background(), p, engine.Client{}); err != nil || len(fs) != 0 {
+		t.Fatalf("Folders without CalDAV = %v, %v", fs, err)
 	}
 }
