@@ -34,13 +34,13 @@ type calEnv struct {
 	ctx    context.Context
 }
 
-func startCalendar(t *testing.T, poll time.Duration) *calEnv {
+func startCalendar(t *testing.T, poll time.Duration, redis bool) *calEnv {
 	t.Helper()
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := bridgetest.Start(t, bridgetest.Options{DAV: true, Classes: func(env *bridgetest.Env) []engine.Class {
+	e := bridgetest.Start(t, bridgetest.Options{Redis: redis, DAV: true, Classes: func(env *bridgetest.Env) []engine.Class {
 		return []engine.Class{davsync.CalendarClass(davsync.Options{Store: env.Store, UserZone: berlin, PollActive: poll, PollIdle: poll})}
 	}})
 	laptop, err := dav.New(dav.Config{URL: testenv.DAVURL(t), Username: e.User, Password: e.Password, Timeout: 20 * time.Second})
@@ -133,9 +133,13 @@ func bySubject(t *testing.T, got map[string]*wbxml.Element, v items.Version) map
 // and X- properties, a Delete removes the object; an event PUT by the
 // laptop wakes the parked Ping; a stale sync token costs no duplicate.
 func TestCalendarThroughTheFront(t *testing.T) {
+	forEngines(t, func(t *testing.T, redis bool) { calendarThroughTheFront(t, redis) })
+}
+
+func calendarThroughTheFront(t *testing.T, redis bool) {
 	for _, ver := range []string{"14.1", "16.1"} {
 		t.Run(ver, func(t *testing.T) {
-			c := startCalendar(t, 300*time.Millisecond)
+			c := startCalendar(t, 300*time.Millisecond, redis)
 			for _, name := range []string{"p1-berlin", "p3-allday", "p5-fidelity", "p8-series", "p13-todo"} {
 				c.put(t, name+".ics", golden(t, name+".ics"))
 			}
@@ -352,7 +356,7 @@ func TestCalendarPushLatency(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("IDLEBRIDGE_CAL_LATENCY_EDITS")); err == nil && n > 0 {
 		edits = n
 	}
-	c := startCalendar(t, interval)
+	c := startCalendar(t, interval, false)
 	var cancel context.CancelFunc
 	c.ctx, cancel = context.WithTimeout(context.Background(), time.Duration(edits)*(2*interval+10*time.Second))
 	defer cancel()
