@@ -29,6 +29,12 @@
 // Add is PUT with If-None-Match at a name derived from its UID, so a
 // resent Add finds its object and updates it instead of duplicating it.
 //
+// A further class (contacts over CardDAV) is an Items (Collection
+// dav.KindAddressBook, Component "") on a core of its own service
+// (newCore(opts, serviceCardDAV, ...)), with a hierarchy of address books
+// from the discovery's AddressBookHome; source, listing, plan, fetch,
+// apply, move and watcher are shared as they are.
+//
 // WebDAV-Push is not used: the test server (Radicale) does not offer it,
 // and a bridge behind NAT could rarely receive it; the watcher polls.
 package davsync
