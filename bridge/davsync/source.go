@@ -139,6 +139,18 @@ func (j *job) listing(ctx context.Context, refresh bool) (*listing, error) {
 	return l, nil
 }
 
+// filterKey is what the device's view was planned with: the filter and,
+// for a time window, the day, so a new day plans again and the events it
+// pushed out of the window are soft-deleted.
+func (j *job) filterKey() string {
+	f := j.filter()
+	k := strconv.Itoa(f)
+	if j.it.Kind() == engine.KindCalendar && f != 0 {
+		k += "@" + j.c.opts.Now().UTC().Format("2006-01-02")
+	}
+	return k
+}
+
 // filter is the request's FilterType as it applies to the class.
 func (j *job) filter() int {
 	f := j.call.Options.FilterType
@@ -160,7 +172,7 @@ func (j *job) Plan(ctx context.Context, view engine.View) (*engine.Plan, error) 
 	if l.meta[metaGone] != "" {
 		return nil, engine.ErrGone
 	}
-	filter := strconv.Itoa(j.filter())
+	filter := j.filterKey()
 	meta := j.call.Meta()
 	if !l.exists {
 		// A cached plan of a folder never listed has nothing to say: the
@@ -183,41 +195,37 @@ func (j *job) Plan(ctx context.Context, view engine.View) (*engine.Plan, error) 
 		Meta:        map[string]string{metaDevVersion: l.version(), metaDevFilter: filter},
 		MetaPartial: map[string]string{metaDevVersion: "", metaDevFilter: filter},
 	}
+	// The window (FilterType), asked of the server without bodies. A
+	// cached plan (Ping) cannot ask: it counts every new object, and the
+	// Sync it wakes sends only those inside.
+	var keep func(string) bool
+	if j.filter() != 0 && !j.call.Cached && j.cl != nil {
+		if keep, err = j.it.Window(ctx, j.cl, j.call.Ref.Path, j.filter(), j.c.opts.Now()); err != nil {
+			return nil, upstreamErr(err)
+		}
+	}
 	for id := range have {
 		if _, ok := mine[id]; !ok {
 			p.Deletes = append(p.Deletes, id)
 		}
 	}
-	var candidates []string
 	for id, e := range mine {
 		v, ok := have[id]
+		inside := keep == nil || keep(e.href)
 		switch {
-		case !ok:
-			candidates = append(candidates, id)
-		case v != e.etag:
+		case ok && !inside:
+			// Out of the window now (time passed, the event moved, the
+			// task was completed): still upstream, so a SoftDelete.
+			p.SoftDeletes = append(p.SoftDeletes, id)
+		case !ok && inside:
+			p.Adds = append(p.Adds, id)
+			p.Versions[id] = e.etag
+		case ok && v != e.etag:
 			p.Changes = append(p.Changes, id)
 			p.Versions[id] = e.etag
 		}
 	}
-	if len(candidates) > 0 && j.filter() != 0 && !j.call.Cached && j.cl != nil {
-		keep, err := j.it.Window(ctx, j.cl, j.call.Ref.Path, j.filter(), j.c.opts.Now())
-		if err != nil {
-			return nil, upstreamErr(err)
-		}
-		if keep != nil {
-			kept := candidates[:0]
-			for _, id := range candidates {
-				if keep(mine[id].href) {
-					kept = append(kept, id)
-				}
-			}
-			candidates = kept
-		}
-	}
-	for _, id := range candidates {
-		p.Adds = append(p.Adds, id)
-		p.Versions[id] = mine[id].etag
-	}
+	sort.Strings(p.SoftDeletes)
 	sort.Strings(p.Deletes)
 	sort.Strings(p.Changes)
 	sort.Strings(p.Adds)

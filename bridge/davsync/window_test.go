@@ -20,7 +20,7 @@ func TestFilterWindows(t *testing.T) {
 	coll := e.calendar("calendar", "Personal", "VEVENT", "VTODO")
 	stamp := func(d time.Duration) string { return now.Add(d).Format("20060102T150405Z") }
 	e.put(coll, "old.ics", event("old", "Old", stamp(-60*24*time.Hour)))
-	e.put(coll, "recent.ics", event("recent", "Recent", stamp(-3*24*time.Hour)))
+	recent := e.put(coll, "recent.ics", event("recent", "Recent", stamp(-3*24*time.Hour)))
 	e.put(coll, "future.ics", event("future", "Future", stamp(30*24*time.Hour)))
 	e.put(coll, "series.ics", []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:series\r\nDTSTAMP:20250101T000000Z\r\n"+
 		"DTSTART:"+stamp(-400*24*time.Hour)+"\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY\r\nSUMMARY:Weekly\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
@@ -32,7 +32,7 @@ func TestFilterWindows(t *testing.T) {
 		return []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VTODO\r\nUID:" + uid +
 			"\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:" + uid + "\r\n" + extra + "END:VTODO\r\nEND:VCALENDAR\r\n")
 	}
-	e.put(coll, "t-open.ics", todo("open", ""))
+	open := e.put(coll, "t-open.ics", todo("open", ""))
 	e.put(coll, "t-done.ics", todo("done", "STATUS:COMPLETED\r\nCOMPLETED:20260102T000000Z\r\n"))
 	e.put(coll, "t-done2.ics", todo("done2", "STATUS:COMPLETED\r\n"))
 	fs := e.folders()
@@ -58,6 +58,34 @@ func TestFilterWindows(t *testing.T) {
 	tcmds := ts.all(100)
 	if len(tcmds) != 1 {
 		t.Fatalf("FilterType 8: %v, want the open task only", kinds(tcmds))
+	}
+
+	// The laptop moves the recent event two months back: it leaves the
+	// two-week window, a SoftDelete (it is still on the server).
+	obj := e.get(recent)
+	if _, err := e.other.Update(e.ctx, recent, obj.ETag, "text/calendar", event("recent", "Recent", stamp(-60*24*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(s.all(100)); !slices.Equal(got, []string{"SoftDelete"}) {
+		t.Errorf("event moved out of the window: %v, want one SoftDelete", got)
+	}
+	// The open task is completed elsewhere: FilterType 8 soft-deletes it.
+	obj = e.get(open)
+	if _, err := e.other.Update(e.ctx, open, obj.ETag, "text/calendar", todo("open", "STATUS:COMPLETED\r\nCOMPLETED:20261201T000000Z\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(ts.all(100)); !slices.Equal(got, []string{"SoftDelete"}) {
+		t.Errorf("task completed: %v, want one SoftDelete", got)
+	}
+	// Days pass: the window moves on without any edit, and an event it
+	// leaves behind is soft-deleted.
+	e.put(coll, "ten.ics", event("ten", "Ten days ago", stamp(-10*24*time.Hour)))
+	if got := kinds(s.all(100)); !slices.Equal(got, []string{"Add"}) {
+		t.Fatalf("event ten days back: %v, want an Add", got)
+	}
+	now = now.Add(5 * 24 * time.Hour)
+	if got := kinds(s.all(100)); !slices.Equal(got, []string{"SoftDelete"}) {
+		t.Errorf("five days later: %v, want the now fifteen-day-old event soft-deleted", got)
 	}
 }
 
