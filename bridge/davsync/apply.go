@@ -178,6 +178,9 @@ func (j *job) add(ctx context.Context, l *listing, cmd activesync.SyncCommand, a
 	r.ServerID, r.Status = id, activesync.SyncStatusOK
 	applied.Set[id] = versionOr(etag)
 	ed.set[href] = entry{etag: etag}
+	if ar, ok := j.it.(addResponder); ok {
+		r.Data = ar.AddResponse(p.UID, j.call)
+	}
 	if cidKey != "" {
 		ed.meta[cidKey] = href + " " + strconv.FormatInt(now.Unix(), 10)
 	}

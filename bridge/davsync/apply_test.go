@@ -64,6 +64,14 @@ func TestDeviceEdits(t *testing.T) {
 				t.Fatalf("Add: %+v", res.Responses)
 			}
 			addID := res.Responses[0].ServerID
+			if v >= 160 {
+				got, err := items.DecodeCalendar(res.Responses[0].Data, items.V161)
+				if err != nil || got.UID == nil || *got.UID != uid {
+					t.Errorf("16.1 Add response carries UID %v (%v), want %s", got, err, uid)
+				}
+			} else if res.Responses[0].Data != nil {
+				t.Errorf("14.1 Add response carries data")
+			}
 			if len(res.Commands) != 0 {
 				t.Errorf("the device's own Add came back: %v", kinds(res.Commands))
 			}

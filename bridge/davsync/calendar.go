@@ -91,6 +91,16 @@ func (e events) Patch(stored []byte, app *wbxml.Element, call *engine.Call, now 
 	return &Patched{Data: p.Data, UID: p.UID, Changed: p.Changed}, nil
 }
 
+// AddResponse: at 16.x the server owns the UID of a calendar item
+// (MS-ASCAL UID; the device sent ClientUid), so the Add's response
+// carries the UID it was stored under (research note P9).
+func (events) AddResponse(uid string, call *engine.Call) *wbxml.Element {
+	if items.Version(call.Options.Version) < items.V160 || uid == "" {
+		return nil
+	}
+	return (&items.Calendar{UID: &uid}).Encode(items.Version(call.Options.Version))
+}
+
 // tasks is the Tasks class: the VTODOs of a CalDAV calendar.
 type tasks struct{ conv *converter }
 

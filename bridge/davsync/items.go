@@ -31,6 +31,11 @@ type Items interface {
 	Patch(stored []byte, app *wbxml.Element, call *engine.Call, now time.Time) (*Patched, error)
 }
 
+// addResponder is an Items whose Add responses carry item data.
+type addResponder interface {
+	AddResponse(uid string, call *engine.Call) *wbxml.Element
+}
+
 // Patched is what Patch made.
 type Patched struct {
 	Data    []byte
