@@ -9,6 +9,7 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/activesync/items"
+	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/bridge/calconv"
 	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/upstream/dav"
@@ -257,5 +258,43 @@ func TestResentTaskAdd(t *testing.T) {
 	}
 	if list := e.objects(coll); len(list) != 2 {
 		t.Fatalf("after a second Add the server holds %v", list)
+	}
+}
+
+// TestBadDeviceCommands: an Add the bridge cannot read, a Change and a
+// Delete of IDs the folder does not hold get their own statuses; the good
+// Add in the same request is stored, and nothing panics.
+func TestBadDeviceCommands(t *testing.T) {
+	e := newEnv(t, Options{})
+	coll := e.calendar("cal", "Cal", "VEVENT")
+	f := folderFor(engine.Ref{Kind: engine.KindCalendar, Path: coll})
+	s := e.syncer(f, 141, 0)
+	s.all(100)
+	bad := wbxml.New(wbxml.AirSync, "ApplicationData")
+	bad.AddText(wbxml.Calendar, "Reminder", "soon")
+	good := (&items.Calendar{Event: items.Event{StartTime: items.Ptr(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)),
+		EndTime: items.Ptr(time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)), Subject: items.Ptr("Fine")}, UID: items.Ptr("fine-1")}).Encode(items.V141)
+	res := s.run([]activesync.SyncCommand{
+		{Kind: "Add", ClientID: "bad", Data: bad},
+		{Kind: "Add", ClientID: "empty"},
+		{Kind: "Change", ServerID: f.id + ":nosuchitem", Data: good},
+		{Kind: "Delete", ServerID: f.id + ":nosuchitem"},
+		{Kind: "Add", ClientID: "good", Data: good},
+	}, 100)
+	status := map[string]int{}
+	for _, r := range res.Responses {
+		status[r.Kind+" "+r.ClientID] = r.Status
+	}
+	want := map[string]int{
+		"Add bad": activesync.SyncStatusConversionError, "Add empty": activesync.SyncStatusConversionError,
+		"Change ": activesync.SyncStatusNotFound, "Delete ": activesync.SyncStatusNotFound, "Add good": activesync.SyncStatusOK,
+	}
+	for k, v := range want {
+		if status[k] != v {
+			t.Errorf("%s: status %d, want %d (all: %v)", k, status[k], v, status)
+		}
+	}
+	if list := e.objects(coll); len(list) != 1 {
+		t.Errorf("server holds %v, want the good Add only", list)
 	}
 }
