@@ -139,8 +139,12 @@ func (e *edit) empty() bool {
 // next sync-collection).
 func (l *listing) apply(ed *edit) *state.Delta {
 	d := &state.Delta{Set: map[string]string{}}
+	// Only the folder's own objects make a new version: the other side
+	// of a mixed calendar is none of its devices' business.
+	bump := ed.bump
 	for _, href := range ed.del {
 		if id, ok := l.byHref[href]; ok {
+			bump = bump || !l.items[id].foreign
 			d.Del = append(d.Del, id)
 			delete(l.items, id)
 			delete(l.byHref, href)
@@ -153,6 +157,7 @@ func (l *listing) apply(ed *edit) *state.Delta {
 		if ok && l.items[id] == e {
 			continue
 		}
+		bump = bump || !e.foreign || ok && !l.items[id].foreign
 		if !ok {
 			id = itemID(l.folderID, href, func(id string) bool { _, taken := l.items[id]; return taken })
 		}
@@ -170,7 +175,7 @@ func (l *listing) apply(ed *edit) *state.Delta {
 		setOrDel(l.meta, metaToken, ed.cursor.SyncToken)
 		setOrDel(l.meta, metaCTag, ed.cursor.CTag)
 	}
-	if !d.Empty() || ed.bump {
+	if bump {
 		n, _ := strconv.ParseUint(l.meta[metaVersion], 10, 64)
 		l.meta[metaVersion] = strconv.FormatUint(n+1, 10)
 	}

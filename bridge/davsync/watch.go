@@ -113,12 +113,34 @@ func (h *watch) pollOnce(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return interval, err
 	}
+	// A mixed calendar is two folders (events, tasks) of one collection,
+	// each with its own listing and token. When one poll found nothing
+	// since token T, a sibling whose listing is also at T has nothing
+	// either: one request per collection, not per folder.
+	quiet := map[string]string{} // collection href → sync token a poll just found unchanged
 	for _, id := range slices.Sorted(maps.Keys(folders)) {
 		ref := folders[id]
 		if _, ok := h.c.items[ref.Kind]; !ok {
 			continue
 		}
-		l, _, err := h.c.refresh(ctx, ce.client, user, id, ref)
+		var l *listing
+		var err error
+		if tok, ok := quiet[ref.Path]; ok {
+			if l, err = loadListing(ctx, h.c.opts.Store, user, id); err == nil && (l.meta[metaToken] != tok || l.meta[metaHref] != ref.Path) {
+				l = nil
+			}
+		}
+		if l == nil && err == nil {
+			var changed bool
+			before := ""
+			if pl, perr := loadListing(ctx, h.c.opts.Store, user, id); perr == nil {
+				before = pl.meta[metaToken]
+			}
+			l, changed, err = h.c.refresh(ctx, ce.client, user, id, ref)
+			if err == nil && !changed && before != "" && l.meta[metaToken] == before {
+				quiet[ref.Path] = before
+			}
+		}
 		if err != nil {
 			if errors.Is(err, engine.ErrGone) {
 				// The hub learns it from the re-check (Status 7 or 12).

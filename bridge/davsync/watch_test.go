@@ -119,3 +119,44 @@ func TestMoveBetweenCalendars(t *testing.T) {
 		t.Errorf("moving an ID the folder does not hold = %v", err)
 	}
 }
+
+// TestWatcherOneRequestPerCollection: the calendar and the task list of
+// one mixed calendar cost one request per quiet poll between them, and
+// an edit is still seen by both.
+func TestWatcherOneRequestPerCollection(t *testing.T) {
+	e := newEnv(t, Options{})
+	coll := e.calendar("calendar", "Personal", "VEVENT", "VTODO")
+	e.put(coll, "a.ics", event("a", "A", "20261201T090000Z"))
+	cal := folderFor(engine.Ref{Kind: engine.KindCalendar, Path: coll})
+	tl := folderFor(engine.Ref{Kind: engine.KindTasks, Path: coll})
+	var announced []string
+	h := &watch{c: e.core, changed: func(id string) { announced = append(announced, id) }, seen: map[string]string{}}
+	h.Update(e.p, map[string]engine.Ref{cal.id: cal.ref, tl.id: tl.ref})
+	for range 2 { // list both, then climb to sync-collection
+		if _, err := h.pollOnce(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	announced = nil
+	e.wire.reset()
+	if _, err := h.pollOnce(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.wire.requests.Load(); n != 1 || len(announced) != 0 {
+		t.Errorf("quiet poll of a mixed calendar: %s, announced %v; want 1 request, nothing", e.wire, announced)
+	}
+	e.put(coll, "b.ics", event("b", "B", "20261202T090000Z"))
+	if _, err := h.pollOnce(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(announced, []string{cal.id}) {
+		t.Errorf("after a new event: announced %v, want the calendar folder only", announced)
+	}
+	e.wire.reset()
+	if _, err := h.pollOnce(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.wire.requests.Load(); n != 1 {
+		t.Errorf("quiet again: %s, want 1 request", e.wire)
+	}
+}
