@@ -106,9 +106,16 @@ func (h *watch) pollOnce(ctx context.Context) (time.Duration, error) {
 	if h.c.activeUser(ctx, user) {
 		interval = h.c.opts.PollActive
 	}
-	if len(folders) == 0 {
+	var ids []string
+	for id, ref := range folders {
+		if _, ok := h.c.items[ref.Kind]; ok {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
 		return interval, nil
 	}
+	slices.Sort(ids)
 	ce, err := h.c.clients.get(p, h.c.svc)
 	if err != nil {
 		return interval, err
@@ -118,11 +125,8 @@ func (h *watch) pollOnce(ctx context.Context) (time.Duration, error) {
 	// since token T, a sibling whose listing is also at T has nothing
 	// either: one request per collection, not per folder.
 	quiet := map[string]string{} // collection href → sync token a poll just found unchanged
-	for _, id := range slices.Sorted(maps.Keys(folders)) {
+	for _, id := range ids {
 		ref := folders[id]
-		if _, ok := h.c.items[ref.Kind]; !ok {
-			continue
-		}
 		var l *listing
 		var err error
 		if tok, ok := quiet[ref.Path]; ok {
