@@ -397,3 +397,40 @@ func TestCalendarPushLatency(t *testing.T) {
 	slices.Sort(lat)
 	t.Logf("PUT → Ping answer over %d edits, %v poll interval: median %v, max %v", len(lat), interval, lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
 }
+
+// TestCalendarFilteredPing: a device syncing two weeks back (FilterType
+// 4) parks its Ping — a re-check, which carries no filter, must not see
+// the old events it was never sent as changes, or the Ping would answer
+// at once forever — and an event the laptop adds inside the window wakes it.
+func TestCalendarFilteredPing(t *testing.T) {
+	c := startCalendar(t, 300*time.Millisecond, false)
+	c.put(t, "old.ics", []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//laptop//EN\r\nBEGIN:VEVENT\r\nUID:old-1\r\nDTSTAMP:20200101T000000Z\r\n"+
+		"DTSTART:20200110T090000Z\r\nDTEND:20200110T100000Z\r\nSUMMARY:Long ago\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
+	ctx := context.Background()
+	dev := c.Device(t, "filt1", "14.1")
+	fs, err := dev.FolderSync(ctx, "0")
+	if err != nil || fs.Status != "1" {
+		t.Fatalf("FolderSync: %v %+v", err, fs)
+	}
+	calF, _ := client.FolderByType(fs.Add, 8)
+	got, key, err := dev.SyncAll(ctx, calF.ServerID, client.SyncOptions{WindowSize: 10, FilterType: 4})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("two weeks back: %d items, %v; want none", len(got), err)
+	}
+	ping := parkPing(t, c.Env, dev, 120, calF.ServerID)
+	select {
+	case pr := <-ping:
+		t.Fatalf("a filtered device's Ping answered with nothing new: %+v", pr)
+	case <-time.After(1500 * time.Millisecond):
+	}
+	soon := time.Now().UTC().Add(24 * time.Hour).Format("20060102T150405Z")
+	c.put(t, "soon.ics", []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//laptop//EN\r\nBEGIN:VEVENT\r\nUID:soon-1\r\nDTSTAMP:20260101T000000Z\r\n"+
+		"DTSTART:"+soon+"\r\nDURATION:PT1H\r\nSUMMARY:Tomorrow\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
+	if pr := awaitPing(t, ping, 30*time.Second); pr.status != "2" {
+		t.Fatalf("Ping after an event inside the window: %+v", pr)
+	}
+	r, err := dev.Sync(ctx, calF.ServerID, key, client.SyncOptions{WindowSize: 10, FilterType: 4})
+	if err != nil || len(r.Adds()) != 1 || len(r.Items) != 1 {
+		t.Fatalf("Sync after the Ping: %v %+v", err, r)
+	}
+}

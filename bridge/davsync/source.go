@@ -174,6 +174,11 @@ func (j *job) Plan(ctx context.Context, view engine.View) (*engine.Plan, error) 
 	}
 	filter := j.filterKey()
 	meta := j.call.Meta()
+	if f, ok := meta[metaDevFilter]; ok && j.call.Cached {
+		// A Ping's re-check carries no Sync options: the filter is the
+		// one the device's view was planned with.
+		filter = f
+	}
 	if !l.exists {
 		// A cached plan of a folder never listed has nothing to say: the
 		// device's next Sync lists it.
