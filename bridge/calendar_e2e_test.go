@@ -434,3 +434,77 @@ func TestCalendarFilteredPing(t *testing.T) {
 		t.Fatalf("Sync after the Ping: %v %+v", err, r)
 	}
 }
+
+// TestCalendarMoveAndFolders: the device creates a calendar (FolderCreate
+// type 13 → MKCALENDAR), moves an event into it (MoveItems → PUT there,
+// DELETE here), and neither calendar's next Sync sends it a duplicate.
+func TestCalendarMoveAndFolders(t *testing.T) {
+	c := startCalendar(t, time.Minute, false)
+	c.put(t, "trip.ics", laptopEvent("trip-1", "Trip"))
+	ctx := context.Background()
+	dev := c.Device(t, "move1", "14.1")
+	fs, err := dev.FolderSync(ctx, "0")
+	if err != nil || fs.Status != "1" {
+		t.Fatalf("FolderSync: %v %+v", err, fs)
+	}
+	calF, _ := client.FolderByType(fs.Add, 8)
+	got, key, err := dev.SyncAll(ctx, calF.ServerID, client.SyncOptions{WindowSize: 10})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("calendar: %d items, %v", len(got), err)
+	}
+	var tripID string
+	for id := range got {
+		tripID = id
+	}
+	fc := wbxml.New(wbxml.FolderHierarchy, "FolderCreate")
+	fc.AddText(wbxml.FolderHierarchy, "SyncKey", fs.SyncKey)
+	fc.AddText(wbxml.FolderHierarchy, "ParentId", "0")
+	fc.AddText(wbxml.FolderHierarchy, "DisplayName", "Travel")
+	fc.AddText(wbxml.FolderHierarchy, "Type", "13")
+	fr, err := dev.Do(ctx, "FolderCreate", fc)
+	if err != nil || fr.Doc.ChildText(wbxml.FolderHierarchy, "Status") != "1" {
+		t.Fatalf("FolderCreate: %v %+v", err, fr)
+	}
+	travelID := fr.Doc.ChildText(wbxml.FolderHierarchy, "ServerId")
+	cals, err := c.laptop.Calendars(c.ctx, "/"+c.User+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var travelHref string
+	for _, col := range cals {
+		if col.DisplayName == "Travel" && col.Supports("VEVENT") {
+			travelHref = col.Href
+		}
+	}
+	if travelHref == "" || travelID == "" {
+		t.Fatalf("no Travel calendar on the server (%v) or no folder ID %q", cals, travelID)
+	}
+	_, tkey, err := dev.SyncAll(ctx, travelID, client.SyncOptions{WindowSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv := wbxml.New(wbxml.Move, "MoveItems")
+	m := mv.Add(wbxml.Move, "Move")
+	m.AddText(wbxml.Move, "SrcMsgId", tripID)
+	m.AddText(wbxml.Move, "SrcFldId", calF.ServerID)
+	m.AddText(wbxml.Move, "DstFldId", travelID)
+	mr, err := dev.Do(ctx, "MoveItems", mv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := mr.Doc.Child(wbxml.Move, "Response")
+	if st := resp.ChildText(wbxml.Move, "Status"); st != "3" {
+		t.Fatalf("MoveItems: Status %s, want 3", st)
+	}
+	newID := resp.ChildText(wbxml.Move, "DstMsgId")
+	if list, _, err := c.laptop.List(c.ctx, travelHref); err != nil || len(list) != 1 || c.count(t) != 0 {
+		t.Fatalf("after the move: Travel %v (%v), Personal holds %d", list, err, c.count(t))
+	}
+	if r, err := dev.Sync(ctx, calF.ServerID, key, client.SyncOptions{WindowSize: 10}); err != nil || len(r.Items) != 0 {
+		t.Errorf("source calendar after the move: %v %+v", err, r)
+	}
+	r, err := dev.Sync(ctx, travelID, tkey, client.SyncOptions{WindowSize: 10})
+	if err != nil || len(r.Adds()) != 0 || len(r.Items) > 1 || len(r.Items) == 1 && r.Items[0].ServerID != newID {
+		t.Errorf("destination after the move: %v %+v (want at most the moved item once, as a Change)", err, r)
+	}
+}
