@@ -35,3 +35,20 @@ func TestCalendarGoneUpstream(t *testing.T) {
 		t.Errorf("HasChanges asked the server: %s", e.wire)
 	}
 }
+
+// TestCalDAVRemovedFromUserFile: a Sync of a calendar folder of a user
+// whose file no longer names a CalDAV server is Status 12, not a failure.
+func TestCalDAVRemovedFromUserFile(t *testing.T) {
+	e := newEnv(t, Options{})
+	coll := e.calendar("cal", "Cal", "VEVENT")
+	f := folderFor(engine.Ref{Kind: engine.KindCalendar, Path: coll})
+	s := e.syncer(f, 141, 0)
+	s.all(100)
+	e.p.User.CalDAV = ""
+	res, err := e.eng.Sync(e.ctx, e.class.Source, e.call(f, 141, 0), &activesync.SyncCollection{
+		Version: 141, CollectionID: f.id, SyncKey: s.key, GetChanges: true, WindowSize: 100,
+	})
+	if err != nil || res.Status != activesync.SyncStatusHierarchyChanged {
+		t.Fatalf("Sync without CalDAV: %+v, %v; want status 12", res, err)
+	}
+}

@@ -2,6 +2,8 @@ package davsync
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strconv"
@@ -90,6 +92,11 @@ func (s source) Open(ctx context.Context, call *engine.Call) (engine.Job, error)
 			// A Ping re-check may come without credentials; it plans from
 			// the store alone.
 			return &job{c: s.c, it: it, call: call, log: s.c.log(call)}, nil
+		}
+		if errors.Is(err, errNoDAV) {
+			// The user file no longer names a CalDAV server: the folder is
+			// gone (Status 12), and FolderSync lists no calendars.
+			return nil, fmt.Errorf("%w: %w", engine.ErrGone, err)
 		}
 		return nil, err
 	}
