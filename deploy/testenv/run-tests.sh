@@ -29,7 +29,7 @@ TESTFLAGS=(${GOTESTFLAGS:-} "$@")
 say() { printf '\n==> %s\n' "$*"; }
 
 # ------------------------------------------------------ Debian packages
-NEEDED=(redis-server dovecot-imapd radicale libwbxml2-utils python3-aiosmtpd openssl)
+NEEDED=(redis-server dovecot-imapd radicale python3-tz libwbxml2-utils python3-aiosmtpd openssl)
 missing=()
 for p in "${NEEDED[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
