@@ -507,4 +507,13 @@ func TestCalendarMoveAndFolders(t *testing.T) {
 	if err != nil || len(r.Adds()) != 0 || len(r.Items) > 1 || len(r.Items) == 1 && r.Items[0].ServerID != newID {
 		t.Errorf("destination after the move: %v %+v (want at most the moved item once, as a Change)", err, r)
 	}
+	// The same move again: the item is gone from the source, MS-ASCMD
+	// 2.2.3.177.10 Status 1 (invalid source), not a generic failure.
+	mr, err = dev.Do(ctx, "MoveItems", mv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := mr.Doc.Child(wbxml.Move, "Response").ChildText(wbxml.Move, "Status"); st != "1" {
+		t.Errorf("moving a moved item again: Status %s, want 1", st)
+	}
 }

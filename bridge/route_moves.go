@@ -139,11 +139,20 @@ func (b *Bridge) moveClassItem(ctx context.Context, acct *Account, deviceID stri
 	return activesync.MoveResult{Status: activesync.MoveStatusOK, DstMsgID: newID}, nil
 }
 
-// classMoveErr: outages fail the request (the device retries); anything
-// else fails this move only (Status 5, logged).
+// classMoveErr: outages fail the request (the device retries); a source's
+// own MoveItems status (CommandStatus: bad source, same folder, ...) is
+// this move's answer; anything else fails this move only (Status 5,
+// logged).
 func (b *Bridge) classMoveErr(log interface{ Warn(string, ...any) }, err error) (activesync.MoveResult, error) {
 	if errors.Is(err, activesync.ErrUnavailable) || errors.Is(err, state.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		return activesync.MoveResult{}, upstreamErr(err)
+	}
+	var ae *activesync.Error
+	if errors.As(err, &ae) && ae.Command {
+		switch st := int(ae.Status); st {
+		case activesync.MoveStatusBadSource, activesync.MoveStatusBadDest, activesync.MoveStatusSameFolder:
+			return activesync.MoveResult{Status: st}, nil
+		}
 	}
 	log.Warn("move refused upstream", "err", err)
 	return activesync.MoveResult{Status: activesync.MoveStatusFailed}, nil
