@@ -108,6 +108,13 @@ type SyncCollection struct {
 	// even when it is larger than MaxBytes (alone), and no item is too
 	// large ever to reach the device.
 	FirstItemFree bool
+	// Supported lists the class elements the device named in the
+	// collection's Supported element (MS-ASCMD 2.2.3.179), by local name;
+	// nil when it sent none, empty for an empty <Supported/>. Devices send
+	// it with sync key 0; it says which absent elements of a later Change
+	// mean "cleared" (listed) and which mean "not shown here, keep"
+	// (ghosted: not listed).
+	Supported []string
 }
 
 // SyncItem is a change the server sends (Add, Change, Delete, SoftDelete).

@@ -200,6 +200,10 @@ func syncHeartbeat(req *wbxml.Element, lo, hi time.Duration) (time.Duration, err
 	return d, nil
 }
 
+// maxSupported bounds a Supported list: the richest class (Contacts) has
+// under a hundred elements.
+const maxSupported = 200
+
 // parseSyncCollection reads one request Collection. A non-zero status
 // means the collection is answered with that status alone.
 func parseSyncCollection(el *wbxml.Element, ver Version) (*SyncCollection, int) {
@@ -241,6 +245,14 @@ func parseSyncCollection(el *wbxml.Element, ver Version) (*SyncCollection, int) 
 		sc.Options = o
 	}
 	sc.Options.Version = ver
+	if sup := el.Child(wbxml.AirSync, "Supported"); sup != nil {
+		sc.Supported = []string{}
+		for _, c := range sup.Children {
+			if c.Name != "" && len(sc.Supported) < maxSupported {
+				sc.Supported = append(sc.Supported, c.Name)
+			}
+		}
+	}
 	if cmds := el.Child(wbxml.AirSync, "Commands"); cmds != nil {
 		for _, cm := range cmds.Children {
 			if cm.Space != wbxml.AirSync {

@@ -3,6 +3,7 @@ package activesync_test
 import (
 	"context"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -94,6 +95,9 @@ func TestSyncParsesCollections(t *testing.T) {
 	ch.Add(wbxml.AirSync, "ApplicationData").AddText(wbxml.Email, "Read", "1")
 	cmds.Add(wbxml.AirSync, "Delete").AddText(wbxml.AirSync, "ServerId", "7:11")
 	b := collection("8", "0")
+	sup := b.Add(wbxml.AirSync, "Supported")
+	sup.Add(wbxml.Contacts, "Birthday")
+	sup.Add(wbxml.Contacts, "Picture")
 	r, err := c.Do(ctx, "Sync", syncReq(a, b))
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +116,9 @@ func TestSyncParsesCollections(t *testing.T) {
 	}
 	if got[1].GetChanges || got[1].WindowSize != 100 || !got[1].DeletesAsMoves {
 		t.Errorf("key-0 collection defaults: %+v", got[1])
+	}
+	if g.Supported != nil || !slices.Equal(got[1].Supported, []string{"Birthday", "Picture"}) {
+		t.Errorf("Supported parsed as %v and %v", g.Supported, got[1].Supported)
 	}
 	cols := r.Doc.Child(wbxml.AirSync, "Collections").All(wbxml.AirSync, "Collection")
 	if len(cols) != 2 || cols[0].ChildText(wbxml.AirSync, "SyncKey") != "2" || cols[0].ChildText(wbxml.AirSync, "Status") != "1" {

@@ -101,6 +101,9 @@ type SyncOptions struct {
 	Truncation int64 // TruncationSize; 0 = none
 	Commands   *wbxml.Element
 	Class      string // sent as Class for 12.x
+	// Supported is sent with key 0 (MS-ASCMD 2.2.3.179): the elements the
+	// device shows, in AirSync:Supported.
+	Supported *wbxml.Element
 }
 
 // Sync sends a one-collection Sync and decodes its answer. An empty answer
@@ -113,6 +116,9 @@ func (c *Client) Sync(ctx context.Context, collectionID, key string, o SyncOptio
 	}
 	col.AddText(wbxml.AirSync, "SyncKey", key)
 	col.AddText(wbxml.AirSync, "CollectionId", collectionID)
+	if key == "0" && o.Supported != nil {
+		col.Append(o.Supported)
+	}
 	if key != "0" {
 		col.AddText(wbxml.AirSync, "DeletesAsMoves", "1")
 		col.AddText(wbxml.AirSync, "GetChanges", "1")
@@ -175,7 +181,7 @@ func decodeSync(doc *wbxml.Element, collectionID string) (*SyncResult, error) {
 // SyncAll runs a collection from key 0 until nothing more is available and
 // returns the items the device then holds, by server ID, and the last key.
 func (c *Client) SyncAll(ctx context.Context, collectionID string, o SyncOptions) (map[string]*wbxml.Element, string, error) {
-	r, err := c.Sync(ctx, collectionID, "0", SyncOptions{Class: o.Class})
+	r, err := c.Sync(ctx, collectionID, "0", SyncOptions{Class: o.Class, Supported: o.Supported})
 	if err != nil {
 		return nil, "", err
 	}

@@ -84,7 +84,7 @@ func (e events) Patch(stored []byte, app *wbxml.Element, call *engine.Call, now 
 	if err != nil {
 		return nil, err
 	}
-	p, err := calconv.Merge(stored, dev, calconv.Ghosting{}, opt, now)
+	p, err := calconv.Merge(stored, dev, ghosting(call), opt, now)
 	if err != nil {
 		return nil, err
 	}
@@ -146,9 +146,26 @@ func (t tasks) Patch(stored []byte, app *wbxml.Element, call *engine.Call, now t
 	if err != nil {
 		return nil, err
 	}
-	p, err := calconv.MergeTask(stored, dev, calconv.Ghosting{}, opt, now)
+	p, err := calconv.MergeTask(stored, dev, ghosting(call), opt, now)
 	if err != nil {
 		return nil, err
 	}
 	return &Patched{Data: p.Data, UID: p.UID, Changed: p.Changed}, nil
+}
+
+// ghosting is what the device's Supported list (kept by the engine from
+// its initial Sync) says about elements a Change leaves out: at 12.x–14.x
+// a listed element left out is cleared, an unlisted one is kept; without
+// a list nothing is kept (MS-ASCMD 2.2.3.179). 16.x keeps every absent
+// element whatever the list (calconv decides by version).
+func ghosting(call *engine.Call) calconv.Ghosting {
+	names, ok := call.Supported()
+	if !ok {
+		return calconv.Ghosting{}
+	}
+	g := calconv.Ghosting{Supported: make(map[string]bool, len(names))}
+	for _, n := range names {
+		g.Supported[n] = true
+	}
+	return g
 }

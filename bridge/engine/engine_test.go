@@ -21,9 +21,14 @@ import (
 type notes struct {
 	items   map[string]string
 	fetched [][]string
+	meta    map[string]string // the Meta its plans store
+	last    *engine.Call      // the call of the last Open
 }
 
-func (n *notes) Open(context.Context, *engine.Call) (engine.Job, error) { return &notesJob{n}, nil }
+func (n *notes) Open(_ context.Context, c *engine.Call) (engine.Job, error) {
+	n.last = c
+	return &notesJob{n}, nil
+}
 
 type notesJob struct{ n *notes }
 
@@ -43,7 +48,7 @@ func (j *notesJob) Plan(ctx context.Context, v engine.View) (*engine.Plan, error
 	if err != nil {
 		return nil, err
 	}
-	p := &engine.Plan{Versions: map[string]string{}}
+	p := &engine.Plan{Versions: map[string]string{}, Meta: j.n.meta}
 	for id := range have {
 		if _, ok := j.n.items[id]; !ok {
 			p.Deletes = append(p.Deletes, id)
@@ -319,5 +324,47 @@ func TestEngineRecordsGivenUpItems(t *testing.T) {
 	}
 	if src.cached[0] {
 		t.Errorf("Sync opened the source with Cached = true")
+	}
+}
+
+// The Supported list of the initial Sync stays with the collection, across
+// Syncs whose source writes a Meta of its own; a device that sent none has
+// none.
+func TestEngineKeepsSupported(t *testing.T) {
+	ctx := context.Background()
+	e := &engine.Engine{Store: openStore(t)}
+	src := &notes{items: map[string]string{"n:1": "a"}, meta: map[string]string{"notes.v": "1"}}
+	call := func(coll string) *engine.Call { return &engine.Call{User: "u@example.com", DeviceID: "dev", CollectionID: coll} }
+	if _, err := e.Sync(ctx, src, call("n"), &activesync.SyncCollection{SyncKey: "0", Supported: []string{"Birthday", "Picture"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"1", "2", "2"} {
+		if _, err := e.Sync(ctx, src, call("n"), &activesync.SyncCollection{SyncKey: key, GetChanges: true, WindowSize: 10}); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := src.last.Supported(); !ok || !slices.Equal(got, []string{"Birthday", "Picture"}) {
+			t.Fatalf("after key %s: Supported = %v, %v", key, got, ok)
+		}
+		if src.last.Meta()["notes.v"] == "" && key != "1" {
+			t.Fatalf("the source's Meta was not stored: %v", src.last.Meta())
+		}
+	}
+	if _, err := e.Sync(ctx, src, call("m"), &activesync.SyncCollection{SyncKey: "0", Supported: []string{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Sync(ctx, src, call("m"), &activesync.SyncCollection{SyncKey: "1", GetChanges: true, WindowSize: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := src.last.Supported(); !ok || len(got) != 0 {
+		t.Fatalf("empty <Supported/>: %v, %v; want an empty list", got, ok)
+	}
+	if _, err := e.Sync(ctx, src, call("k"), &activesync.SyncCollection{SyncKey: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Sync(ctx, src, call("k"), &activesync.SyncCollection{SyncKey: "1", GetChanges: true, WindowSize: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := src.last.Supported(); ok {
+		t.Fatalf("no Supported sent: got %v", got)
 	}
 }

@@ -100,7 +100,7 @@ func (e *Engine) sync(ctx context.Context, job Job, call *Call, c *activesync.Sy
 		if err := e.Store.ResetCollection(ctx, call.User, call.DeviceID, call.CollectionID); err != nil {
 			return nil, fmt.Errorf("reset collection: %w", err)
 		}
-		key, err := Commit(ctx, e.Store, call.User, call.DeviceID, call.CollectionID, nil, Initial, Answer{Meta: meta})
+		key, err := Commit(ctx, e.Store, call.User, call.DeviceID, call.CollectionID, nil, Initial, Answer{Meta: withSupported(meta, c.Supported)})
 		if err != nil {
 			return nil, err
 		}
@@ -175,7 +175,7 @@ func (e *Engine) sync(ctx context.Context, job Job, call *Call, c *activesync.Sy
 		meta = f.Finish(ctx, Outcome{})
 	}
 	key, err := Commit(ctx, e.Store, call.User, call.DeviceID, call.CollectionID, call.Header, call.Role, Answer{
-		Applied: applied, Pending: pending, Meta: meta, Commands: len(c.Commands),
+		Applied: applied, Pending: pending, Meta: keepEngineMeta(meta, call.Header), Commands: len(c.Commands),
 	})
 	if err != nil {
 		return nil, err
