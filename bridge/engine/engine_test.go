@@ -334,7 +334,9 @@ func TestEngineKeepsSupported(t *testing.T) {
 	ctx := context.Background()
 	e := &engine.Engine{Store: openStore(t)}
 	src := &notes{items: map[string]string{"n:1": "a"}, meta: map[string]string{"notes.v": "1"}}
-	call := func(coll string) *engine.Call { return &engine.Call{User: "u@example.com", DeviceID: "dev", CollectionID: coll} }
+	call := func(coll string) *engine.Call {
+		return &engine.Call{User: "u@example.com", DeviceID: "dev", CollectionID: coll}
+	}
 	if _, err := e.Sync(ctx, src, call("n"), &activesync.SyncCollection{SyncKey: "0", Supported: []string{"Birthday", "Picture"}}); err != nil {
 		t.Fatal(err)
 	}
