@@ -64,6 +64,9 @@ type Device struct {
 
 	FirstSeen time.Time
 	LastSeen  time.Time
+	// LastActive is the last request other than a Ping: the device's
+	// user at work (or its app syncing), not just the phone waiting.
+	LastActive time.Time
 
 	// Meta keeps small per-device protocol state between requests: the
 	// last full Sync request (for empty and partial Syncs), the last Ping's

@@ -554,6 +554,11 @@ func (s *Server) touchDevice(c *call) error {
 			c.log.Info("new device", "type", c.q.DeviceType, "user_agent", ua)
 		}
 		d.LastSeen = now
+		if c.cmd == nil || c.cmd.name != "Ping" {
+			// A Ping is the phone waiting, not its user: only other
+			// requests say someone is looking (DAV polls faster then).
+			d.LastActive = now
+		}
 		if c.q.DeviceType != "" {
 			d.Type = c.q.DeviceType
 		}

@@ -50,6 +50,7 @@ func toProtocolDevice(sd *state.Device) *activesync.Device {
 		WipeAcked:        sd.WipeAcked,
 		FirstSeen:        sd.FirstSeen,
 		LastSeen:         sd.LastSeen,
+		LastActive:       sd.LastActive,
 		Meta:             maps.Clone(sd.Meta),
 	}
 }
@@ -67,5 +68,6 @@ func fromProtocolDevice(sd *state.Device, d *activesync.Device) {
 	sd.WipeAcked = d.WipeAcked
 	sd.FirstSeen = d.FirstSeen
 	sd.LastSeen = d.LastSeen
+	sd.LastActive = d.LastActive
 	sd.Meta = maps.Clone(d.Meta)
 }

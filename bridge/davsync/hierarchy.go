@@ -33,7 +33,9 @@ func (h calendarHierarchy) Folders(ctx context.Context, p *accounts.Principal, _
 	if p == nil || p.User == nil || p.User.CalDAV == "" {
 		return nil, nil
 	}
-	h.c.touch(p.User.Address)
+	// No touch here: the push hub lists hierarchies on its own timer,
+	// which says nothing about the user; FolderSync, a request, is in
+	// the device's LastActive.
 	cols, err := h.calendars(ctx, p)
 	if err != nil {
 		return nil, err

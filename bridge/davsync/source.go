@@ -45,7 +45,8 @@ func (c *core) touch(user string) {
 }
 
 // activeUser says whether the user made a request within ActiveFor, on
-// this instance or (through the devices' LastSeen) on any.
+// this instance or (through the devices' LastActive: a Ping is the phone
+// waiting, not its user) on any.
 func (c *core) activeUser(ctx context.Context, user string) bool {
 	now := c.opts.Now()
 	c.mu.Lock()
@@ -63,7 +64,7 @@ func (c *core) activeUser(ctx context.Context, user string) bool {
 		return false
 	}
 	for _, d := range devs {
-		if now.Sub(d.LastSeen) <= c.opts.ActiveFor {
+		if now.Sub(d.LastActive) <= c.opts.ActiveFor {
 			return true
 		}
 	}

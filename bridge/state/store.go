@@ -82,6 +82,8 @@ type Device struct {
 
 	FirstSeen time.Time `json:"first_seen,omitzero"`
 	LastSeen  time.Time `json:"last_seen,omitzero"`
+	// LastActive is the last request that was not a Ping.
+	LastActive time.Time `json:"last_active,omitzero"`
 
 	// Meta is free-form per-device state that later features keep with the
 	// device (last Ping folder set and heartbeat, cached Sync request, ...).
