@@ -24,8 +24,9 @@ type Directory struct {
 	lookupEnv func(string) (string, bool)
 
 	mu       sync.RWMutex
-	users    map[string]*User // by lower-cased address
-	problems []FileError      // sorted by file
+	users    map[string]*User   // by lower-cased address
+	domains  map[string]*Domain // by lower-cased domain, from @<domain>.yaml
+	problems []FileError        // sorted by file
 
 	// scanMu serialises rescans; the fields below belong to the scan.
 	scanMu  sync.Mutex
@@ -36,9 +37,10 @@ type Directory struct {
 // fileState is what the last scan made of one file; a file whose content hash
 // is unchanged is not parsed (nor logged) again.
 type fileState struct {
-	sum  [sha256.Size]byte
-	user *User
-	err  *FileError
+	sum    [sha256.Size]byte
+	user   *User
+	domain *Domain // a domain defaults file (user is nil)
+	err    *FileError
 }
 
 // OpenDirectory loads every user file in dir. Invalid files are logged with
@@ -89,6 +91,14 @@ func (d *Directory) Lookup(address string) (*User, bool) {
 	return u, ok
 }
 
+// Domain returns the defaults of a mail domain (its @<domain>.yaml file).
+func (d *Directory) Domain(domain string) (*Domain, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	dom, ok := d.domains[strings.ToLower(domain)]
+	return dom, ok
+}
+
 // Users returns every valid user, sorted by address.
 func (d *Directory) Users() []*User {
 	d.mu.RLock()
@@ -125,7 +135,8 @@ func (d *Directory) rescan(ctx context.Context) error {
 		}
 		name := e.Name()
 		address, ok := AddressFromFileName(name)
-		if !ok {
+		domain, isDomain := DomainFromFileName(name)
+		if !ok && !isDomain {
 			d.noteIgnored(name)
 			continue
 		}
@@ -149,7 +160,14 @@ func (d *Directory) rescan(ctx context.Context) error {
 			continue
 		}
 		st := fileState{sum: sum}
-		if u, err := ParseUserFile(path, address, data, d.lookupEnv); err != nil {
+		if isDomain {
+			if dom, err := ParseDomainFile(path, domain, data); err != nil {
+				fe := err.(FileError) // ParseDomainFile returns only FileError
+				st.err = &fe
+			} else {
+				st.domain = dom
+			}
+		} else if u, err := ParseUserFile(path, address, data, d.lookupEnv); err != nil {
 			fe := err.(FileError) // ParseUserFile returns only FileError
 			st.err = &fe
 		} else {
@@ -158,11 +176,11 @@ func (d *Directory) rescan(ctx context.Context) error {
 		next[name] = st
 	}
 
-	users, problems := d.assemble(next)
+	users, domains, problems := d.assemble(next)
 	d.logChanges(next, users)
 	d.files = next
 	d.mu.Lock()
-	d.users, d.problems = users, problems
+	d.users, d.domains, d.problems = users, domains, problems
 	d.mu.Unlock()
 	return nil
 }
@@ -170,26 +188,31 @@ func (d *Directory) rescan(ctx context.Context) error {
 // assemble builds the lookup table from the scanned files. Two files whose
 // names differ only in case name the same user: the first in name order wins
 // and the other becomes a problem, so the outcome does not depend on ReadDir.
-func (d *Directory) assemble(files map[string]fileState) (map[string]*User, []FileError) {
+func (d *Directory) assemble(files map[string]fileState) (map[string]*User, map[string]*Domain, []FileError) {
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	users := make(map[string]*User, len(files))
+	domains := map[string]*Domain{}
 	var problems []FileError
 	for _, n := range names {
 		st := files[n]
 		switch {
 		case st.err != nil:
 			problems = append(problems, *st.err)
+		case st.domain != nil && domains[st.domain.Name] != nil:
+			problems = append(problems, FileError{File: st.domain.File, Msg: "same domain as " + domains[st.domain.Name].File + ", which is used"})
+		case st.domain != nil:
+			domains[st.domain.Name] = st.domain
 		case users[st.user.Address] != nil:
 			problems = append(problems, FileError{File: st.user.File, Msg: "same address as " + users[st.user.Address].File + ", which is used"})
 		default:
 			users[st.user.Address] = st.user
 		}
 	}
-	return users, problems
+	return users, domains, problems
 }
 
 func (d *Directory) logChanges(next map[string]fileState, users map[string]*User) {
@@ -201,6 +224,8 @@ func (d *Directory) logChanges(next map[string]fileState, users map[string]*User
 		switch {
 		case st.err != nil:
 			d.log.Warn("user file skipped", "file", st.err.File, "field", st.err.Field, "error", st.err.Msg)
+		case st.domain != nil:
+			d.log.Info("domain defaults loaded", "domain", st.domain.Name, "file", st.domain.File)
 		case had:
 			d.log.Info("user reloaded", "user", st.user.Address, "file", st.user.File)
 		default:

@@ -27,6 +27,7 @@ type userFile struct {
 	SentCopyByProvider *bool         `yaml:"sent_copy_by_provider"`
 	AllowInsecure      bool          `yaml:"allow_insecure"`
 	Login              loginFile     `yaml:"login"`
+	GAL                *galFile      `yaml:"gal"`
 }
 
 type endpointFile struct {
@@ -127,6 +128,11 @@ func parseUserFile(address string, data []byte, lookupEnv func(string) (string, 
 	if ferr := checkDAVURL("carddav", u.CardDAV, f.AllowInsecure); ferr != nil {
 		return nil, ferr
 	}
+	gal, gerr := checkGAL("gal", f.GAL)
+	if gerr != nil {
+		return nil, gerr
+	}
+	u.GAL = gal
 	login, ferr := checkLogin(address, f.Login, lookupEnv)
 	if ferr != nil {
 		return nil, ferr

@@ -65,6 +65,9 @@ type User struct {
 	CalDAV, CardDAV    string // base URLs; "" when the provider offers none
 	SentCopyByProvider bool   // the provider files submitted mail in Sent itself, so the bridge must not append a copy
 	Login              Login
+	// GAL is the user's own gal: setting; zero when the file has none
+	// (then the domain's, then the user's own address books).
+	GAL GAL
 }
 
 // FileError is why one user file was not loaded.
