@@ -51,10 +51,39 @@ const maxPhotoPixels = 16 << 20
 // the 48 KB base64 limit (MS-ASCNTC 2.2.2.58), else a JPEG downscaled until
 // it fits; nil when the image cannot be decoded.
 func forDevice(raw []byte) []byte {
+	return fitPhoto(raw, func(n int) bool { return base64.StdEncoding.EncodedLen(n) <= items.ContactPictureMax })
+}
+
+// Photo returns the card's photo re-encoded to at most maxBytes (the GAL's
+// Picture MaxSize, MS-ASCMD 2.2.3.103.2), or the 48 KB contact limit when
+// maxBytes is 0; has is false when the card holds no photo this package
+// can read, and the picture is nil (has true) when none fits.
+func Photo(card []byte, maxBytes int) (picture []byte, has bool) {
+	d, err := parseDoc(card)
+	if err != nil {
+		return nil, false
+	}
+	l := d.first("PHOTO")
+	if l == nil {
+		return nil, false
+	}
+	raw := photoBytes(l)
+	if raw == nil {
+		return nil, false
+	}
+	if maxBytes <= 0 {
+		return forDevice(raw), true
+	}
+	return fitPhoto(raw, func(n int) bool { return n <= maxBytes && base64.StdEncoding.EncodedLen(n) <= items.ContactPictureMax }), true
+}
+
+// fitPhoto returns raw when fits accepts its size, else a JPEG downscaled
+// until fits accepts it; nil when nothing fits or raw cannot be decoded.
+func fitPhoto(raw []byte, fits func(n int) bool) []byte {
 	if raw == nil {
 		return nil
 	}
-	if base64.StdEncoding.EncodedLen(len(raw)) <= items.ContactPictureMax {
+	if fits(len(raw)) {
 		return raw
 	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(raw))
@@ -65,14 +94,14 @@ func forDevice(raw []byte) []byte {
 	if err != nil {
 		return nil
 	}
-	for _, side := range []int{512, 384, 256, 192, 128, 96} {
+	for _, side := range []int{512, 384, 256, 192, 128, 96, 64, 48} {
 		small := downscale(img, side)
 		for _, q := range []int{85, 70, 50} {
 			var buf bytes.Buffer
 			if err := jpeg.Encode(&buf, small, &jpeg.Options{Quality: q}); err != nil {
 				return nil
 			}
-			if base64.StdEncoding.EncodedLen(buf.Len()) <= items.ContactPictureMax {
+			if fits(buf.Len()) {
 				return buf.Bytes()
 			}
 		}

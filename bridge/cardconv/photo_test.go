@@ -98,3 +98,40 @@ func BenchmarkMergePhoneEdit(b *testing.B) {
 		}
 	}
 }
+
+// Photo fits a large photo under the asked size (the GAL's MaxSize) and
+// tells a card without one; SkipPicture leaves the photo out of ToContact.
+func TestPhotoMaxSize(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 400, 400))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i*7 + i/1600) // noise, so it does not compress to nothing
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	card := []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nPHOTO;ENCODING=b;TYPE=PNG:" + base64.StdEncoding.EncodeToString(buf.Bytes()) + "\r\nEND:VCARD\r\n")
+	for _, limit := range []int{0, 20000, 4000} {
+		p, has := Photo(card, limit)
+		want := limit
+		if want == 0 {
+			want = items.ContactPictureMax * 3 / 4
+		}
+		if !has || len(p) == 0 || len(p) > want {
+			t.Errorf("Photo(limit %d) = %d bytes, has %v; want 1..%d", limit, len(p), has, want)
+		}
+		if _, _, err := image.Decode(bytes.NewReader(p)); err != nil {
+			t.Errorf("Photo(limit %d) is not an image: %v", limit, err)
+		}
+	}
+	if p, has := Photo(card, 10); has != true || p != nil {
+		t.Errorf("Photo(limit 10) = %d bytes, %v; want none that fits", len(p), has)
+	}
+	if _, has := Photo([]byte("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nEND:VCARD\r\n"), 0); has {
+		t.Error("a card without PHOTO has one")
+	}
+	c, err := ToContact(card, Options{SkipPicture: true})
+	if fn, _ := c.Get(items.ContactFileAs); err != nil || c.Picture != nil || fn != "A" {
+		t.Errorf("SkipPicture: %v, %d picture bytes", err, len(c.Picture))
+	}
+}

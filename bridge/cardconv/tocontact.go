@@ -11,6 +11,10 @@ import (
 type Options struct {
 	Family Family         // from ClientFamily(DeviceType, User-Agent)
 	Zone   *time.Location // the user's zone, for FamilyIOS and FamilyOther; nil = UTC
+	// SkipPicture leaves Picture empty: decoding and downscaling a photo
+	// is the costly part of a conversion, and a directory index reading
+	// thousands of cards fetches the few photos it shows with Photo.
+	SkipPicture bool
 }
 
 // ToContact converts a stored card to the item sent to the device. Empty
@@ -50,7 +54,7 @@ func (d *cardDoc) contact(opt Options) *items.Contact {
 			c.Body = &items.ContactBody{Type: 1, Data: n}
 		}
 	}
-	if l := d.first("PHOTO"); l != nil {
+	if l := d.first("PHOTO"); l != nil && !opt.SkipPicture {
 		c.Picture = forDevice(photoBytes(l))
 	}
 	return c
