@@ -63,7 +63,7 @@ func init() {
 		{name: "MeetingResponse", space: wbxml.MeetingResponse, root: "MeetingResponse", provisioned: true, body: bodyRequired, handle: handleMeetingResponse, needs: meetingResponder},
 		{name: "Search", space: wbxml.Search, root: "Search", provisioned: true, body: bodyRequired, handle: handleSearch, needs: searcher},
 		{name: "Find", space: wbxml.Find, root: "Find", provisioned: true, body: bodyRequired, handle: handleFind, needs: searcher},
-		{name: "ResolveRecipients", space: wbxml.ResolveRecipients, root: "ResolveRecipients", provisioned: true},
+		{name: "ResolveRecipients", space: wbxml.ResolveRecipients, root: "ResolveRecipients", provisioned: true, body: bodyRequired, handle: handleResolveRecipients, needs: recipientResolver},
 		{name: "ValidateCert", space: wbxml.ValidateCert, root: "ValidateCert", provisioned: true},
 	} {
 		commandTable[c.name] = c

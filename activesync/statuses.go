@@ -131,3 +131,27 @@ const (
 	FindStatusInvalidRequest   = 2 // the request is invalid (or the store cannot answer it)
 	FindStatusFolderSyncNeeded = 3 // a folder of the query is unknown: FolderSync first
 )
+
+// ResolveRecipients statuses (MS-ASCMD 2.2.3.177.12): of the command, of
+// each Response (one per To), of a recipient's Certificates and of its
+// Availability.
+const (
+	ResolveStatusOK            = 1 // success
+	ResolveStatusProtocolError = 5 // an invalid parameter, or a range beyond the limits
+	ResolveStatusServerError   = 6 // server error; the client should retry
+
+	RecipientStatusResolved         = 1 // resolved to one recipient
+	RecipientStatusAmbiguous        = 2 // ambiguous: the Recipients are the suggestions
+	RecipientStatusAmbiguousPartial = 3 // ambiguous: a partial list; RecipientCount has the total
+	RecipientStatusUnresolved       = 4 // no contact or GAL entry matched
+
+	CertificatesStatusOK      = 1 // certificates returned
+	CertificatesStatusNone    = 7 // the recipient has no valid S/MIME certificate
+	CertificatesStatusLimited = 8 // MaxCertificates reached; CertificateCount says how many were left out
+
+	AvailabilityStatusOK                = 1   // MergedFreeBusy holds the free/busy data
+	AvailabilityStatusTooManyRecipients = 160 // more than 100 recipients with availability asked
+	AvailabilityStatusGroupTooLarge     = 161 // a distribution group of more than 20 members
+	AvailabilityStatusRetry             = 162 // temporary failure; ask again later
+	AvailabilityStatusNotAvailable      = 163 // no free/busy data can be had for this recipient; do not ask again
+)
