@@ -107,9 +107,9 @@ func (s *Service) findIn(ctx context.Context, u *User, b book, text string, ts [
 		if !errors.Is(err, errTooLarge) {
 			return recs, err
 		}
-		return s.serverQuery(ctx, u, b, ts)
+		return s.serverQuery(ctx, u, b, ts, true)
 	case accounts.GALSearchServer:
-		return s.serverQuery(ctx, u, b, ts)
+		return s.serverQuery(ctx, u, b, ts, true)
 	}
 	if x.warm() {
 		recs, err := local()
@@ -118,7 +118,9 @@ func (s *Service) findIn(ctx context.Context, u *User, b book, text string, ts [
 		}
 		s.log.Warn("directory: local copy not refreshed; asking the server", "user", u.Key, "book", b.href, "error", err)
 	}
-	recs, err := s.serverQuery(ctx, u, b, ts)
+	// A server that cannot match all five properties would miss entries
+	// the local copy finds: auto mode goes local rather than ask less.
+	recs, err := s.serverQuery(ctx, u, b, ts, false)
 	if err == nil {
 		s.warmBehind(u, x)
 		return recs, nil
@@ -131,9 +133,9 @@ func (s *Service) findIn(ctx context.Context, u *User, b book, text string, ts [
 }
 
 // serverQuery asks the server for the cards holding the longest term and
-// keeps those that hold every term. A server that refuses the structured
-// properties is asked again without them.
-func (s *Service) serverQuery(ctx context.Context, u *User, b book, ts []string) ([]*record, error) {
+// keeps those that hold every term. With plain, a server that refuses the
+// structured properties is asked again without them.
+func (s *Service) serverQuery(ctx context.Context, u *User, b book, ts []string, plain bool) ([]*record, error) {
 	longest := ts[0]
 	for _, t := range ts[1:] {
 		if len(t) > len(longest) {
@@ -141,7 +143,7 @@ func (s *Service) serverQuery(ctx context.Context, u *User, b book, ts []string)
 		}
 	}
 	objs, _, err := u.CardDAV.QueryCards(ctx, b.href, longest, queryProps, serverLimit)
-	if serverCannotMatch(err) {
+	if plain && serverCannotMatch(err) {
 		objs, _, err = u.CardDAV.QueryCards(ctx, b.href, longest, queryPropsPlain, serverLimit)
 	}
 	if err != nil {

@@ -212,6 +212,9 @@ func (s *Service) warmBehind(u *User, x *index) {
 		defer cancel()
 		start := time.Now()
 		if err := x.refresh(ctx, u.CardDAV, s.opts.Fresh, s.opts.MaxCards, s.log); err != nil {
+			if s.ctx.Err() != nil {
+				return // shutting down
+			}
 			s.log.Warn("directory: local copy not built; searching by the server", "user", u.Key, "book", x.href, "error", err)
 			return
 		}
