@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-ical"
+	"github.com/idlebridge/idlebridge/bridge/calconv"
 )
 
 // Free/busy digits of MergedFreeBusy (MS-ASCMD 2.2.3.107); a slot takes
@@ -37,7 +38,9 @@ type busy struct {
 // nothing. Values are UTC (RFC 5545 3.8.2.6); "start/end" and
 // "start/duration" are both read.
 func parseFreeBusy(data []byte) ([]busy, error) {
-	cal, err := ical.NewDecoder(bytes.NewReader(data)).Decode()
+	// calconv's parser turns go-ical's panics on malformed parameters
+	// into errors.
+	cal, err := calconv.ParseICal(data)
 	if err != nil {
 		return nil, fmt.Errorf("free/busy: %w", err)
 	}
