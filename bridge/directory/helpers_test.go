@@ -89,7 +89,7 @@ func card(uid, fn, n, email string, extra ...string) string {
 // service is a Service whose resolver hands out the env's user with gal.
 func (e *env) service(t testing.TB, gal accounts.GAL, opts Options) *Service {
 	t.Helper()
-	u := &User{Key: e.user, Addresses: []string{e.user + "@example.com"}, DisplayName: "Test User", CardDAV: e.client, CalDAV: e.client, GAL: gal}
+	u := &User{Key: e.user, Addresses: []string{e.user}, DisplayName: "Test User", CardDAV: e.client, CalDAV: e.client, GAL: gal}
 	s := New(func(context.Context, activesync.Account) (*User, error) { return u, nil }, opts, nil)
 	t.Cleanup(s.Close)
 	return s

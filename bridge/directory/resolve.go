@@ -86,9 +86,11 @@ func (s *Service) candidates(ctx context.Context, u *User, books []book, to stri
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range recs {
-			if r.hasEmail(addr) {
-				return []candidate{{rec: r, name: r.entry.DisplayName, addr: addr}}, nil
+		for _, class := range []bookClass{classGAL, classContacts} {
+			for _, r := range recs {
+				if r.class == class && r.hasEmail(addr) {
+					return []candidate{{rec: r, name: r.entry.DisplayName, addr: addr}}, nil
+				}
 			}
 		}
 		return nil, nil

@@ -2,7 +2,9 @@ package dav
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -69,5 +71,32 @@ func TestFreeBusyUnsupported(t *testing.T) {
 	_, err := c.FreeBusy(ctx, cal, time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC))
 	if !errors.Is(err, ErrNoFreeBusy) {
 		t.Fatalf("FreeBusy on Radicale = %v, want ErrNoFreeBusy", err)
+	}
+}
+
+// A server that does free-busy-query (RFC 4791 7.10.1 answers 200
+// text/calendar) has its VFREEBUSY handed back as it came; the request
+// carries the time range in UTC.
+func TestFreeBusyAnswer(t *testing.T) {
+	const vfb = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VFREEBUSY\r\nFREEBUSY:20260105T090000Z/PT1H\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n"
+	var body string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		body = r.Method + " " + string(b)
+		w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+		io.WriteString(w, vfb)
+	}))
+	defer ts.Close()
+	c, err := New(Config{URL: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	berlin := time.FixedZone("CET", 3600)
+	got, err := c.FreeBusy(ctxT(t), "/cal/", time.Date(2026, 1, 5, 9, 0, 0, 0, berlin), time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC))
+	if err != nil || string(got) != vfb {
+		t.Fatalf("FreeBusy = %q, %v", got, err)
+	}
+	if !strings.Contains(body, `REPORT `) || !strings.Contains(body, `start="20260105T080000Z" end="20260106T000000Z"`) {
+		t.Errorf("request: %s", body)
 	}
 }
