@@ -37,7 +37,11 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	user := testenv.UniqueUser(t)
+	return newEnvUser(t, testenv.UniqueUser(t))
+}
+
+func newEnvUser(t testing.TB, user string) *env {
+	t.Helper()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(tr.CloseIdleConnections)
 	cnt := &counter{rt: tr}
