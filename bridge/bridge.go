@@ -13,6 +13,7 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/directory"
 	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
@@ -49,6 +50,10 @@ type Bridge struct {
 	Push              *Push
 	Sender            *Sender
 
+	directory  *directory.Service
+	domains    func(domain string) (*accounts.Domain, bool)
+	davClients davClientCache
+
 	engine  engine.Engine
 	classes []engine.Class
 	byKind  map[engine.Kind]*engine.Class
@@ -77,6 +82,11 @@ type Config struct {
 	Classes []engine.Class
 	// MaxDevicesPerUser: see Bridge.
 	MaxDevicesPerUser int
+	// Domains gives a mail domain's defaults (the GAL of everyone at it;
+	// accounts.Directory.Domain); nil: none.
+	Domains func(domain string) (*accounts.Domain, bool)
+	// DirectoryOptions tune GAL Search and ResolveRecipients.
+	DirectoryOptions directory.Options
 }
 
 // New builds the bridge: the mail engine, the push hub (with the classes'
@@ -120,6 +130,9 @@ func New(cfg Config) *Bridge {
 	b.Push = NewPush(bus, leases, cfg.Store, b, log, cfg.PushOptions)
 	b.Push.classes = b.classes
 	b.Sender = NewSender(cfg.Store, up, MailFolders(b.Mail), log, cfg.SenderOptions)
+	b.domains = cfg.Domains
+	b.directory = directory.New(b.directoryUser, cfg.DirectoryOptions, log)
+	b.closers = append(b.closers, b.directory.Close)
 	return b
 }
 

@@ -95,6 +95,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 		},
 		SenderOptions: bridge.SenderOptions{SoleInstance: rdb == nil},
 		Classes:       davClasses(cfg.DAV, store, log),
+		Domains:       dir.Domain,
 	})
 	var front *activesync.Server
 	defer func() {

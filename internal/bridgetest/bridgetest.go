@@ -70,6 +70,11 @@ type Options struct {
 	// DAV gives the user caldav: and carddav: lines pointing at the test
 	// Radicale (testenv.DAVURL), for classes that talk to it.
 	DAV bool
+	// UserFileExtra is appended to the user's file (e.g. a gal: section).
+	UserFileExtra string
+	// Files are more files for the users directory, by name (a domain's
+	// defaults, "@example.test.yaml").
+	Files map[string]string
 	// Classes returns the item classes to serve beside mail; it is called
 	// once the store and the user exist (env holds them), before the
 	// bridge is built.
@@ -136,8 +141,14 @@ func Start(t testing.TB, o Options) *Env {
 		sh, sp, _ := net.SplitHostPort(smtpAddr)
 		userFile = fmt.Sprintf("smtp: {host: %s, port: %s, security: none}\n", sh, sp) + userFile
 	}
+	userFile += o.UserFileExtra
 	if err := os.WriteFile(filepath.Join(usersDir, user+".yaml"), []byte(userFile), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	for name, content := range o.Files {
+		if err := os.WriteFile(filepath.Join(usersDir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	log := o.Log
 	if log == nil {
@@ -200,6 +211,7 @@ func Start(t testing.TB, o Options) *Env {
 	e.Bridge = bridge.New(bridge.Config{
 		Store: e.Store, Auth: auth, Log: log, Upstreams: up, Bus: e.Bus, Leases: e.Leases,
 		MailOptions: o.MailOptions, PushOptions: po, Classes: classes, MaxDevicesPerUser: o.MaxDevices,
+		Domains: dir.Domain,
 	})
 	t.Cleanup(e.Bridge.Close)
 	e.Mail, e.Push = e.Bridge.Mail, e.Bridge.Push
