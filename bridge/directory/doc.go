@@ -20,11 +20,11 @@
 //     Options.Idle unused. Matching is case-insensitive: every word of the
 //     query must occur in one of the fields above.
 //
-// In the default mode (auto) a user's first search asks the server and
-// builds the local copy behind it; later searches use the copy, so ranges
-// and totals are stable and every field matches whatever the server's
-// text-match can do. A server whose query fails is searched locally at
-// once. Photos are fetched only for the entries in the answer, by one
+// In the default mode (auto) a user's first search asks the server (on
+// FN, EMAIL and NICKNAME where it refuses N and ORG) and builds the local
+// copy behind it; later searches use the copy, so ranges and totals are
+// stable and every field matches whatever the server's text-match can do.
+// A server that cannot query at all is searched locally at once. Photos are fetched only for the entries in the answer, by one
 // multiget, and re-encoded under the device's MaxSize (bridge/cardconv).
 //
 // The package reaches DAV servers only through the clients the Resolver

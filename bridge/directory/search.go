@@ -118,9 +118,11 @@ func (s *Service) findIn(ctx context.Context, u *User, b book, text string, ts [
 		}
 		s.log.Warn("directory: local copy not refreshed; asking the server", "user", u.Key, "book", b.href, "error", err)
 	}
-	// A server that cannot match all five properties would miss entries
-	// the local copy finds: auto mode goes local rather than ask less.
-	recs, err := s.serverQuery(ctx, u, b, ts, false)
+	// Cold: the server answers this search (a server that cannot match
+	// the structured N and ORG is asked on the rest), and the local copy
+	// is built behind it, so later searches match every field. Only a
+	// server that cannot query at all makes the user wait for the copy.
+	recs, err := s.serverQuery(ctx, u, b, ts, true)
 	if err == nil {
 		s.warmBehind(u, x)
 		return recs, nil
