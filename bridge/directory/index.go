@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/idlebridge/idlebridge/upstream/dav"
@@ -19,6 +20,9 @@ var errTooLarge = errors.New("directory: address book too large for a local copy
 type index struct {
 	user, href string
 	class      bookClass
+	// warmed is set once the copy was filled; read without mu, so a search
+	// never waits behind the first (long) fill of the copy.
+	warmed atomic.Bool
 
 	mu        sync.Mutex // one refresh at a time; guards everything below
 	cursor    dav.Cursor
@@ -34,11 +38,7 @@ func newIndex(user, href string, class bookClass) *index {
 }
 
 // warm says whether the index has been filled once.
-func (x *index) warm() bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return !x.refreshed.IsZero()
-}
+func (x *index) warm() bool { return x.warmed.Load() }
 
 // refresh brings the copy up to date when it is older than fresh: one Poll
 // (one sync-collection request when nothing changed) and a multiget of
@@ -100,6 +100,7 @@ func (x *index) refresh(ctx context.Context, c *dav.Client, fresh time.Duration,
 		}
 	}
 	x.refreshed = time.Now()
+	x.warmed.Store(true)
 	return nil
 }
 
@@ -135,10 +136,4 @@ func (x *index) byEmail(addr string) []*record {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].sortKey < out[j].sortKey })
 	return out
-}
-
-func (x *index) lastUsed() time.Time {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.used
 }
