@@ -9,9 +9,11 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
-// davClasses are the item classes served over CalDAV beside mail.
+// davClasses are the item classes served over CalDAV and CardDAV beside
+// mail.
 func davClasses(c DAVConfig, store state.Store, log *slog.Logger) []engine.Class {
-	return []engine.Class{davsync.CalendarClass(davOptions(c, store, log))}
+	o := davOptions(c, store, log)
+	return []engine.Class{davsync.CalendarClass(o), davsync.ContactsClass(o)}
 }
 
 // davOptions turns the dav section of the configuration into the
