@@ -218,6 +218,63 @@ func TestContactsThroughTheFront(t *testing.T) {
 			if list, _, err = laptop.List(ctx, book); err != nil || len(list) != 1 {
 				t.Fatalf("book after Delete: %d cards, %v", len(list), err)
 			}
+			key = r.SyncKey
+
+			// Nothing new; the laptop adds a card: the parked Ping wakes.
+			if r, err := dev.Sync(ctx, def.ServerID, key, client.SyncOptions{WindowSize: 10}); err != nil || r.Status != "1" || len(r.Items) != 0 {
+				t.Fatalf("Sync with nothing new: %v %+v", err, r)
+			}
+			ping := parkPing(t, e, dev, 120, def.ServerID)
+			time.Sleep(time.Second) // the watcher is running
+			if _, err := laptop.Create(ctx, book+"laptop.vcf", dav.ContentVCard,
+				[]byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:laptop-1\r\nFN:Lap Top\r\nN:Top;Lap;;;\r\nEND:VCARD\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			if pr := awaitPing(t, ping, 30*time.Second); pr.status != "2" {
+				t.Fatalf("Ping after a laptop edit: %s %v", pr.status, pr.changed)
+			}
+			if r, err = dev.Sync(ctx, def.ServerID, key, client.SyncOptions{WindowSize: 10}); err != nil || len(r.Adds()) != 1 {
+				t.Fatalf("Sync after the Ping: %v %+v", err, r)
+			}
+
+			// The device makes, renames and deletes an address book.
+			folderCmd := func(cmd string, fields ...string) *wbxml.Element {
+				t.Helper()
+				req := wbxml.New(wbxml.FolderHierarchy, cmd)
+				for i := 0; i+1 < len(fields); i += 2 {
+					req.AddText(wbxml.FolderHierarchy, fields[i], fields[i+1])
+				}
+				resp, err := dev.Do(ctx, cmd, req)
+				if err != nil || resp.Status() != "1" {
+					t.Fatalf("%s: %v, Status %q", cmd, err, resp.Status())
+				}
+				return resp.Doc
+			}
+			cr := folderCmd("FolderCreate", "SyncKey", fs.SyncKey, "ParentId", "0", "DisplayName", "Friends", "Type", "14")
+			newBook, fkey := cr.ChildText(wbxml.FolderHierarchy, "ServerId"), cr.ChildText(wbxml.FolderHierarchy, "SyncKey")
+			names := func() map[string]bool {
+				cols, err := laptop.AddressBooks(ctx, home)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := map[string]bool{}
+				for _, c := range cols {
+					out[c.DisplayName] = true
+				}
+				return out
+			}
+			if !names()["Friends"] {
+				t.Fatalf("no Friends book after FolderCreate: %v", names())
+			}
+			up := folderCmd("FolderUpdate", "SyncKey", fkey, "ServerId", newBook, "ParentId", "0", "DisplayName", "Pals")
+			fkey = up.ChildText(wbxml.FolderHierarchy, "SyncKey")
+			if n := names(); !n["Pals"] || n["Friends"] {
+				t.Fatalf("after FolderUpdate: %v", n)
+			}
+			folderCmd("FolderDelete", "SyncKey", fkey, "ServerId", newBook)
+			if n := names(); n["Pals"] || len(n) != 2 {
+				t.Fatalf("after FolderDelete: %v", n)
+			}
 		})
 	}
 }
