@@ -86,6 +86,12 @@ func newEnv(t testing.TB, opts Options) *env {
 
 func newEnvUser(t testing.TB, opts Options, user string) *env {
 	t.Helper()
+	return newEnvClass(t, opts, user, CalendarClass)
+}
+
+// newEnvClass is newEnvUser for another class (ContactsClass).
+func newEnvClass(t testing.TB, opts Options, user string, mk func(Options) engine.Class) *env {
+	t.Helper()
 	base := testenv.DAVURL(t)
 	st, err := state.OpenEmbedded(filepath.Join(t.TempDir(), "s.db"), state.EmbeddedOptions{})
 	if err != nil {
@@ -110,7 +116,7 @@ func newEnvUser(t testing.TB, opts Options, user string) *env {
 	if opts.Timeout == 0 {
 		opts.Timeout = 20 * time.Second
 	}
-	class := CalendarClass(opts)
+	class := mk(opts)
 	other, err := dav.New(dav.Config{URL: base, Username: user, Password: "secret", Timeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +125,7 @@ func newEnvUser(t testing.TB, opts Options, user string) *env {
 	t.Cleanup(cancel)
 	e := &env{
 		t: t, ctx: ctx, store: st, class: class, core: class.Source.(source).c, eng: &engine.Engine{Store: st},
-		p:     &accounts.Principal{User: &accounts.User{Address: user, CalDAV: base}, Upstream: accounts.Credentials{Username: user, Password: "secret"}},
+		p:     &accounts.Principal{User: &accounts.User{Address: user, CalDAV: base, CardDAV: base}, Upstream: accounts.Credentials{Username: user, Password: "secret"}},
 		other: other, home: "/" + user + "/", wire: w, device: "dev1",
 	}
 	return e
