@@ -109,13 +109,21 @@ func BenchmarkContacts5000(b *testing.B) {
 	defer cancel()
 	e.ctx = ctx
 	book := e.home + "big/"
+	// Radicale's first listing of 5 000 new cards parses them all.
+	other, err := dav.New(dav.Config{URL: testenv.DAVURL(b), Username: user, Password: "secret", Timeout: 15 * time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.other = other
 	fillStart := time.Now()
 	if list, _, err := e.other.List(ctx, book); err != nil || len(list) != benchContacts {
-		if err == nil {
+		if err == nil && len(list) != 0 {
 			b.Fatalf("%s holds %d cards, want %d", book, len(list), benchContacts)
 		}
-		if err := e.other.MakeAddressBook(ctx, book, "Big"); err != nil {
-			b.Fatal(err)
+		if err != nil {
+			if err := e.other.MakeAddressBook(ctx, book, "Big"); err != nil {
+				b.Fatal(err)
+			}
 		}
 		e.fillCards(book, benchContacts)
 		if list, _, err := e.other.List(ctx, book); err != nil || len(list) != benchContacts {
