@@ -133,6 +133,10 @@ func handleResolveRecipients(ctx context.Context, c *call) (*wbxml.Element, erro
 		resp.AddText(ns, "Status", strconv.Itoa(ResolveStatusProtocolError))
 		return resp, nil
 	}
+	if c.ver < V141 {
+		// Pictures came with 14.1 (MS-ASCMD 2.2.3.135.2).
+		req.Picture, req.MaxPictureSize, req.maxPictures = false, 0, 0
+	}
 	results, err := c.s.Backend.(RecipientResolver).ResolveRecipients(ctx, c.acct, c.q.DeviceID, &req.RecipientQuery)
 	if err != nil {
 		code, ok := commandStatusOf(err)
@@ -267,6 +271,6 @@ func (e *recipientEncoder) picture(el *wbxml.Element, p *GALPicture) {
 	default:
 		e.pictures++
 		el.AddText(ns, "Status", strconv.Itoa(PictureStatusOK))
-		el.AddText(ns, "Data", base64.StdEncoding.EncodeToString(p.Data))
+		el.AddOpaque(ns, "Data", p.Data) // a byte array (MS-ASCMD 2.2.3.39.3)
 	}
 }

@@ -117,7 +117,7 @@ func TestResolveRecipientsFront(t *testing.T) {
 	if rc.ChildText(rr, "EmailAddress") != "jane@example.org" || rc.ChildText(rr, "Type") != "1" ||
 		rc.Child(rr, "Availability").ChildText(rr, "MergedFreeBusy") != "0220" ||
 		len(rc.Child(rr, "Certificates").All(rr, "Certificate")) != 2 || rc.Child(rr, "Certificates").ChildText(rr, "Status") != "1" ||
-		rc.Child(rr, "Picture").ChildText(rr, "Data") != "anBlZw==" {
+		string(rc.Child(rr, "Picture").Child(rr, "Data").Opaque) != "jpeg" {
 		t.Errorf("resolved recipient: %s", outline(rc))
 	}
 	// 2: three candidates, two shown: partial, count 3, no certificates or availability.
