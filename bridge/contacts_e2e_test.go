@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"image"
 	"image/png"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -286,4 +290,64 @@ func laptopGet(ctx context.Context, t *testing.T, c *dav.Client, book, href stri
 		t.Fatalf("get %s: %v (%d)", href, err, len(objs))
 	}
 	return objs[0].Data, objs[0].ETag
+}
+
+// TestContactsPushLatency measures, over edits at random moments, the time
+// from a laptop's PUT of a card to the parked Ping's answer. Logged, never
+// asserted. IDLEBRIDGE_CARD_LATENCY_INTERVAL (default 1s, the watcher's
+// poll) and IDLEBRIDGE_CARD_LATENCY_EDITS (default 10; the closing note's
+// figure: 10s and 50).
+func TestContactsPushLatency(t *testing.T) {
+	interval, edits := time.Second, 10
+	if d, err := time.ParseDuration(os.Getenv("IDLEBRIDGE_CARD_LATENCY_INTERVAL")); err == nil && d > 0 {
+		interval = d
+	}
+	if n, err := strconv.Atoi(os.Getenv("IDLEBRIDGE_CARD_LATENCY_EDITS")); err == nil && n > 0 {
+		edits = n
+	}
+	e := bridgetest.Start(t, bridgetest.Options{DAV: true, Classes: func(env *bridgetest.Env) []engine.Class {
+		return []engine.Class{davsync.ContactsClass(davsync.Options{Store: env.Store, PollActive: interval, PollIdle: interval})}
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(edits)*(2*interval+30*time.Second))
+	defer cancel()
+	laptop, err := dav.New(dav.Config{URL: testenv.DAVURL(t), Username: e.User, Password: e.Password, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	book := "/" + e.User + "/contacts/"
+	if err := laptop.MakeAddressBook(ctx, book, "Contacts"); err != nil {
+		t.Fatal(err)
+	}
+	dev := e.Device(t, "clat", "16.1")
+	fs, err := dev.FolderSync(ctx, "0")
+	if err != nil || fs.Status != "1" {
+		t.Fatalf("FolderSync: %v %+v", err, fs)
+	}
+	f, _ := client.FolderByType(fs.Add, 9)
+	_, key, err := dev.SyncAll(ctx, f.ServerID, client.SyncOptions{WindowSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lat []time.Duration
+	for i := range edits {
+		ping := parkPing(t, e, dev, 120, f.ServerID)
+		time.Sleep(time.Duration(rand.Int64N(int64(interval))))
+		put := time.Now()
+		card := fmt.Sprintf("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:lat-%d\r\nFN:Edit %d\r\nN:Edit;%d;;;\r\nEND:VCARD\r\n", i, i, i)
+		if _, err := laptop.Create(ctx, fmt.Sprintf("%sl%d.vcf", book, i), dav.ContentVCard, []byte(card)); err != nil {
+			t.Fatal(err)
+		}
+		pr := awaitPing(t, ping, 2*interval+30*time.Second)
+		lat = append(lat, time.Since(put))
+		if pr.status != "2" {
+			t.Fatalf("edit %d: Ping %s", i, pr.status)
+		}
+		r, err := dev.Sync(ctx, f.ServerID, key, client.SyncOptions{WindowSize: 10})
+		if err != nil || len(r.Adds()) != 1 {
+			t.Fatalf("edit %d: Sync %v %+v", i, err, r)
+		}
+		key = r.SyncKey
+	}
+	slices.Sort(lat)
+	t.Logf("card PUT → Ping answer over %d edits, %v poll interval: median %v, max %v", len(lat), interval, lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
 }
