@@ -342,3 +342,23 @@ func contactDropSpace(r rune) rune {
 	}
 	return r
 }
+
+// contacts2Names are the Contact elements of the Contacts2 code page
+// (MS-ASWBXML 2.1.2.1.13).
+var contacts2Names = map[string]bool{
+	"CustomerId": true, "GovernmentId": true, "IMAddress": true, "IMAddress2": true, "IMAddress3": true,
+	"ManagerName": true, "CompanyMainPhone": true, "AccountName": true, "NickName": true, "MMS": true,
+}
+
+// ContactFieldByName names a contact element as a Supported list gives it
+// (by local name, MS-ASCMD 2.2.3.179): Body is AirSyncBase's, the
+// Contacts2 names are that page's, the rest are Contacts'.
+func ContactFieldByName(name string) ContactField {
+	switch {
+	case name == ContactBodyTag.Name:
+		return ContactBodyTag
+	case contacts2Names[name]:
+		return contactC2(name)
+	}
+	return contactC1(name)
+}

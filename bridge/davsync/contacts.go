@@ -88,7 +88,7 @@ func (ct contacts) Patch(stored []byte, app *wbxml.Element, call *engine.Call, _
 		}
 		return &Patched{Data: card, UID: uid, Changed: true}, nil
 	}
-	out, err := cardconv.Merge(stored, dev, cardconv.Ghosting{Version: v}, opt)
+	out, err := cardconv.Merge(stored, dev, contactGhosting(call, v), opt)
 	if err != nil {
 		return nil, err
 	}
@@ -244,4 +244,21 @@ func (h addressBookHierarchy) DeleteFolder(ctx context.Context, p *accounts.Prin
 		return folderErr(err)
 	}
 	return nil
+}
+
+// contactGhosting is cardconv's Ghosting from the device's Supported list
+// (kept by the engine from the folder's initial Sync): at 12.x-14.x what
+// the list names and a Change leaves out is cleared, what it does not name
+// is kept; no list, nothing is kept (MS-ASCMD 2.2.3.179).
+func contactGhosting(call *engine.Call, v items.Version) cardconv.Ghosting {
+	g := cardconv.Ghosting{Version: v}
+	names, ok := call.Supported()
+	if !ok {
+		return g
+	}
+	g.Supported = make([]items.ContactField, 0, len(names))
+	for _, n := range names {
+		g.Supported = append(g.Supported, items.ContactFieldByName(n))
+	}
+	return g
 }
