@@ -98,9 +98,7 @@ func New(cfg Config) *Bridge {
 	}
 	b := &Bridge{Store: cfg.Store, Auth: cfg.Auth, Log: log, MaxDevicesPerUser: cfg.MaxDevicesPerUser,
 		engine: engine.Engine{Store: cfg.Store}, byKind: map[engine.Kind]*engine.Class{}}
-	for _, c := range cfg.Classes {
-		b.classes = append(b.classes, c)
-	}
+	b.classes = append(b.classes, cfg.Classes...)
 	for i := range b.classes {
 		for _, k := range b.classes[i].Kinds {
 			if k == engine.KindMail {

@@ -26,10 +26,6 @@ type hierarchyFolder struct {
 	Delim   rune
 }
 
-func (f hierarchyFolder) signature() string {
-	return folderSignature(f.Type, f.ParentID, f.DisplayName)
-}
-
 func folderSignature(typ int, parentID, name string) string {
 	return strconv.Itoa(typ) + "|" + parentID + "|" + name
 }

@@ -147,15 +147,6 @@ func (fm *folderMap) setRef(id string, r engine.Ref, d *state.Delta) {
 	d.Set[id] = engine.EncodeRef(r)
 }
 
-// ref returns what id names, of any kind.
-func (fm *folderMap) ref(id string) (engine.Ref, bool) {
-	if name, ok := fm.byID[id]; ok {
-		return engine.Ref{Kind: engine.KindMail, Path: name}, true
-	}
-	r, ok := fm.refs[id]
-	return r, ok
-}
-
 // remove forgets id and records it in d.
 func (fm *folderMap) remove(id string, d *state.Delta) {
 	if name, ok := fm.byID[id]; ok {

@@ -214,4 +214,3 @@ func (t email2Tag) add(e *wbxml.Element) *wbxml.Element { return e.Add(wbxml.Ema
 func (t email2Tag) text(e *wbxml.Element, s string)     { e.AddText(wbxml.Email2, string(t), s) }
 func (t email2Tag) opaque(e *wbxml.Element, b []byte)   { e.AddOpaque(wbxml.Email2, string(t), b) }
 func (t respTag) text(e *wbxml.Element, s string)       { e.AddText(wbxml.MeetingResponse, string(t), s) }
-func (t baseTag) all(e *wbxml.Element) []*wbxml.Element { return e.All(wbxml.AirSyncBase, string(t)) }

@@ -123,17 +123,3 @@ func (x *index) search(ts []string) []*record {
 	}
 	return out
 }
-
-// byEmail returns the records holding the lower-cased address.
-func (x *index) byEmail(addr string) []*record {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	var out []*record
-	for _, r := range x.records {
-		if r.hasEmail(addr) {
-			out = append(out, r)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].sortKey < out[j].sortKey })
-	return out
-}

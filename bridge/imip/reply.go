@@ -101,9 +101,7 @@ func (m *Meeting) Reply(a Answer) ([]byte, error) {
 	cal.Props.SetText(ical.PropProductID, "-//idlebridge//iTIP//EN")
 	cal.Props.SetText(ical.PropVersion, "2.0")
 	cal.Props.SetText(ical.PropMethod, MethodReply)
-	for _, tz := range m.timezonesFor(ev) {
-		cal.Children = append(cal.Children, tz)
-	}
+	cal.Children = append(cal.Children, m.timezonesFor(ev)...)
 	cal.Children = append(cal.Children, ev)
 	var buf bytes.Buffer
 	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
