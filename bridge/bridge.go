@@ -49,6 +49,8 @@ type Bridge struct {
 	Mail              *Mail
 	Push              *Push
 	Sender            *Sender
+	// Meetings serves MeetingResponse (meetings.go); nil answers status 4.
+	Meetings *Meetings
 
 	directory  *directory.Service
 	domains    func(domain string) (*accounts.Domain, bool)

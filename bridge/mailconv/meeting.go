@@ -91,3 +91,11 @@ func meetingElement(m *imip.Meeting, opts Options) *wbxml.Element {
 	}
 	return m.Element(items.Version(opts.Version))
 }
+
+// Invitation reads the iTIP object of a message (the same part the Email
+// item's MeetingRequest is built from), for MeetingResponse: nil and no
+// error when the message is no meeting message.
+func Invitation(raw []byte, opts Options) (*imip.Meeting, error) {
+	t := parseTree(raw)
+	return meeting(analyze(t), t.root.hdr, opts)
+}
