@@ -102,8 +102,10 @@ type Meeting struct {
 	ResponseRequested bool
 	// ProposedStart and ProposedEnd are a COUNTER's new times.
 	ProposedStart, ProposedEnd *time.Time
-	// Calendar is the parsed object, for MeetingResponse to store.
+	// Calendar is the parsed object and Raw its bytes, for MeetingResponse
+	// to store (patched, never regenerated: calconv.SetPartStat).
 	Calendar *ical.Calendar
+	Raw      []byte
 
 	copt calconv.Options // how times were read, to match instances later
 }
@@ -120,7 +122,7 @@ func Parse(data []byte, opt Options) (*Meeting, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Meeting{Calendar: cal}
+	m := &Meeting{Calendar: cal, Raw: data}
 	if p := cal.Props.Get(ical.PropMethod); p != nil {
 		m.Method = strings.ToUpper(strings.TrimSpace(p.Value))
 	}
