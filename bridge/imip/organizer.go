@@ -21,7 +21,7 @@ import (
 // (MS-ASCMD 2.2.3.163 and the research note §6.3), unless the CalDAV
 // server schedules itself.
 type Invite struct {
-	Method     string   // MethodRequest or MethodCancel
+	Method     string // MethodRequest or MethodCancel
 	UID        string
 	Sequence   int
 	Recipients []string // the attendees' addresses, the organizer left out
