@@ -29,8 +29,10 @@ func handleMeetingResponse(ctx context.Context, c *call) (*wbxml.Element, error)
 	answers := make([]MeetingAnswer, 0, len(reqs))
 	results := make([]MeetingResult, len(reqs))
 	index := make([]int, 0, len(reqs)) // answers[i] is reqs[index[i]]
+	decoded := make([]MeetingAnswer, len(reqs))
 	for i, el := range reqs {
 		a, status := decodeMeetingAnswer(el, c.ver)
+		decoded[i] = a
 		if status != 0 {
 			results[i].Status = status
 			continue
@@ -61,6 +63,11 @@ func handleMeetingResponse(ctx context.Context, c *call) (*wbxml.Element, error)
 		r.AddText(wbxml.MeetingResponse, "Status", strconv.Itoa(results[i].Status))
 		if results[i].Status == MeetingRespStatusOK && results[i].CalendarID != "" {
 			r.AddText(wbxml.MeetingResponse, "CalendarId", results[i].CalendarID)
+		}
+		if inst := decoded[i].InstanceID; inst != nil {
+			// MS-ASCMD 2.2.3.92.1: the Result names the occurrence answered
+			// (a 24-character dateTime, MS-ASCMD 6.26).
+			r.AddText(wbxml.MeetingResponse, "InstanceId", inst.UTC().Format("2006-01-02T15:04:05.000Z"))
 		}
 	}
 	c.log.Info("meeting responses", "count", len(reqs), "answered", len(answers))

@@ -110,6 +110,12 @@ func TestMeetingResponseFront(t *testing.T) {
 			t.Errorf("result %d: CalendarId %q, want %q", i, g, w.calID)
 		}
 	}
+	if g := results[1].ChildText(wbxml.MeetingResponse, "InstanceId"); g != "2026-12-14T09:00:00.000Z" {
+		t.Errorf("the one-occurrence answer's Result names InstanceId %q", g)
+	}
+	if results[0].Has(wbxml.MeetingResponse, "InstanceId") {
+		t.Error("a whole-series answer's Result has an InstanceId")
+	}
 	// Only the servable Requests reached the Backend, decoded.
 	if len(be.got) != 4 || be.vers[0] != 161 {
 		t.Fatalf("backend got %d answers at %v: %+v", len(be.got), be.vers, be.got)
