@@ -89,6 +89,9 @@ type Config struct {
 	Domains func(domain string) (*accounts.Domain, bool)
 	// DirectoryOptions tune GAL Search and ResolveRecipients.
 	DirectoryOptions directory.Options
+	// MeetingCalendar is the calendar side of MeetingResponse; nil: answers
+	// are sent (16.x SendResponse) but stored in no calendar.
+	MeetingCalendar MeetingCalendar
 }
 
 // New builds the bridge: the mail engine, the push hub (with the classes'
@@ -133,6 +136,7 @@ func New(cfg Config) *Bridge {
 	b.domains = cfg.Domains
 	b.directory = directory.New(b.directoryUser, cfg.DirectoryOptions, log)
 	b.closers = append(b.closers, b.directory.Close)
+	b.Meetings = &Meetings{Sender: b.Sender, Calendar: cfg.MeetingCalendar, Log: log}
 	return b
 }
 
@@ -152,16 +156,17 @@ func (b *Bridge) Close() {
 func (b *Bridge) Classes() []engine.Class { return b.classes }
 
 var (
-	_ activesync.Backend         = (*Bridge)(nil)
-	_ activesync.FolderSyncer    = (*Bridge)(nil)
-	_ activesync.Syncer          = (*Bridge)(nil)
-	_ activesync.Estimator       = (*Bridge)(nil)
-	_ activesync.Mover           = (*Bridge)(nil)
-	_ activesync.ItemFetcher     = (*Bridge)(nil)
-	_ activesync.Sender          = (*Bridge)(nil)
-	_ activesync.Pinger          = (*Bridge)(nil)
-	_ activesync.RequestObserver = (*Bridge)(nil)
-	_ activesync.DeviceLogin     = (*Bridge)(nil)
+	_ activesync.Backend          = (*Bridge)(nil)
+	_ activesync.FolderSyncer     = (*Bridge)(nil)
+	_ activesync.Syncer           = (*Bridge)(nil)
+	_ activesync.Estimator        = (*Bridge)(nil)
+	_ activesync.Mover            = (*Bridge)(nil)
+	_ activesync.ItemFetcher      = (*Bridge)(nil)
+	_ activesync.Sender           = (*Bridge)(nil)
+	_ activesync.Pinger           = (*Bridge)(nil)
+	_ activesync.RequestObserver  = (*Bridge)(nil)
+	_ activesync.DeviceLogin      = (*Bridge)(nil)
+	_ activesync.MeetingResponder = (*Bridge)(nil)
 )
 
 // Account is an authenticated user with the upstream credentials of the

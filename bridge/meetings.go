@@ -36,7 +36,7 @@ type MeetingCalendar interface {
 // invitation (IMAP) or the calendar item (Calendar).
 type Meetings struct {
 	Sender   *Sender
-	Calendar MeetingCalendar // nil: no calendar source; answers fail with status 3
+	Calendar MeetingCalendar // nil: no calendar source; answers are sent but stored nowhere
 	Log      *slog.Logger
 	// MaxInvitationBytes bounds the invitation mail read (default 4 MiB).
 	MaxInvitationBytes int64
@@ -95,16 +95,18 @@ func (mt *Meetings) answer(ctx context.Context, acct *Account, ver activesync.Ve
 		return fail(int(activesync.StatusNoRecurrenceInCalendar), errors.New("InstanceId on a meeting that does not recur"))
 	}
 	partStat := imip.PartStatFor(ans.UserResponse)
-	if mt.Calendar == nil {
-		return fail(activesync.MeetingRespStatusMailboxError, errors.New("no calendar source"))
+	calID, schedules := "", false
+	if mt.Calendar != nil {
+		// A user without a calendar still answers: the reply goes out (16.x)
+		// and the Result has no CalendarId.
+		if calID, err = mt.Calendar.Answer(ctx, acct, m, calconv.Answer{
+			Email: acct.Address(), Name: acct.DisplayName(), PartStat: partStat, Instance: ans.InstanceID,
+		}); err != nil {
+			return fail(activesync.MeetingRespStatusMailboxError, fmt.Errorf("calendar: %w", err))
+		}
+		schedules = mt.Calendar.SchedulesItself(ctx, acct)
 	}
-	calID, err := mt.Calendar.Answer(ctx, acct, m, calconv.Answer{
-		Email: acct.Address(), Name: acct.DisplayName(), PartStat: partStat, Instance: ans.InstanceID,
-	})
-	if err != nil {
-		return fail(activesync.MeetingRespStatusMailboxError, fmt.Errorf("calendar: %w", err))
-	}
-	if ans.SendResponse != nil && !mt.Calendar.SchedulesItself(ctx, acct) {
+	if ans.SendResponse != nil && !schedules {
 		// MS-ASCMD 2.2.3.163: a 16.x device asks the server to answer the
 		// organizer; without SendResponse it sent its own (≤ 14.1) or none.
 		reply := imip.Answer{Attendee: acct.Address(), Name: acct.DisplayName(), PartStat: partStat, Comment: ans.SendResponse.Body}
@@ -200,5 +202,3 @@ func (b *Bridge) MeetingResponse(ctx context.Context, a activesync.Account, devi
 	}
 	return b.Meetings.MeetingResponse(ctx, a, deviceID, ver, answers)
 }
-
-var _ activesync.MeetingResponder = (*Bridge)(nil)
