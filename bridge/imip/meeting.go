@@ -62,6 +62,10 @@ type Options struct {
 	// Recipients are the message's To and Cc addresses: the user's
 	// ATTENDEE line is the one among them (ResponseRequested).
 	Recipients []string
+	// Method, when set, is taken instead of the object's METHOD: a stored
+	// calendar event (which has none, RFC 4791 4.1) read as the REQUEST it
+	// came from, for a MeetingResponse on the calendar folder.
+	Method string
 }
 
 // sharedZones is built on first use: caltz.Zones loads the CLDR table once
@@ -125,6 +129,9 @@ func Parse(data []byte, opt Options) (*Meeting, error) {
 	m := &Meeting{Calendar: cal, Raw: data}
 	if p := cal.Props.Get(ical.PropMethod); p != nil {
 		m.Method = strings.ToUpper(strings.TrimSpace(p.Value))
+	}
+	if opt.Method != "" {
+		m.Method = opt.Method
 	}
 	switch m.Method {
 	case MethodRequest, MethodCancel, MethodReply, MethodCounter:
