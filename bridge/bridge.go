@@ -136,7 +136,11 @@ func New(cfg Config) *Bridge {
 	b.domains = cfg.Domains
 	b.directory = directory.New(b.directoryUser, cfg.DirectoryOptions, log)
 	b.closers = append(b.closers, b.directory.Close)
-	b.Meetings = &Meetings{Sender: b.Sender, Calendar: cfg.MeetingCalendar, Log: log}
+	mc := cfg.MeetingCalendar
+	if mc == nil {
+		mc = meetingCalendarOf(b)
+	}
+	b.Meetings = &Meetings{Sender: b.Sender, Calendar: mc, Log: log}
 	return b
 }
 

@@ -27,10 +27,11 @@ import (
 // Radicale, named by UID: the calendar side of MeetingResponse as the
 // test needs it (the calendar source brings the real one with its IDs).
 type davCalendar struct {
-	cl   *dav.Client
-	coll string
-	mu   sync.Mutex
-	puts int
+	cl        *dav.Client
+	coll      string
+	schedules bool // pretend the server schedules itself (RFC 6638)
+	mu        sync.Mutex
+	puts      int
 }
 
 func (c *davCalendar) href(uid string) string { return c.coll + url.PathEscape(uid) + ".ics" }
@@ -64,7 +65,7 @@ func (c *davCalendar) Invitation(context.Context, *bridge.Account, string, strin
 	return nil, false, nil
 }
 
-func (c *davCalendar) SchedulesItself(context.Context, *bridge.Account) bool { return false }
+func (c *davCalendar) SchedulesItself(context.Context, *bridge.Account) bool { return c.schedules }
 
 func (c *davCalendar) stored(t *testing.T, uid string) string {
 	t.Helper()
@@ -202,5 +203,15 @@ func TestMeetingResponseThroughTheFront(t *testing.T) {
 	}
 	if !slices.Equal(partStat(cal.stored(t, uid), e.User), []string{"DECLINED"}) {
 		t.Error("the decline did not reach the calendar")
+	}
+	// Where the CalDAV server schedules itself, it sends the REPLY: the
+	// bridge sends none, though the device asked (a new answer, so a new key).
+	cal.schedules = true
+	res = answer("16.1", "2", true)
+	if res.ChildText(wbxml.MeetingResponse, "Status") != "1" {
+		t.Fatalf("tentative with a scheduling server: %s", res.XML())
+	}
+	if n := len(sinkMessages(t, maildir, marker)); n != 1 {
+		t.Errorf("%d replies with a scheduling CalDAV server, want still 1", n)
 	}
 }

@@ -1,0 +1,157 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-ical"
+	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/activesync/items"
+	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/calconv"
+	"github.com/idlebridge/idlebridge/bridge/caltz"
+	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/imip"
+)
+
+// meetingStore is what a calendar class's Source offers MeetingResponse
+// (bridge/davsync.MeetingStore; declared here by shape so the bridge does
+// not import the class).
+type meetingStore interface {
+	StoreMeeting(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, uid string, patch func(stored []byte) ([]byte, error)) (string, error)
+	ReadItem(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, serverID string) ([]byte, error)
+	SchedulesItself(ctx context.Context, p *accounts.Principal) bool
+}
+
+// classMeetings is the MeetingCalendar over the calendar class plugged
+// into the bridge: answers go into the user's default calendar (FolderSync
+// type 8), the folder whose items devices see under the IDs returned.
+type classMeetings struct {
+	b     *Bridge
+	cls   *engine.Class
+	store meetingStore
+	zones *caltz.Zones
+}
+
+// meetingCalendarOf returns the MeetingCalendar of the bridge's calendar
+// class, nil when none is plugged in or it cannot store meetings.
+func meetingCalendarOf(b *Bridge) MeetingCalendar {
+	cls := b.classOf(engine.KindCalendar)
+	if cls == nil {
+		return nil
+	}
+	ms, ok := cls.Source.(meetingStore)
+	if !ok || cls.Hierarchy == nil {
+		return nil
+	}
+	return &classMeetings{b: b, cls: cls, store: ms, zones: caltz.New(caltz.Options{})}
+}
+
+// errNoCalendar: the user has no calendar to put the meeting in.
+var errNoCalendar = errors.New("no calendar")
+
+// defaultCalendar finds the user's default calendar folder and its ID.
+func (c *classMeetings) defaultCalendar(ctx context.Context, acct *Account) (string, engine.Ref, error) {
+	folders, err := c.cls.Hierarchy.Folders(ctx, acct.Principal, engine.Client{})
+	if err != nil {
+		return "", engine.Ref{}, err
+	}
+	var refs []engine.Ref
+	var pick *engine.Folder
+	for i, f := range folders {
+		refs = append(refs, f.Ref)
+		if f.Ref.Kind != engine.KindCalendar {
+			continue
+		}
+		if pick == nil || f.Type == activesync.FolderCalendar && pick.Type != activesync.FolderCalendar {
+			pick = &folders[i]
+		}
+	}
+	if pick == nil {
+		return "", engine.Ref{}, errNoCalendar
+	}
+	fm, err := reconcileKinds(ctx, c.b.Store, acct.Address(), c.cls.Hierarchy.Kinds(), refs)
+	if err != nil {
+		return "", engine.Ref{}, storeErr(err)
+	}
+	id, ok := fm.byRef[pick.Ref]
+	if !ok {
+		return "", engine.Ref{}, fmt.Errorf("default calendar %s has no folder ID", pick.Ref.Path)
+	}
+	return id, pick.Ref, nil
+}
+
+// errDeclinedAbsent stops a decline from creating an event.
+var errDeclinedAbsent = errors.New("declined, not stored")
+
+// Answer implements MeetingCalendar.
+func (c *classMeetings) Answer(ctx context.Context, acct *Account, m *imip.Meeting, a calconv.Answer) (string, error) {
+	folderID, ref, err := c.defaultCalendar(ctx, acct)
+	if err != nil {
+		return "", err
+	}
+	opt := calconv.Options{Zones: c.zones}
+	id, err := c.store.StoreMeeting(ctx, acct.Principal, folderID, ref, m.UID, func(stored []byte) ([]byte, error) {
+		switch {
+		case stored == nil && a.PartStat == imip.PartStatDeclined:
+			// Exchange keeps a declined meeting out of the calendar.
+			return nil, errDeclinedAbsent
+		case stored == nil || sequenceOf(m.Raw) > sequenceOf(stored):
+			// New, or the organizer changed the meeting since it was stored:
+			// the invitation's object, answered.
+			return calconv.SetPartStat(m.Raw, a, opt)
+		}
+		return calconv.SetPartStat(stored, a, opt)
+	})
+	if errors.Is(err, errDeclinedAbsent) {
+		return "", nil
+	}
+	return id, err
+}
+
+// Invitation implements MeetingCalendar: a calendar item read as the
+// REQUEST it came from.
+func (c *classMeetings) Invitation(ctx context.Context, acct *Account, collectionID, serverID string, ver activesync.Version) (*imip.Meeting, bool, error) {
+	ref, ok, err := refOf(ctx, c.b.Store, acct.Address(), collectionID)
+	if err != nil {
+		return nil, false, storeErr(err)
+	}
+	if !ok || ref.Kind != engine.KindCalendar {
+		return nil, false, nil
+	}
+	data, err := c.store.ReadItem(ctx, acct.Principal, collectionID, ref, serverID)
+	if err != nil {
+		return nil, true, fmt.Errorf("%w: %w", errOriginalGone, err)
+	}
+	m, err := imip.Parse(data, imip.Options{Version: items.Version(ver), Zones: c.zones, Method: imip.MethodRequest})
+	if err != nil {
+		return nil, true, fmt.Errorf("%w: %w", errNotInvitation, err)
+	}
+	return m, true, nil
+}
+
+// SchedulesItself implements MeetingCalendar.
+func (c *classMeetings) SchedulesItself(ctx context.Context, acct *Account) bool {
+	return c.store.SchedulesItself(ctx, acct.Principal)
+}
+
+// sequenceOf is the SEQUENCE of an object's first VEVENT (0 if none).
+func sequenceOf(data []byte) int {
+	cal, err := calconv.ParseICal(data)
+	if err != nil {
+		return 0
+	}
+	for _, ch := range cal.Children {
+		if ch.Name == ical.CompEvent {
+			if p := ch.Props.Get(ical.PropSequence); p != nil {
+				n, _ := strconv.Atoi(strings.TrimSpace(p.Value))
+				return n
+			}
+			return 0
+		}
+	}
+	return 0
+}
