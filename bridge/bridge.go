@@ -141,6 +141,7 @@ func New(cfg Config) *Bridge {
 		mc = meetingCalendarOf(b)
 	}
 	b.Meetings = &Meetings{Sender: b.Sender, Calendar: mc, Log: log}
+	b.Mail.onCancel = b.Meetings.applyCancel
 	return b
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idlebridge/idlebridge/bridge/imip"
 	"log/slog"
 
 	"github.com/idlebridge/idlebridge/activesync"
@@ -48,6 +49,9 @@ type Mail struct {
 	up    *Upstreams
 	log   *slog.Logger
 	opts  MailOptions
+	// onCancel is told of each meeting CANCEL a Sync sends to a device
+	// (meetings_cancel.go); nil: nobody is.
+	onCancel func(ctx context.Context, acct *Account, m *imip.Meeting)
 }
 
 // NewMail returns the mail engine. log may be nil.

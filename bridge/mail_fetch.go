@@ -7,6 +7,7 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/bridge/imip"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -27,6 +28,8 @@ type fetchedItem struct {
 	id   string
 	sig  string
 	data *wbxml.Element
+	// cancel is the iTIP CANCEL the message carries, nil for any other.
+	cancel *imip.Meeting
 }
 
 // fetchResult is what fetchItems got of the messages it was asked for.
@@ -243,7 +246,12 @@ func (m *Mail) convert(folderID string, sum *imap.Summary, raw []byte, truncated
 	if data == nil {
 		return fetchedItem{}, false
 	}
-	return fetchedItem{uid: sum.UID, id: id, sig: flagSignature(sum.Flags), data: data}, true
+	it := fetchedItem{uid: sum.UID, id: id, sig: flagSignature(sum.Flags), data: data}
+	if data.ChildText(wbxml.Email, "MessageClass") == imip.ClassCanceled {
+		// Read again for the calendar (rare: only cancellations).
+		it.cancel, _ = mailconv.Invitation(raw, opts)
+	}
+	return it, true
 }
 
 // readMessage returns a message's bytes, one command (or, for a large

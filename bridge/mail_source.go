@@ -46,7 +46,7 @@ func (src mailSource) Open(ctx context.Context, c *engine.Call) (engine.Job, err
 			m: m, user: c.User, deviceID: c.DeviceID, c: c.Sync, col: c.Header, role: c.Role,
 			mailbox: c.Ref.Path, opts: convOptions(c.Sync.Version, c.Sync.Options),
 		},
-		s: s, release: release, before: s.Stats().Commands,
+		s: s, release: release, before: s.Stats().Commands, acct: acct,
 		applied: &state.Delta{Set: map[string]string{}},
 	}
 	if c.Header != nil {
@@ -58,6 +58,7 @@ func (src mailSource) Open(ctx context.Context, c *engine.Call) (engine.Job, err
 // mailJob is one Sync of one mailbox.
 type mailJob struct {
 	syncJob
+	acct    *Account
 	s       *imap.Session
 	release func(broken bool)
 	before  int64
@@ -183,6 +184,9 @@ func (j *mailJob) Fetch(ctx context.Context, ids []string, b engine.Budget) ([]e
 	for _, it := range fr.items {
 		j.sent[it.uid] = true
 		items = append(items, engine.Item{ServerID: it.id, Version: it.sig, Data: it.data})
+		if it.cancel != nil && j.m.onCancel != nil {
+			j.m.onCancel(ctx, j.acct, it.cancel)
+		}
 	}
 	book := parseSkipBook(j.mm.skipped)
 	for _, sum := range fr.failed {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/calconv"
@@ -26,6 +27,11 @@ type MeetingCalendar interface {
 	// Outlook answer from the calendar folder); ok is false when the
 	// collection is no calendar of the user.
 	Invitation(ctx context.Context, acct *Account, collectionID, serverID string, ver activesync.Version) (m *imip.Meeting, ok bool, err error)
+	// Cancel writes an organizer's CANCEL into the event of m's UID
+	// (calconv.MarkCancelled: STATUS:CANCELLED on the series or the one
+	// occurrence) when the calendar holds it and the CANCEL is not older
+	// than it; an event the calendar lacks is not created.
+	Cancel(ctx context.Context, acct *Account, m *imip.Meeting) error
 	// SchedulesItself reports whether the user's CalDAV server sends iTIP
 	// messages itself (RFC 6638 calendar-auto-schedule): the bridge then
 	// sends no reply of its own, or the organizer would get two.
@@ -201,4 +207,27 @@ func (b *Bridge) MeetingResponse(ctx context.Context, a activesync.Account, devi
 		return out, nil
 	}
 	return b.Meetings.MeetingResponse(ctx, a, deviceID, ver, answers)
+}
+
+// cancelTimeout bounds the calendar write a CANCEL costs the Sync that
+// delivers it.
+const cancelTimeout = 10 * time.Second
+
+// applyCancel marks the event of a CANCEL the Inbox Sync is sending as
+// cancelled in the calendar (research note P11: "CANCEL → event
+// STATUS:CANCELLED"). It runs in the Sync, once per device that receives
+// the message; the write is idempotent, so the second device changes
+// nothing. A calendar that cannot be reached costs the Sync nothing but a
+// log line: the mail goes out all the same.
+func (mt *Meetings) applyCancel(ctx context.Context, acct *Account, m *imip.Meeting) {
+	if mt == nil || mt.Calendar == nil || m == nil || m.Method != imip.MethodCancel {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, cancelTimeout)
+	defer cancel()
+	if err := mt.Calendar.Cancel(ctx, acct, m); err != nil {
+		mt.log().Warn("meeting cancel not written to the calendar", "user", acct.Address(), "uid", m.UID, "err", err)
+		return
+	}
+	mt.log().Info("meeting cancel written to the calendar", "user", acct.Address(), "uid", m.UID)
 }

@@ -153,4 +153,38 @@ func meetingResponseIntoTheCalendar(t *testing.T, redis bool) {
 	if n := len(sinkMessages(t, maildir, marker)); n != 1 {
 		t.Errorf("%d replies after a decline without SendResponse, want 1", n)
 	}
+
+	// The organizer cancels: the Inbox Sync that delivers the CANCEL marks
+	// the event cancelled, and the calendar Sync shows it so (MeetingStatus
+	// 7: a received meeting, cancelled), still one item.
+	cancelMsg := "From: Bob Organizer <bob@example.com>\r\nTo: " + c.User + "\r\nSubject: Canceled: Quarterly planning\r\n" +
+		"Date: Wed, 2 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/calendar; charset=utf-8; method=CANCEL\r\n\r\n" +
+		"BEGIN:VCALENDAR\r\nMETHOD:CANCEL\r\nPRODID:Microsoft Exchange Server 2010\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n" +
+		"ORGANIZER;CN=Bob Organizer:mailto:bob@example.com\r\nATTENDEE;CN=Alice:mailto:" + c.User + "\r\nUID:" + uid + "\r\n" +
+		"SUMMARY:Canceled: Quarterly planning\r\nDTSTART:20261210T130000Z\r\nDTEND:20261210T143000Z\r\nDTSTAMP:20261202T100000Z\r\n" +
+		"SEQUENCE:1\r\nSTATUS:CANCELLED\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	if _, err := up.Append(ctx, "INBOX", nil, time.Now(), strings.NewReader(cancelMsg), int64(len(cancelMsg))); err != nil {
+		t.Fatal(err)
+	}
+	mails, _, err = dev.SyncAll(ctx, inbox.ServerID, client.SyncOptions{Class: "Email"})
+	if err != nil || len(mails) != 2 {
+		t.Fatalf("Inbox with the CANCEL: %v, %d items", err, len(mails))
+	}
+	if n := c.count(t); n != 1 {
+		t.Errorf("%d objects after the CANCEL, want 1", n)
+	}
+	for href := range list {
+		obj, _ := c.get(t, href)
+		if !bytes.Contains(obj.Data, []byte("STATUS:CANCELLED")) {
+			t.Errorf("the CANCEL did not reach the calendar:\n%s", obj.Data)
+		}
+	}
+	got, _, err := dev.SyncAll(ctx, calF.ServerID, client.SyncOptions{Class: "Calendar"})
+	if err != nil || len(got) != 1 || got[calID] == nil {
+		t.Fatalf("calendar after the CANCEL: %v, %d items (want only %s)", err, len(got), calID)
+	}
+	ev, err = items.DecodeCalendar(got[calID], items.V161)
+	if err != nil || ev.MeetingStatus == nil || *ev.MeetingStatus != 7 {
+		t.Errorf("cancelled meeting reads MeetingStatus %v (%v), want 7", ev.MeetingStatus, err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-ical"
 	"github.com/idlebridge/idlebridge/activesync"
@@ -154,4 +155,32 @@ func sequenceOf(data []byte) int {
 		}
 	}
 	return 0
+}
+
+// Cancel implements MeetingCalendar.
+func (c *classMeetings) Cancel(ctx context.Context, acct *Account, m *imip.Meeting) error {
+	folderID, ref, err := c.defaultCalendar(ctx, acct)
+	if errors.Is(err, errNoCalendar) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	opt := calconv.Options{Zones: c.zones}
+	var instance *time.Time
+	if !m.RecurrenceID.IsZero() {
+		instance = &m.RecurrenceID
+	}
+	_, err = c.store.StoreMeeting(ctx, acct.Principal, folderID, ref, m.UID, func(stored []byte) ([]byte, error) {
+		if stored == nil || sequenceOf(m.Raw) < sequenceOf(stored) {
+			// Not in the calendar, or cancelled before a later invitation.
+			return nil, nil
+		}
+		out, changed, err := calconv.MarkCancelled(stored, instance, opt)
+		if err != nil || !changed {
+			return nil, err
+		}
+		return out, nil
+	})
+	return err
 }

@@ -65,6 +65,8 @@ func (c *davCalendar) Invitation(context.Context, *bridge.Account, string, strin
 	return nil, false, nil
 }
 
+func (c *davCalendar) Cancel(context.Context, *bridge.Account, *imip.Meeting) error { return nil }
+
 func (c *davCalendar) SchedulesItself(context.Context, *bridge.Account) bool { return c.schedules }
 
 func (c *davCalendar) stored(t *testing.T, uid string) string {

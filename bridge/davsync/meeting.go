@@ -21,7 +21,9 @@ type MeetingStore interface {
 	// (folderID, ref): the object holding that UID is patched, or a new
 	// one is created at the name a device's Add of that UID would get, so
 	// a later Add of the same UID finds it. patch receives the stored
-	// bytes (nil for a new object) and returns what to write. The listing
+	// bytes (nil for a new object) and returns what to write, or nil to
+	// write nothing (the ServerId is then that of the object found, "" for
+	// none). The listing
 	// records the object at once, so the ServerId returned is the one the
 	// next calendar Sync sends it under.
 	StoreMeeting(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, uid string, patch func(stored []byte) ([]byte, error)) (serverID string, err error)
@@ -60,14 +62,19 @@ func (s source) StoreMeeting(ctx context.Context, p *accounts.Principal, folderI
 		if err != nil {
 			return "", err
 		}
-		if obj != nil {
+		if data == nil {
+			if obj == nil {
+				return "", nil
+			}
+			etag, href = obj.ETag, obj.Href
+		} else if obj != nil {
 			href = obj.Href
 			etag, err = cl.Update(ctx, href, obj.ETag, it.ContentType(), data)
 		} else {
 			href = newHref
 			etag, err = cl.Create(ctx, href, it.ContentType(), data)
 		}
-		if errors.Is(err, dav.ErrPrecondition) || errors.Is(err, dav.ErrConflict) {
+		if data != nil && (errors.Is(err, dav.ErrPrecondition) || errors.Is(err, dav.ErrConflict)) {
 			continue // someone wrote it meanwhile: read it again and patch that
 		}
 		if err != nil {
