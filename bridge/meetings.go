@@ -88,7 +88,12 @@ func (mt *Meetings) answer(ctx context.Context, acct *Account, ver activesync.Ve
 		return activesync.MeetingResult{Status: status}, err
 	}
 	if ans.LongID != "" {
-		return fail(activesync.MeetingRespStatusInvalidRequest, errors.New("LongId answers are not served"))
+		// A Search result's LongId is the item's ServerId (docs/architecture.md).
+		folderID, _, ok := parseItemID(ans.LongID)
+		if !ok {
+			return fail(activesync.MeetingRespStatusInvalidRequest, fmt.Errorf("LongId %q names no item", ans.LongID))
+		}
+		ans.CollectionID, ans.RequestID = folderID, ans.LongID
 	}
 	m, err := mt.invitation(ctx, acct, ans, ver)
 	switch {

@@ -206,6 +206,37 @@ func TestMeetingResponseThroughTheFront(t *testing.T) {
 	if !slices.Equal(partStat(cal.stored(t, uid), e.User), []string{"DECLINED"}) {
 		t.Error("the decline did not reach the calendar")
 	}
+	// A Search result answered by its LongId (the item's ServerId).
+	{
+		dev := e.Device(t, "mrlong", "16.1")
+		fs, err := dev.FolderSync(ctx, "0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		inbox, _ := client.FolderByType(fs.Add, 2)
+		got, _, err := dev.SyncAll(ctx, inbox.ServerID, client.SyncOptions{Class: "Email"})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("Inbox: %v, %d items", err, len(got))
+		}
+		var id string
+		for id = range got {
+		}
+		req := wbxml.New(wbxml.MeetingResponse, "MeetingResponse")
+		r := req.Add(wbxml.MeetingResponse, "Request")
+		r.AddText(wbxml.MeetingResponse, "UserResponse", "1")
+		r.AddText(wbxml.Search, "LongId", id)
+		resp, err := dev.Do(ctx, "MeetingResponse", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := resp.Doc.Child(wbxml.MeetingResponse, "Result")
+		if res.ChildText(wbxml.MeetingResponse, "Status") != "1" || res.Has(wbxml.MeetingResponse, "RequestId") {
+			t.Errorf("answer by LongId: %s", res.XML())
+		}
+		if !slices.Equal(partStat(cal.stored(t, uid), e.User), []string{"ACCEPTED"}) {
+			t.Error("the answer by LongId did not reach the calendar")
+		}
+	}
 	// Where the CalDAV server schedules itself, it sends the REPLY: the
 	// bridge sends none, though the device asked (a new answer, so a new key).
 	cal.schedules = true
