@@ -292,10 +292,13 @@ func address(p *ical.Prop) string {
 	return p.Params.Get("EMAIL")
 }
 
-// formatAddress renders an ORGANIZER as an RFC 5322 mailbox.
+// formatAddress renders an ORGANIZER as an RFC 5322 mailbox, as valid
+// UTF-8 without NUL (which would end a WBXML inline string; found by
+// FuzzParse).
 func formatAddress(p *ical.Prop) string {
-	addr := address(p)
-	cn := strings.Trim(p.Params.Get(ical.ParamCommonName), `"`)
+	clean := func(s string) string { return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "") }
+	addr := clean(address(p))
+	cn := clean(strings.Trim(p.Params.Get(ical.ParamCommonName), `"`))
 	if cn == "" || addr == "" {
 		return addr
 	}
