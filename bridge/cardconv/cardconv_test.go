@@ -341,3 +341,20 @@ func TestFoldKeepsRunes(t *testing.T) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "?") == s }
+
+func TestVersion(t *testing.T) {
+	for in, want := range map[string]string{
+		"BEGIN:VCARD\r\nVERSION:4.0\r\nFN:A\r\nEND:VCARD\r\n":        "4.0",
+		"BEGIN:VCARD\nVERSION:3.0\nFN:A\nEND:VCARD":                  "3.0",
+		"BEGIN:VCARD\r\nVERSION:2.1\r\nEND:VCARD\r\n":                "3.0",
+		"BEGIN:VCARD\r\nFN:no version\r\nEND:VCARD\r\n":              "3.0",
+		"BEGIN:VCARD\r\nVERSION:\r\n 4.0\r\nEND:VCARD\r\n":           "4.0",
+		"VERSION:4.0\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nEND:VCARD\r\n": "3.0",
+		"BEGIN:VCARD\r\nVERSION:4.0\r\n":                             "",
+		"not a card":                                                 "",
+	} {
+		if got := Version([]byte(in)); got != want {
+			t.Errorf("Version(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

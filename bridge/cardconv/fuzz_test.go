@@ -14,9 +14,13 @@ func FuzzFromVCard(f *testing.F) {
 	f.Add([]byte("BEGIN:VCARD\nVERSION:3.0\nitem1.EMAIL;type=\"a:b\":x@y\nitem1.X-ABLabel:_$!<Spouse>!$_\nPHOTO;ENCODING=b:AAAA\nADR:;;s\\;t;c\nEND:VCARD"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opt := Options{Family: FamilyIOS}
+		v := Version(data)
 		c, err := ToContact(data, opt)
 		if err != nil {
 			return
+		}
+		if d, _ := parseDoc(data); v != "" && (v == "4.0") != d.v4() {
+			t.Fatalf("Version says %q, the parser reads %q\n%q", v, d.version, data)
 		}
 		out, err := Merge(data, c, Ghosting{Version: 141}, opt)
 		if err != nil {

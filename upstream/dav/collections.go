@@ -37,6 +37,11 @@ type Collection struct {
 	// e.g. [VEVENT VTODO]. nil means the server did not say, which per the
 	// RFC means it accepts any component. Always nil for address books.
 	Components []string
+	// VCardVersions are the vCard versions of the address book's
+	// supported-address-data (RFC 6352 6.2.2) in the server's order, e.g.
+	// [3.0 4.0]; nil when the server did not say (RFC 6352 then means
+	// 3.0). Always nil for calendars.
+	VCardVersions []string
 	// ReadOnly is true when current-user-privilege-set (RFC 3744 5.4) lacks
 	// DAV:write (and DAV:all); a server that does not report privileges is
 	// taken as writable and a refused write gives ErrForbidden.
@@ -69,7 +74,7 @@ func (c *Collection) Supports(comp string) bool {
 const collectionPropfind = `<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:a="urn:ietf:params:xml:ns:carddav" xmlns:cs="http://calendarserver.org/ns/" xmlns:ic="http://apple.com/ns/ical/">
 <d:prop><d:resourcetype/><d:displayname/><d:current-user-privilege-set/><d:supported-report-set/><d:sync-token/><cs:getctag/>
-<c:supported-calendar-component-set/><c:calendar-description/><ic:calendar-color/><a:addressbook-description/></d:prop></d:propfind>`
+<c:supported-calendar-component-set/><c:calendar-description/><ic:calendar-color/><a:addressbook-description/><a:supported-address-data/></d:prop></d:propfind>`
 
 // Calendars lists the calendars in a calendar home (Depth 1), with
 // everything a folder list needs in one request.
@@ -127,6 +132,20 @@ func toCollection(r *msResponse) (Collection, bool) {
 	case p.isType(nsCardDAV, "addressbook"):
 		col.Kind = KindAddressBook
 		col.Description = p.ABDesc
+		if p.AddressTypes != nil {
+			col.VCardVersions = []string{}
+			for _, t := range p.AddressTypes.Type {
+				ct := strings.ToLower(strings.TrimSpace(t.ContentType))
+				if ct != "" && ct != "text/vcard" {
+					continue // e.g. application/vcard+json (RFC 7095)
+				}
+				v := strings.TrimSpace(t.Version)
+				if v == "" {
+					v = "3.0" // RFC 6352 10.3.1: the default version
+				}
+				col.VCardVersions = append(col.VCardVersions, v)
+			}
+		}
 	default:
 		return col, false
 	}

@@ -71,6 +71,12 @@ type props struct {
 			Name string `xml:"name,attr"`
 		} `xml:"urn:ietf:params:xml:ns:caldav comp"`
 	} `xml:"urn:ietf:params:xml:ns:caldav supported-calendar-component-set"`
+	AddressTypes *struct {
+		Type []struct {
+			ContentType string `xml:"content-type,attr"`
+			Version     string `xml:"version,attr"`
+		} `xml:"urn:ietf:params:xml:ns:carddav address-data-type"`
+	} `xml:"urn:ietf:params:xml:ns:carddav supported-address-data"`
 	Description  string `xml:"urn:ietf:params:xml:ns:caldav calendar-description"`
 	ABDesc       string `xml:"urn:ietf:params:xml:ns:carddav addressbook-description"`
 	CalendarData string `xml:"urn:ietf:params:xml:ns:caldav calendar-data"`
@@ -155,6 +161,9 @@ func mergeProps(dst, src *props) {
 	}
 	if src.Components != nil {
 		dst.Components = src.Components
+	}
+	if src.AddressTypes != nil {
+		dst.AddressTypes = src.AddressTypes
 	}
 }
 

@@ -1,6 +1,7 @@
 package dav
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -107,4 +108,50 @@ func FuzzParseRetryAfter(f *testing.F) {
 			t.Fatalf("parseRetryAfter(%q) = %v", v, d)
 		}
 	})
+}
+
+// An address book as SabreDAV-style servers describe it: the vCard
+// versions it takes (RFC 6352 6.2.2), a jCard type that is no vCard, and
+// an address-data-type whose version attribute is left to its default.
+const v4AddressBook = `<?xml version="1.0" encoding="utf-8"?>
+<d:multistatus xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav">
+ <d:response>
+  <d:href>/dav/addressbooks/bob/v4only/</d:href>
+  <d:propstat><d:prop>
+   <d:resourcetype><d:collection/><card:addressbook/></d:resourcetype>
+   <card:supported-address-data>
+    <card:address-data-type content-type="text/vcard" version="4.0"/>
+    <card:address-data-type content-type="application/vcard+json" version="4.0"/>
+   </card:supported-address-data>
+  </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>
+ </d:response>
+ <d:response>
+  <d:href>/dav/addressbooks/bob/defaults/</d:href>
+  <d:propstat><d:prop>
+   <d:resourcetype><d:collection/><card:addressbook/></d:resourcetype>
+   <card:supported-address-data><card:address-data-type/></card:supported-address-data>
+  </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>
+ </d:response>
+ <d:response>
+  <d:href>/dav/addressbooks/bob/silent/</d:href>
+  <d:propstat><d:prop><d:resourcetype><d:collection/><card:addressbook/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>
+  <d:propstat><d:prop><card:supported-address-data/></d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat>
+ </d:response>
+</d:multistatus>`
+
+func TestToCollectionVCardVersions(t *testing.T) {
+	ms, err := parseMultistatus([]byte(v4AddressBook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"4.0"}, {"3.0"}, nil}
+	for i, r := range ms.Responses {
+		col, ok := toCollection(&r)
+		if !ok || col.Kind != KindAddressBook {
+			t.Fatalf("%d: not an address book: %+v", i, col)
+		}
+		if !slices.Equal(col.VCardVersions, want[i]) || (col.VCardVersions == nil) != (want[i] == nil) {
+			t.Errorf("%s: versions %q, want %q", col.Href, col.VCardVersions, want[i])
+		}
+	}
 }
