@@ -149,7 +149,13 @@ func (j *job) add(ctx context.Context, l *listing, cmd activesync.SyncCommand, a
 			// Gone or unusable: make it anew.
 		}
 	}
-	p, err := j.it.Patch(nil, cmd.Data, j.call, now)
+	var p *Patched
+	var err error
+	if vs, ok := j.it.(versioned); ok {
+		p, err = vs.PatchNew(cmd.Data, j.call, j.addVersion(ctx, vs, l, ed))
+	} else {
+		p, err = j.it.Patch(nil, cmd.Data, j.call, now)
+	}
 	if err != nil {
 		return r, itemErr(err)
 	}

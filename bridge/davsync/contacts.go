@@ -23,7 +23,7 @@ import (
 // user's carddav URL is a contacts folder (the default one type 9, the
 // others 14), on the same DAV core as calendars. Cards are converted by
 // bridge/cardconv: a device's Change is merged into the stored card, never
-// regenerated; a device's Add becomes a new vCard 3.0.
+// regenerated; a device's Add becomes a new vCard in the book's version.
 func ContactsClass(opts Options) engine.Class {
 	opts = opts.withDefaults()
 	c := newCore(opts, serviceCardDAV, contacts{zone: opts.UserZone})
@@ -66,27 +66,38 @@ func (ct contacts) Encode(data []byte, call *engine.Call) (*wbxml.Element, error
 	return c.Encode(v), nil
 }
 
-// newCardVersion is the vCard version of a card the device adds: 3.0,
-// which every CardDAV server takes (RFC 6352 5.1 requires it).
-const newCardVersion = "3.0"
+// VersionOf, Versions and PatchNew make contacts versioned: a device's
+// Add takes the vCard version of the book's cards (3.0 when the book says
+// nothing and holds none: every CardDAV server takes it, RFC 6352 5.1).
+func (contacts) VersionOf(data []byte) string { return cardconv.Version(data) }
+func (contacts) Versions() []string          { return []string{"3.0", "4.0"} }
 
-func (ct contacts) Patch(stored []byte, app *wbxml.Element, call *engine.Call, _ time.Time) (*Patched, error) {
+func (ct contacts) PatchNew(app *wbxml.Element, call *engine.Call, version string) (*Patched, error) {
 	opt, v := ct.options(call)
 	dev, err := items.DecodeContact(app, v)
 	if err != nil {
 		return nil, err
 	}
+	// MS-ASCNTC has no UID: a random one, and the core finds a resent
+	// Add by its ClientId.
+	var rnd [16]byte
+	_, _ = rand.Read(rnd[:])
+	uid := hex.EncodeToString(rnd[:])
+	card, err := cardconv.NewCard(dev, version, uid, opt)
+	if err != nil {
+		return nil, err
+	}
+	return &Patched{Data: card, UID: uid, Changed: true}, nil
+}
+
+func (ct contacts) Patch(stored []byte, app *wbxml.Element, call *engine.Call, _ time.Time) (*Patched, error) {
 	if stored == nil {
-		// MS-ASCNTC has no UID: a random one, and the core finds a resent
-		// Add by its ClientId.
-		var rnd [16]byte
-		_, _ = rand.Read(rnd[:])
-		uid := hex.EncodeToString(rnd[:])
-		card, err := cardconv.NewCard(dev, newCardVersion, uid, opt)
-		if err != nil {
-			return nil, err
-		}
-		return &Patched{Data: card, UID: uid, Changed: true}, nil
+		return ct.PatchNew(app, call, ct.Versions()[0])
+	}
+	opt, v := ct.options(call)
+	dev, err := items.DecodeContact(app, v)
+	if err != nil {
+		return nil, err
 	}
 	out, err := cardconv.Merge(stored, dev, contactGhosting(call, v), opt)
 	if err != nil {

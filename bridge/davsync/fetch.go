@@ -80,9 +80,14 @@ func (j *job) Fetch(ctx context.Context, ids []string, b engine.Budget) ([]engin
 		used += size
 		out = append(out, engine.Item{ServerID: id, Version: obj.ETag, Data: el, Size: size})
 	}
+	datas := make([][]byte, len(objs))
+	for i := range objs {
+		datas[i] = objs[i].Data
+	}
+	j.learnVersion(l, datas, bad)
 	if len(bad.meta) > 0 {
 		if _, _, err := updateListing(ctx, j.c.opts.Store, j.call.User, j.call.CollectionID, func(*listing) (*edit, error) { return bad, nil }); err != nil {
-			j.log.Warn("dav: failed conversions not recorded", "err", err)
+			j.log.Warn("dav: failed conversions or format version not recorded", "err", err)
 		}
 	}
 	return out, skipped, cut, nil

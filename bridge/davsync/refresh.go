@@ -75,6 +75,9 @@ func (c *core) poll(ctx context.Context, cl *dav.Client, l *listing, ref engine.
 			comps = strings.Join(col.Components, ",")
 		}
 		ed.meta[metaComps] = comps
+		if _, ok := it.(versioned); ok {
+			ed.meta[metaOffered] = strings.Join(col.VCardVersions, ",")
+		}
 	}
 	ch, err := cl.Poll(ctx, ref.Path, cur, snap)
 	if err != nil {
