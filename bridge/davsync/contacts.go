@@ -70,7 +70,7 @@ func (ct contacts) Encode(data []byte, call *engine.Call) (*wbxml.Element, error
 // Add takes the vCard version of the book's cards (3.0 when the book says
 // nothing and holds none: every CardDAV server takes it, RFC 6352 5.1).
 func (contacts) VersionOf(data []byte) string { return cardconv.Version(data) }
-func (contacts) Versions() []string          { return []string{"3.0", "4.0"} }
+func (contacts) Versions() []string           { return []string{"3.0", "4.0"} }
 
 func (ct contacts) PatchNew(app *wbxml.Element, call *engine.Call, version string) (*Patched, error) {
 	opt, v := ct.options(call)
