@@ -65,6 +65,7 @@ func TestNormHref(t *testing.T) {
 
 func FuzzParseMultistatus(f *testing.F) {
 	f.Add([]byte(sharedCalendar))
+	f.Add([]byte(v4AddressBook))
 	f.Add([]byte(`<multistatus xmlns="DAV:"><response><href>/c/a.ics</href><status>HTTP/1.1 404 Not Found</status></response><sync-token>t</sync-token></multistatus>`))
 	f.Add([]byte(`<multistatus xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><response><href>/c/a.ics</href><propstat><prop><getetag>"x"</getetag><C:calendar-data>BEGIN:VCALENDAR</C:calendar-data></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>`))
 	f.Fuzz(func(t *testing.T, body []byte) {
