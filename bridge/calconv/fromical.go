@@ -24,6 +24,9 @@ type Options struct {
 	UserZone *time.Location
 	// UserEmail tells organizer from attendee (MeetingStatus, ResponseType).
 	UserEmail string
+	// UserName is the user's display name, for the ORGANIZER a merge adds
+	// to an event the device invites to; "" leaves CN out.
+	UserName string
 	// BodyType is the preferred AirSyncBase body type: 2 for HTML, else plain.
 	BodyType int
 	// TruncationSize caps the body in bytes; 0 means no cap.

@@ -46,7 +46,7 @@ type Patched struct {
 	Changed bool   // false: the device changed nothing the server holds; no PUT needed
 	UID     string
 	// Unsupported lists what the device sent that the merge does not apply
-	// yet (exception overrides other than deletions, attendee edits).
+	// yet (exception overrides other than deletions, InstanceId changes).
 	Unsupported []string
 }
 
@@ -221,9 +221,7 @@ func (m *merger) apply() error {
 	if err := m.applyRecurrence(); err != nil {
 		return err
 	}
-	if d.Attendees != nil && !reflect.DeepEqual(d.Attendees, o.Attendees) && len(d.Attendees)+len(o.Attendees) > 0 {
-		m.out.Unsupported = append(m.out.Unsupported, "Attendees")
-	}
+	m.applyAttendees()
 	if d.InstanceID != nil {
 		m.out.Unsupported = append(m.out.Unsupported, "InstanceId change")
 	}
@@ -376,7 +374,8 @@ func lineValue(line string) string {
 }
 
 // stamp sets DTSTAMP and LAST-MODIFIED, and bumps SEQUENCE for changes
-// that matter to attendees (RFC 5546 2.1.4: start, end, recurrence).
+// that matter to attendees (RFC 5546 2.1.4: start, end, recurrence, the
+// attendee list).
 func (m *merger) stamp() {
 	ts := m.now.Format("20060102T150405Z")
 	m.ev.set(ical.PropDateTimeStamp, "DTSTAMP:"+ts)

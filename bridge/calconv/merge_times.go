@@ -118,7 +118,10 @@ func (m *merger) applyTimes() error {
 	m.form = f
 	// Same times in a blob no named zone matches keep the stored TZID.
 	same := o.StartTime != nil && o.EndTime != nil && start.Equal(*o.StartTime) && end.Equal(*o.EndTime) &&
-		allDay == oldAllDay && (allDay || f.tzid == m.oldStart.tzid || f.tzid == "")
+		allDay == oldAllDay && (allDay || f.tzid == m.oldStart.tzid || f.tzid == "" || !m.ev.has(ical.PropRecurrenceRule) && m.dev.Recurrence == nil)
+	// A single event at the same instants is unchanged whatever zone the
+	// device names (a 14.1 device sends its own TimeZone with every full
+	// Change); only a series' rules depend on the zone.
 	if same {
 		m.form = m.currentForm()
 		return nil
