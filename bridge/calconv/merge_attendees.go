@@ -74,9 +74,16 @@ func (m *merger) applyAttendees() {
 	}
 	var added []rawEntry
 	for _, k := range order {
-		if !seen[k] {
-			added = append(added, rawEntry{line: newAttendeeLine(dev[k]), name: ical.PropAttendee})
+		if seen[k] {
+			continue
 		}
+		line := newAttendeeLine(dev[k])
+		if strings.EqualFold(k, m.opt.UserEmail) {
+			// The user listed in their own meeting (iOS does, research
+			// note P12) has nothing to answer.
+			line = strings.Replace(line, ";PARTSTAT=NEEDS-ACTION;RSVP=TRUE:", ";PARTSTAT=ACCEPTED:", 1)
+		}
+		added = append(added, rawEntry{line: line, name: ical.PropAttendee})
 	}
 	if !changed && len(added) == 0 {
 		return

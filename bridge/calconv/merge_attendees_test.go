@@ -208,6 +208,18 @@ func TestMergeAttendeesAdd(t *testing.T) {
 		t.Errorf("read back %+v", c)
 	}
 
+	// The user listing themself (iOS): accepted, nothing to answer, and
+	// not shown back as an attendee.
+	self := *dev
+	self.Attendees = append([]items.Attendee{{Email: "Alice@example.com", Name: "Alice"}}, dev.Attendees...)
+	p = merge(t, nil, &self, Ghosting{}, items.V161)
+	if got := attendeeLines(t, p.Data); len(got) != 3 || got[0] != "ATTENDEE;CN=Alice;ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED:mailto:Alice@example.com" {
+		t.Errorf("self-attendee %q", got)
+	}
+	if res, err := FromICal(p.Data, berlinUser(t, items.V161)); err != nil || len(res.Item.Attendees) != 2 {
+		t.Errorf("self-attendee read back: %v", err)
+	}
+
 	// Without a name known, ORGANIZER carries no CN; an Add without
 	// attendees gets no ORGANIZER.
 	p = merge(t, nil, dev, Ghosting{}, items.V161)
