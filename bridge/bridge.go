@@ -142,6 +142,11 @@ func New(cfg Config) *Bridge {
 	}
 	b.Meetings = &Meetings{Sender: b.Sender, Calendar: mc, Log: log}
 	b.Mail.onCancel = b.Meetings.applyCancel
+	for _, c := range b.classes {
+		if h, ok := c.Source.(organizerHooked); ok {
+			h.SetOrganizerHook(b.sendInvites)
+		}
+	}
 	return b
 }
 

@@ -161,6 +161,7 @@ func (j *job) add(ctx context.Context, l *listing, cmd activesync.SyncCommand, a
 	}
 	href := strings.TrimSuffix(j.call.Ref.Path, "/") + "/" + objectName(p.UID, j.it.Ext())
 	etag, err := j.cl.Create(ctx, href, j.it.ContentType(), p.Data)
+	created := err == nil
 	if errors.Is(err, dav.ErrPrecondition) || errors.Is(err, dav.ErrConflict) {
 		existing := href
 		if errors.Is(err, dav.ErrConflict) {
@@ -184,6 +185,10 @@ func (j *job) add(ctx context.Context, l *listing, cmd activesync.SyncCommand, a
 	r.ServerID, r.Status = id, activesync.SyncStatusOK
 	applied.Set[id] = versionOr(etag)
 	ed.set[href] = entry{etag: etag}
+	if h := j.organizerSends(); h != nil && created {
+		// A new object (not a resent Add that updated one): invite.
+		h(ctx, j.call.Principal, MethodRequest, p.Data)
+	}
 	if ar, ok := j.it.(addResponder); ok {
 		r.Data = ar.AddResponse(p.UID, j.call)
 	}
@@ -355,6 +360,9 @@ func (j *job) change(ctx context.Context, l *listing, cmd activesync.SyncCommand
 		r.Status = activesync.SyncStatusOK
 		applied.Set[cmd.ServerID] = versionOr(etag)
 		ed.set[e.href] = entry{etag: etag}
+		if h := j.organizerSends(); h != nil {
+			h(ctx, j.call.Principal, MethodRequest, p.Data)
+		}
 		return r, nil
 	}
 }
@@ -374,9 +382,21 @@ func (j *job) delete(ctx context.Context, l *listing, cmd activesync.SyncCommand
 	if j.call.Options.Conflict == conflictClientWins {
 		etag = ""
 	}
+	var before []byte // what the attendees are told is cancelled
+	h := j.organizerSends()
+	if h != nil {
+		if obj, gerr := j.get(ctx, e.href); gerr == nil && obj != nil {
+			before = obj.Data
+		}
+	}
 	err := j.cl.Delete(ctx, e.href, etag)
 	switch {
-	case err == nil, errors.Is(err, dav.ErrNotFound):
+	case err == nil:
+		ed.del = append(ed.del, e.href)
+		if h != nil && before != nil {
+			h(ctx, j.call.Principal, MethodCancel, before)
+		}
+	case errors.Is(err, dav.ErrNotFound):
 		ed.del = append(ed.del, e.href)
 	case errors.Is(err, dav.ErrPrecondition):
 		j.log.Info("dav: device deleted an object edited upstream meanwhile; server wins, it comes back", "item", cmd.ServerID, "href", e.href)

@@ -25,6 +25,8 @@ type core struct {
 
 	mu     sync.Mutex
 	active map[string]time.Time // user → last request seen by this instance
+
+	organizer organizerPtr // organizer.go
 }
 
 func newCore(opts Options, svc service, classes ...Items) *core {
