@@ -118,8 +118,12 @@ type Push struct {
 	byUser  map[string]*userParks    // parked requests on this instance
 	users   map[string]*userWatch    // by user
 	entries map[string]*watchedEntry // this instance's watched-set entries, by user
-	closed  bool
-	wg      sync.WaitGroup
+	// renewals are the users whose unchanged entries wait for the
+	// renewer's next batch (push_renew.go); renewing: it runs.
+	renewals map[string]struct{}
+	renewing bool
+	closed   bool
+	wg       sync.WaitGroup
 
 	// fault, when set (tests only), is called at each recovery point
 	// before the guarded work, to inject a panic there.

@@ -19,6 +19,7 @@ const (
 	panicDispatch = "dispatch" // routing a bus event to parked requests
 	panicCheck    = "check"    // re-checking a folder for a parked device
 	panicWatcher  = "watcher"  // a user's watch manager or one of its loops
+	panicRenew    = "renew"    // renewing the watched-set entries in a batch
 )
 
 // guard runs f and reports whether it panicked; a panic is logged and

@@ -101,6 +101,12 @@ func (p *Push) syncEntry(ctx context.Context, user string) error {
 	if slices.Equal(local, e.written) && (len(local) == 0 || time.Until(e.until) > p.entryTTL()/2) {
 		return nil
 	}
+	if slices.Equal(local, e.written) {
+		// Only the deadline is due: renewed with the other users' in
+		// one store write (push_renew.go).
+		p.queueRenewal(user)
+		return nil
+	}
 	if err := p.writeEntry(ctx, user, e, local); err != nil {
 		return err
 	}

@@ -66,4 +66,32 @@ func testWatches(t *testing.T, h harness) {
 	set(u, "a", later)
 	set(u, "c", later)
 	want(now)
+
+	// A batch writes each user's entry as SetWatched would: replaced,
+	// added, removed, and other instances' entries left alone.
+	set(u, "b", later, "7")
+	set(other, "a", later, "9")
+	third := env.user(t)
+	err = s.SetWatchedBatch(tctx, "a", []WatchedEntry{
+		{User: u, Folders: []string{"1", "8"}, Until: later},
+		{User: other, Until: later}, // no folders: removed
+		{User: third, Folders: []string{"3"}, Until: now.Add(30 * time.Minute)},
+	})
+	if err != nil {
+		t.Fatalf("SetWatchedBatch: %v", err)
+	}
+	want(now, "1", "7", "8")
+	for _, c := range []struct {
+		user string
+		at   time.Time
+		want []string
+	}{{other, now, nil}, {third, now, []string{"3"}}, {third, now.Add(45 * time.Minute), nil}} {
+		got, err := s.Watched(tctx, c.user, c.at)
+		if err != nil || !slices.Equal(got, c.want) && !(len(got) == 0 && len(c.want) == 0) {
+			t.Fatalf("after the batch, Watched(%s) = %v, %v; want %v", c.user, got, err, c.want)
+		}
+	}
+	if err := s.SetWatchedBatch(tctx, "a", nil); err != nil {
+		t.Fatalf("empty SetWatchedBatch: %v", err)
+	}
 }

@@ -23,49 +23,70 @@ func (e *Embedded) SetWatched(ctx context.Context, user, instance string, folder
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	return e.update(func(tx *bolt.Tx) error { return setWatchedTx(tx, user, instance, folders, until) })
+}
+
+// SetWatchedBatch implements Watches: every entry in one transaction.
+func (e *Embedded) SetWatchedBatch(ctx context.Context, instance string, entries []WatchedEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
 	return e.update(func(tx *bolt.Tx) error {
-		root, err := tx.CreateBucketIfNotExists(bktWatches)
-		if err != nil {
-			return fmt.Errorf("state: watches: %w", err)
-		}
-		ub, err := root.CreateBucketIfNotExists([]byte(user))
-		if err != nil {
-			return fmt.Errorf("state: watches: %w", err)
-		}
-		now := time.Now().UnixMilli()
-		if len(folders) == 0 || until.UnixMilli() <= now {
-			if err := ub.Delete([]byte(instance)); err != nil {
+		for _, we := range entries {
+			if err := setWatchedTx(tx, we.User, instance, we.Folders, we.Until); err != nil {
 				return err
 			}
-		} else {
-			raw, err := json.Marshal(watchEntry{Folders: folders, Until: until.UnixMilli()})
-			if err != nil {
-				return err
-			}
-			if err := ub.Put([]byte(instance), raw); err != nil {
-				return err
-			}
-		}
-		// Prune lapsed entries (instances that went away) and the user's
-		// bucket once empty.
-		var lapsed [][]byte
-		_ = ub.ForEach(func(k, v []byte) error {
-			var we watchEntry
-			if json.Unmarshal(v, &we) != nil || we.Until <= now {
-				lapsed = append(lapsed, k)
-			}
-			return nil
-		})
-		for _, k := range lapsed {
-			if err := ub.Delete(k); err != nil {
-				return err
-			}
-		}
-		if k, _ := ub.Cursor().First(); k == nil {
-			return root.DeleteBucket([]byte(user))
 		}
 		return nil
 	})
+}
+
+// setWatchedTx writes one entry and prunes the user's lapsed ones.
+func setWatchedTx(tx *bolt.Tx, user, instance string, folders []string, until time.Time) error {
+	root, err := tx.CreateBucketIfNotExists(bktWatches)
+	if err != nil {
+		return fmt.Errorf("state: watches: %w", err)
+	}
+	ub, err := root.CreateBucketIfNotExists([]byte(user))
+	if err != nil {
+		return fmt.Errorf("state: watches: %w", err)
+	}
+	now := time.Now().UnixMilli()
+	if len(folders) == 0 || until.UnixMilli() <= now {
+		if err := ub.Delete([]byte(instance)); err != nil {
+			return err
+		}
+	} else {
+		raw, err := json.Marshal(watchEntry{Folders: folders, Until: until.UnixMilli()})
+		if err != nil {
+			return err
+		}
+		if err := ub.Put([]byte(instance), raw); err != nil {
+			return err
+		}
+	}
+	// Prune lapsed entries (instances that went away) and the user's
+	// bucket once empty.
+	var lapsed [][]byte
+	_ = ub.ForEach(func(k, v []byte) error {
+		var we watchEntry
+		if json.Unmarshal(v, &we) != nil || we.Until <= now {
+			lapsed = append(lapsed, k)
+		}
+		return nil
+	})
+	for _, k := range lapsed {
+		if err := ub.Delete(k); err != nil {
+			return err
+		}
+	}
+	if k, _ := ub.Cursor().First(); k == nil {
+		return root.DeleteBucket([]byte(user))
+	}
+	return nil
 }
 
 // Watched implements Watches.

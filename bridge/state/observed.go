@@ -117,6 +117,10 @@ func (o *observed) SetWatched(ctx context.Context, user, instance string, folder
 	return o.check(ctx, "set_watched", o.s.SetWatched(ctx, user, instance, folders, until))
 }
 
+func (o *observed) SetWatchedBatch(ctx context.Context, instance string, entries []WatchedEntry) error {
+	return o.check(ctx, "set_watched_batch", o.s.SetWatchedBatch(ctx, instance, entries))
+}
+
 func (o *observed) Watched(ctx context.Context, user string, now time.Time) ([]string, error) {
 	fs, err := o.s.Watched(ctx, user, now)
 	return fs, o.check(ctx, "watched", err)

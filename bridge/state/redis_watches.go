@@ -57,6 +57,17 @@ func (s *RedisStore) SetWatched(ctx context.Context, user, instance string, fold
 	return redisErr(ctx, err)
 }
 
+// SetWatchedBatch implements Watches. Redis has no per-write sync to
+// save, so the entries are written one after another.
+func (s *RedisStore) SetWatchedBatch(ctx context.Context, instance string, entries []WatchedEntry) error {
+	for _, we := range entries {
+		if err := s.SetWatched(ctx, we.User, instance, we.Folders, we.Until); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Watched implements Watches.
 func (s *RedisStore) Watched(ctx context.Context, user string, now time.Time) ([]string, error) {
 	all, err := s.rdb.HGetAll(ctx, redisWatchKey(user)).Result()

@@ -20,9 +20,22 @@ type Watches interface {
 	// SetWatched replaces instance's entry for user with folders, valid
 	// until until. Empty folders (or a deadline already past) remove it.
 	SetWatched(ctx context.Context, user, instance string, folders []string, until time.Time) error
+	// SetWatchedBatch is SetWatched for many users' entries of one
+	// instance at once: the periodic renewals of a busy instance cost one
+	// store transaction (one commit and sync on the embedded store)
+	// rather than one per user. On error some entries may be written.
+	SetWatchedBatch(ctx context.Context, instance string, entries []WatchedEntry) error
 	// Watched returns the union of the user's entries still valid at now,
 	// sorted, without duplicates.
 	Watched(ctx context.Context, user string, now time.Time) ([]string, error)
+}
+
+// WatchedEntry is one user's entry for SetWatchedBatch, with the meaning
+// of SetWatched's arguments.
+type WatchedEntry struct {
+	User    string
+	Folders []string
+	Until   time.Time
 }
 
 // watchEntry is one instance's entry as the engines encode it.

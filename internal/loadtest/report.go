@@ -73,17 +73,21 @@ type Report struct {
 	AnonParkedMiB    float64 `json:"rss_anon_parked_mib,omitempty"`
 	AnonPerDeviceKiB float64 `json:"rss_anon_per_parked_device_kib,omitempty"`
 	// The same after the idle measurement, all devices still parked.
-	RSSIdleMiB           float64  `json:"rss_idle_mib,omitempty"`
-	AnonIdleMiB          float64  `json:"rss_anon_idle_mib,omitempty"`
-	RSSIdlePerDeviceKiB  float64  `json:"rss_idle_per_parked_device_kib,omitempty"`
-	AnonIdlePerDeviceKiB float64  `json:"rss_anon_idle_per_parked_device_kib,omitempty"`
-	ThreadsParked        int64    `json:"threads_parked,omitempty"`
-	Goroutines           *float64 `json:"goroutines_parked,omitempty"` // from the metrics endpoint, when served
-	UpstreamConns        int      `json:"upstream_connections_parked"`
-	UpstreamConnsMetric  *float64 `json:"upstream_connections_metric,omitempty"`
-	IdleSeconds          float64  `json:"idle_measure_seconds,omitempty"`
-	IdleCPUSeconds       float64  `json:"idle_cpu_seconds,omitempty"`
-	IdleCPUPercent       float64  `json:"idle_cpu_percent,omitempty"` // of one core
+	RSSIdleMiB            float64  `json:"rss_idle_mib,omitempty"`
+	AnonIdleMiB           float64  `json:"rss_anon_idle_mib,omitempty"`
+	RSSIdlePerDeviceKiB   float64  `json:"rss_idle_per_parked_device_kib,omitempty"`
+	AnonIdlePerDeviceKiB  float64  `json:"rss_anon_idle_per_parked_device_kib,omitempty"`
+	UpstreamConnsIdle     int      `json:"upstream_connections_idle,omitempty"`
+	UpstreamIdlePerUser   float64  `json:"upstream_connections_idle_per_user,omitempty"`
+	GoroutinesIdle        *float64 `json:"goroutines_idle,omitempty"`
+	GoroutinesIdlePerUser *float64 `json:"goroutines_idle_per_user,omitempty"`
+	ThreadsParked         int64    `json:"threads_parked,omitempty"`
+	Goroutines            *float64 `json:"goroutines_parked,omitempty"` // from the metrics endpoint, when served
+	UpstreamConns         int      `json:"upstream_connections_parked"`
+	UpstreamConnsMetric   *float64 `json:"upstream_connections_metric,omitempty"`
+	IdleSeconds           float64  `json:"idle_measure_seconds,omitempty"`
+	IdleCPUSeconds        float64  `json:"idle_cpu_seconds,omitempty"`
+	IdleCPUPercent        float64  `json:"idle_cpu_percent,omitempty"` // of one core
 
 	// Slowest lists the slowest bridge wake-ups, to tell one stuck user
 	// from general slowness.
@@ -158,6 +162,13 @@ func (r *Report) WriteText(w io.Writer) error {
 			pu += fmt.Sprintf("; %.1f goroutines per user above the start", *r.GoroutinesPerUser)
 		}
 		row("RSS per user", "%s", pu)
+		if r.UpstreamConnsIdle > 0 {
+			at := fmt.Sprintf("%d ESTABLISHED, %.2f per user", r.UpstreamConnsIdle, r.UpstreamIdlePerUser)
+			if r.GoroutinesIdle != nil && r.GoroutinesIdlePerUser != nil {
+				at += fmt.Sprintf("; %.0f goroutines, %.1f per user above the start", *r.GoroutinesIdle, *r.GoroutinesIdlePerUser)
+			}
+			row("at rest (after idle)", "%s", at)
+		}
 		if r.IdleSeconds > 0 {
 			row("idle CPU", "%.2f s in %.0f s = %.2f%% of one core", r.IdleCPUSeconds, r.IdleSeconds, r.IdleCPUPercent)
 		}

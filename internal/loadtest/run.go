@@ -220,6 +220,24 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.RSSIdlePerUserKiB = round3((mib(rss) - rep.RSSBeforeMiB) * 1024 / float64(o.Users))
 			rep.AnonIdlePerDeviceKiB = round3((mib(anon) - rep.AnonBeforeMiB) * 1024 / float64(rep.DevicesParked))
 		}
+		// Connections and goroutines at rest: the sync path's pooled
+		// sessions of the set-up have been logged out by now
+		// (upstream.session_idle), so what remains is the push cost.
+		if n, err := upstreamConns(pid, imapPort); err == nil {
+			rep.UpstreamConnsIdle = n
+			rep.UpstreamIdlePerUser = round3(float64(n) / float64(o.Users))
+		}
+		if metricsAddr != "" {
+			if m, err := scrapeMetrics(ctx, metricsAddr, "go_goroutines"); err == nil {
+				if v, ok := m["go_goroutines"]; ok {
+					rep.GoroutinesIdle = &v
+					if startGoroutines != nil {
+						pu := round3((v - *startGoroutines) / float64(o.Users))
+						rep.GoroutinesIdlePerUser = &pu
+					}
+				}
+			}
+		}
 	}
 
 	// Deliveries.
