@@ -4,7 +4,7 @@
 # process/connection limits), on a free loopback port, in DIR.
 #
 #   cmd/idlebridge-load/start-load-dovecot.sh /tmp/load-dovecot
-#   source /tmp/load-dovecot/env      # IDLEBRIDGE_TEST_IMAP_ADDR/_PASSWORD
+#   source /tmp/load-dovecot/env      # IDLEBRIDGE_TEST_IMAP(S)_ADDR, _TLS_CA, _IMAP_PASSWORD
 #   go run ./cmd/idlebridge-load --devices 10000 --users 100
 #   kill "$(cat /tmp/load-dovecot/pid)"
 #
@@ -52,8 +52,14 @@ fi
 # 30 s later), which would be charged to the bridge. Each process takes an
 # inotify instance, so raise the per-uid limit (default 128) when we can;
 # otherwise share processes and say so.
-CLIENT_LIMIT=1
-if [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 8192 ]; then
+#
+# IDLEBRIDGE_LOAD_CLIENT_LIMIT overrides it: at 10 000 users one process
+# per connection is more memory than a shared machine has (~1.5 MB
+# each), and with one upstream connection per user the bridge never has
+# two IDLE sessions of a user in one process (only the baseline client,
+# on --deliveries users, may share one with the bridge's watcher).
+CLIENT_LIMIT=${IDLEBRIDGE_LOAD_CLIENT_LIMIT:-1}
+if [ "$CLIENT_LIMIT" = 1 ] && [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 8192 ]; then
 	if ! (echo 8192 >/proc/sys/fs/inotify/max_user_instances) 2>/dev/null; then
 		CLIENT_LIMIT=50
 		echo "$0: cannot raise fs.inotify.max_user_instances; Dovecot shares processes (client_limit $CLIENT_LIMIT), expect some 30 s late IDLE notices" >&2
@@ -78,5 +84,6 @@ for _ in $(seq 100); do
 	fi
 	sleep 0.1
 done
-printf 'export IDLEBRIDGE_TEST_IMAP_ADDR=127.0.0.1:%s\nexport IDLEBRIDGE_TEST_IMAP_PASSWORD=%s\n' "$IMAP_PORT" "$PASSWORD" >"$DIR/env"
+printf 'export IDLEBRIDGE_TEST_IMAP_ADDR=127.0.0.1:%s\nexport IDLEBRIDGE_TEST_IMAPS_ADDR=127.0.0.1:%s\nexport IDLEBRIDGE_TEST_TLS_CA=%s\nexport IDLEBRIDGE_TEST_IMAP_PASSWORD=%s\n' \
+	"$IMAP_PORT" "$IMAPS_PORT" "$DIR/tls/server.pem" "$PASSWORD" >"$DIR/env"
 echo "load Dovecot on 127.0.0.1:$IMAP_PORT (pid $(cat "$DIR/pid")); source $DIR/env" >&2
