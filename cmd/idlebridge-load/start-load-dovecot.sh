@@ -26,7 +26,8 @@ print(*[x.getsockname()[1] for x in s])')"
 
 mkdir -p "$DIR/tls" "$DIR/dovecot" "$DIR/mail"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-	-keyout "$DIR/tls/server.key" -out "$DIR/tls/server.pem" -subj "/CN=localhost" 2>/dev/null
+	-keyout "$DIR/tls/server.key" -out "$DIR/tls/server.pem" -subj "/CN=localhost" \
+	-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
 chmod 600 "$DIR/tls/server.key"
 
 if [ "$(id -u)" = 0 ]; then
