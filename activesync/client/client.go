@@ -57,7 +57,13 @@ type Response struct {
 }
 
 // Status returns the text of the top-level Status element, "" if none.
-func (r *Response) Status() string { return r.Doc.ChildText(r.Doc.Space, "Status") }
+// Status is the document's top-level Status, "" without a document.
+func (r *Response) Status() string {
+	if r.Doc == nil {
+		return ""
+	}
+	return r.Doc.ChildText(r.Doc.Space, "Status")
+}
 
 // HTTPError is returned when the server answered with a non-200 code.
 type HTTPError struct {

@@ -29,6 +29,10 @@ func (c *Client) FolderSync(ctx context.Context, key string) (*FolderChanges, er
 	if err != nil {
 		return nil, err
 	}
+	if r.Doc == nil {
+		// MS-ASCMD allows an empty answer to Ping and Sync only.
+		return nil, fmt.Errorf("activesync: FolderSync: HTTP 200 without a WBXML document (%d bytes, Content-Type %q)", len(r.Body), r.Header.Get("Content-Type"))
+	}
 	out := &FolderChanges{Status: r.Status(), SyncKey: r.Doc.ChildText(wbxml.FolderHierarchy, "SyncKey")}
 	ch := r.Doc.Child(wbxml.FolderHierarchy, "Changes")
 	folder := func(el *wbxml.Element) Folder {
