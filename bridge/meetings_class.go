@@ -100,10 +100,12 @@ func (c *classMeetings) Answer(ctx context.Context, acct *Account, m *imip.Meeti
 		case stored == nil && a.PartStat == imip.PartStatDeclined:
 			// Exchange keeps a declined meeting out of the calendar.
 			return nil, errDeclinedAbsent
-		case stored == nil || sequenceOf(m.Raw) > sequenceOf(stored):
-			// New, or the organizer changed the meeting since it was stored:
-			// the invitation's object, answered.
+		case stored == nil:
 			return calconv.SetPartStat(m.Raw, a, opt)
+		case sequenceOf(m.Raw) > sequenceOf(stored):
+			// The organizer changed the meeting since it was stored: the
+			// invitation's object, answered, with the user's own alarms.
+			return calconv.SetPartStat(calconv.KeepAlarms(m.Raw, stored), a, opt)
 		}
 		return calconv.SetPartStat(stored, a, opt)
 	})
