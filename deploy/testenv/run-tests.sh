@@ -8,6 +8,10 @@
 #   GOTESTFLAGS   extra flags for `go test` (also: arguments to this script)
 #   TEST_PKGS     packages to test and fuzz (default ./...)
 #   FUZZTIME      time per fuzz target (default 10s; 0 skips fuzzing)
+#   FUZZMINIMIZE  bound on minimizing one new input while fuzzing (default 1s:
+#                 in a big package each execution carries the whole binary's
+#                 coverage bookkeeping, and unbounded minimizing of one input
+#                 could eat the whole FUZZTIME; a crasher is still written)
 #   IDLEBRIDGE_TEST_REQUIRE=1   missing servers fail tests instead of skipping
 set -uo pipefail
 
@@ -22,6 +26,7 @@ case ":$PATH:" in *":$gobin:"*) ;; *) PATH=$PATH:$gobin ;; esac
 export PATH
 
 FUZZTIME=${FUZZTIME:-10s}
+FUZZMINIMIZE=${FUZZMINIMIZE:-1s}
 read -r -a PKGS <<<"${TEST_PKGS:-./...}"
 # shellcheck disable=SC2206 # word splitting of the flag list is intended
 TESTFLAGS=(${GOTESTFLAGS:-} "$@")
@@ -143,7 +148,7 @@ if [ "$FUZZTIME" != 0 ] && [ "$FUZZTIME" != 0s ]; then
 		log=$(mktemp "$TMP/fuzz.XXXXXX")
 		for try in 1 2; do
 			before=$(ls "$dir" 2>/dev/null | wc -l)
-			if run go test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "$pkg" >"$log" 2>&1; then
+			if run go test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZE" "$pkg" >"$log" 2>&1; then
 				cat "$log"
 				outcome=ok
 				return
