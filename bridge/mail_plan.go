@@ -236,20 +236,9 @@ func (m *Mail) fullView(ctx context.Context, in planInput) (map[string]string, e
 // request's own changes over it.
 func (m *Mail) partialView(ctx context.Context, in planInput, ids []string) (map[string]string, error) {
 	view, err := engine.DeviceViewOf(ctx, m.store, in.user, in.deviceID, in.folderID, in.col, in.role, ids)
-	if err != nil || in.applied == nil {
-		return view, err
+	if err != nil {
+		return nil, err
 	}
-	want := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		want[id] = true
-	}
-	for k, v := range in.applied.Set {
-		if want[k] {
-			view[k] = v
-		}
-	}
-	for _, k := range in.applied.Del {
-		delete(view, k)
-	}
+	engine.FoldDeltaOf(view, in.applied, ids)
 	return view, nil
 }

@@ -84,21 +84,30 @@ func DeviceViewOf(ctx context.Context, st state.Syncs, user, deviceID, collectio
 	if err != nil {
 		return nil, fmt.Errorf("sync state: %w", err)
 	}
-	if role == Current && col.Pending != nil {
-		want := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			want[id] = true
-		}
-		for k, v := range col.Pending.Set {
-			if want[k] {
-				snap[k] = v
-			}
-		}
-		for _, k := range col.Pending.Del {
-			delete(snap, k)
-		}
+	if role == Current {
+		FoldDeltaOf(snap, col.Pending, ids)
 	}
 	return snap, nil
+}
+
+// FoldDeltaOf is FoldDelta for a snapshot read for the given IDs only:
+// entries of d for other IDs stay out of it.
+func FoldDeltaOf(snap map[string]string, d *state.Delta, ids []string) {
+	if d == nil {
+		return
+	}
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	for k, v := range d.Set {
+		if want[k] {
+			snap[k] = v
+		}
+	}
+	for _, k := range d.Del {
+		delete(snap, k)
+	}
 }
 
 // FoldDelta applies d to snap the way the store engines do (Del after Set).

@@ -353,20 +353,7 @@ func (v *view) Get(ctx context.Context, ids []string) (map[string]string, error)
 	if err != nil {
 		return nil, err
 	}
-	if v.applied != nil {
-		want := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			want[id] = true
-		}
-		for k, val := range v.applied.Set {
-			if want[k] {
-				snap[k] = val
-			}
-		}
-		for _, k := range v.applied.Del {
-			delete(snap, k)
-		}
-	}
+	FoldDeltaOf(snap, v.applied, ids)
 	return snap, nil
 }
 
