@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 )
@@ -490,7 +491,17 @@ func basicAuth(r *http.Request) (user, pass string, ok bool) {
 			user = name + "@" + dom
 		}
 	}
+	// A user name is UTF-8 (RFC 7617's charset="UTF-8"; mail addresses are
+	// UTF-8 since RFC 6531). Lowering would turn invalid bytes into U+FFFD,
+	// so two different logins would meet in one account: refuse them. The
+	// bound is checked again after lowering, which can lengthen a name.
+	if !utf8.ValidString(user) {
+		return "", "", false
+	}
 	user = strings.ToLower(strings.TrimSpace(user))
+	if len(user) > 320 {
+		return "", "", false
+	}
 	return user, pass, user != ""
 }
 
