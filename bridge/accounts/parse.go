@@ -28,6 +28,7 @@ type userFile struct {
 	AllowInsecure      bool          `yaml:"allow_insecure"`
 	Login              loginFile     `yaml:"login"`
 	GAL                *galFile      `yaml:"gal"`
+	Contacts           *contactsFile `yaml:"contacts"`
 }
 
 type endpointFile struct {
@@ -133,6 +134,11 @@ func parseUserFile(address string, data []byte, lookupEnv func(string) (string, 
 		return nil, gerr
 	}
 	u.GAL = gal
+	contacts, cerr := checkContacts("contacts", f.Contacts)
+	if cerr != nil {
+		return nil, cerr
+	}
+	u.Contacts = contacts
 	login, ferr := checkLogin(address, f.Login, lookupEnv)
 	if ferr != nil {
 		return nil, ferr

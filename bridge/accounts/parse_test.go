@@ -93,6 +93,33 @@ func TestParseUserFileValid(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "contacts merge_books defaults to auto",
+			yaml: "preset: fastmail\nlogin: {mode: passthrough}\n",
+			check: func(t *testing.T, u *User) {
+				if u.Contacts.MergeBooks != MergeBooksAuto {
+					t.Errorf("MergeBooks = %q, want auto", u.Contacts.MergeBooks)
+				}
+			},
+		},
+		{
+			name: "contacts merge_books never",
+			yaml: "preset: fastmail\ncontacts: {merge_books: never}\nlogin: {mode: passthrough}\n",
+			check: func(t *testing.T, u *User) {
+				if u.Contacts.MergeBooks != MergeBooksNever {
+					t.Errorf("MergeBooks = %q, want never", u.Contacts.MergeBooks)
+				}
+			},
+		},
+		{
+			name: "contacts section without merge_books",
+			yaml: "preset: fastmail\ncontacts: {}\nlogin: {mode: passthrough}\n",
+			check: func(t *testing.T, u *User) {
+				if u.Contacts.MergeBooks != MergeBooksAuto {
+					t.Errorf("MergeBooks = %q, want auto", u.Contacts.MergeBooks)
+				}
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,6 +167,9 @@ func TestParseUserFileErrors(t *testing.T) {
 		{"endpoint not a mapping", "preset: fastmail\nimap: imap.example.com\n" + login, "imap", "must be a mapping"},
 		{"not YAML", "preset: [\n", "", "not valid YAML"},
 		{"empty file", "", "imap.host", "required"},
+		{"merge_books typo", "preset: fastmail\ncontacts: {merge_books: sometimes}\n" + login, "contacts.merge_books", "auto, always or never"},
+		{"merge_books not a string", "preset: fastmail\ncontacts: {merge_books: [a]}\n" + login, "contacts.merge_books", "cannot unmarshal"},
+		{"contacts typo", "preset: fastmail\ncontacts: {merge: always}\n" + login, "contacts.merge", "unknown field"},
 		{"too large", "# " + strings.Repeat("x", maxUserFileBytes) + "\n", "", "larger than"},
 	}
 	for _, tc := range tests {
@@ -198,6 +228,7 @@ func FuzzParseUserFile(f *testing.F) {
 	f.Add([]byte("preset: dovecot\nimap: {host: mail.example.net, port: 143, security: starttls}\nsmtp: {port: 25}\ncaldav: https://x/\nlogin:\n  mode: app-password\n  device_password_bcrypt: \"" + testDeviceHash + "\"\n  upstream_password_env: X\n"))
 	f.Add([]byte("a: &a [*a, *a]\nimap: *a\n"))
 	f.Add([]byte("imap: !!binary aGVsbG8=\n"))
+	f.Add([]byte("preset: fastmail\ncontacts: {merge_books: always}\nlogin: {mode: passthrough}\n"))
 	f.Add([]byte("login: {mode: app-password, device_password_bcrypt: \"$2a$04$x\"}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		env := func(string) (string, bool) { return "secret", true }

@@ -68,6 +68,9 @@ type User struct {
 	// GAL is the user's own gal: setting; zero when the file has none
 	// (then the domain's, then the user's own address books).
 	GAL GAL
+	// Contacts are the contacts: settings (merge_books auto when the
+	// file has none).
+	Contacts Contacts
 }
 
 // FileError is why one user file was not loaded.
