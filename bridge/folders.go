@@ -220,7 +220,7 @@ func classFolders(fm *folderMap, folders []engine.Folder) []activesync.Folder {
 	var all []activesync.Folder
 	for _, f := range folders {
 		id, ok := idOf(f.Ref)
-		if !ok {
+		if !ok || f.Hidden {
 			continue
 		}
 		parent := "0"

@@ -140,6 +140,12 @@ func (uw *userWatch) classHierarchyPrint(ctx context.Context) string {
 		return ""
 	}
 	var lines []string
+	if pr.User != nil {
+		// Which devices see the address books merged (issue 14) follows
+		// the user file: a changed merge_books changes what FolderSync
+		// shows the user's devices, as a new folder would.
+		lines = append(lines, "contacts.merge_books\x00"+pr.User.Contacts.MergeBooks)
+	}
 	for i, c := range uw.p.classes {
 		if c.Hierarchy == nil {
 			continue

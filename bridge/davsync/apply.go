@@ -103,8 +103,8 @@ var errItem = errors.New("davsync: item refused")
 func itemErr(err error) error { return fmt.Errorf("%w: %w", errItem, err) }
 
 // get fetches one object (nil, nil when it is gone).
-func (j *job) get(ctx context.Context, href string) (*dav.Object, error) {
-	objs, failed, err := j.cl.MultiGet(ctx, j.call.Ref.Path, j.it.Collection(), []string{href})
+func (j *job) get(ctx context.Context, l *listing, href string) (*dav.Object, error) {
+	objs, failed, err := j.cl.MultiGet(ctx, j.collectionOf(l, href), j.it.Collection(), []string{href})
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func (j *job) add(ctx context.Context, l *listing, cmd activesync.SyncCommand, a
 			// gave no UID to find it by: update what that Add made.
 			href, _, _ := strings.Cut(v, " ")
 			var etag string
-			err := j.update(ctx, href, cmd, &etag)
+			err := j.update(ctx, l, href, cmd, &etag)
 			if err == nil {
 				j.log.Info("dav: resent Add; updating the object it made", "href", href, "client_id", cmd.ClientID)
 				id := j.idFor(l, href)
@@ -159,19 +159,23 @@ func (j *job) add(ctx context.Context, l *listing, cmd activesync.SyncCommand, a
 	if err != nil {
 		return r, itemErr(err)
 	}
-	href := strings.TrimSuffix(j.call.Ref.Path, "/") + "/" + objectName(p.UID, j.it.Ext())
+	target, err := j.addTarget(ctx, l)
+	if err != nil {
+		return r, err
+	}
+	href := strings.TrimSuffix(target, "/") + "/" + objectName(p.UID, j.it.Ext())
 	etag, err := j.cl.Create(ctx, href, j.it.ContentType(), p.Data)
 	created := err == nil
 	if errors.Is(err, dav.ErrPrecondition) || errors.Is(err, dav.ErrConflict) {
 		existing := href
 		if errors.Is(err, dav.ErrConflict) {
-			if existing, err = j.findUID(ctx, err, p.UID); err != nil {
+			if existing, err = j.findUID(ctx, target, err, p.UID); err != nil {
 				return r, err
 			}
 		}
 		j.log.Info("dav: Add of an object the server holds; updating it", "href", existing, "uid", p.UID)
 		var newTag string
-		err = j.update(ctx, existing, cmd, &newTag)
+		err = j.update(ctx, l, existing, cmd, &newTag)
 		href, etag = existing, newTag
 	}
 	if err != nil {
@@ -221,9 +225,9 @@ func (j *job) pruneClientIDs(l *listing, ed *edit, now time.Time) {
 
 // update merges the device's item into the object at href (a resent Add)
 // and writes it with If-Match; etag receives the new ETag.
-func (j *job) update(ctx context.Context, href string, cmd activesync.SyncCommand, etag *string) error {
+func (j *job) update(ctx context.Context, l *listing, href string, cmd activesync.SyncCommand, etag *string) error {
 	for range 2 {
-		obj, err := j.get(ctx, href)
+		obj, err := j.get(ctx, l, href)
 		if err != nil {
 			return err
 		}
@@ -246,14 +250,15 @@ func (j *job) update(ctx context.Context, href string, cmd activesync.SyncComman
 	return itemErr(fmt.Errorf("object %s keeps changing", href))
 }
 
-// findUID finds the href that holds uid, after a 409 no-uid-conflict.
-func (j *job) findUID(ctx context.Context, cerr error, uid string) (string, error) {
+// findUID finds the href that holds uid in coll, after a 409
+// no-uid-conflict.
+func (j *job) findUID(ctx context.Context, coll string, cerr error, uid string) (string, error) {
 	var se *dav.StatusError
 	if errors.As(cerr, &se) && se.ConflictHref != "" {
 		return se.ConflictHref, nil
 	}
 	comp := j.it.Component()
-	found, err := j.cl.ListMatching(ctx, j.call.Ref.Path, comp, "UID", uid)
+	found, err := j.cl.ListMatching(ctx, coll, comp, "UID", uid)
 	if err != nil {
 		return "", err
 	}
@@ -261,7 +266,7 @@ func (j *job) findUID(ctx context.Context, cerr error, uid string) (string, erro
 	for h := range found {
 		hrefs = append(hrefs, h)
 	}
-	objs, _, err := j.cl.MultiGet(ctx, j.call.Ref.Path, j.it.Collection(), hrefs)
+	objs, _, err := j.cl.MultiGet(ctx, coll, j.it.Collection(), hrefs)
 	if err != nil {
 		return "", err
 	}
@@ -315,7 +320,7 @@ func (j *job) change(ctx context.Context, l *listing, cmd activesync.SyncCommand
 		return r, nil
 	}
 	for try := 0; ; try++ {
-		obj, err := j.get(ctx, e.href)
+		obj, err := j.get(ctx, l, e.href)
 		if err != nil {
 			return r, err
 		}
@@ -385,7 +390,7 @@ func (j *job) delete(ctx context.Context, l *listing, cmd activesync.SyncCommand
 	var before []byte // what the attendees are told is cancelled
 	h := j.organizerSends()
 	if h != nil {
-		if obj, gerr := j.get(ctx, e.href); gerr == nil && obj != nil {
+		if obj, gerr := j.get(ctx, l, e.href); gerr == nil && obj != nil {
 			before = obj.Data
 		}
 	}

@@ -112,7 +112,7 @@ type addressBookHierarchy struct{ c *core }
 
 func (addressBookHierarchy) Kinds() []engine.Kind { return []engine.Kind{engine.KindContacts} }
 
-func (h addressBookHierarchy) Folders(ctx context.Context, p *accounts.Principal, _ engine.Client) ([]engine.Folder, error) {
+func (h addressBookHierarchy) Folders(ctx context.Context, p *accounts.Principal, c engine.Client) ([]engine.Folder, error) {
 	if p == nil || p.User == nil || p.User.CardDAV == "" {
 		return nil, nil
 	}
@@ -121,6 +121,12 @@ func (h addressBookHierarchy) Folders(ctx context.Context, p *accounts.Principal
 	if err != nil {
 		return nil, err
 	}
+	if len(books) == 0 {
+		return nil, nil
+	}
+	// Every book and the merged folder, each hidden from the devices that
+	// see the other shape (merged.go), so the folder map keeps both.
+	merged := mergeBooks(p, c)
 	def := defaultBook(books)
 	var out []engine.Folder
 	for i, b := range books {
@@ -128,8 +134,9 @@ func (h addressBookHierarchy) Folders(ctx context.Context, p *accounts.Principal
 		if i == def {
 			t = activesync.FolderContacts
 		}
-		out = append(out, engine.Folder{Ref: engine.Ref{Kind: engine.KindContacts, Path: b.Href}, DisplayName: folderName(b), Type: t})
+		out = append(out, engine.Folder{Ref: engine.Ref{Kind: engine.KindContacts, Path: b.Href}, DisplayName: folderName(b), Type: t, Hidden: merged})
 	}
+	out = append(out, engine.Folder{Ref: MergedRef, DisplayName: folderName(books[def]), Type: activesync.FolderContacts, Hidden: !merged})
 	return out, nil
 }
 
@@ -213,7 +220,9 @@ func (h addressBookHierarchy) CreateFolder(ctx context.Context, p *accounts.Prin
 	return engine.Ref{Kind: engine.KindContacts, Path: href}, nil
 }
 
-// RenameFolder sets the address book's display name (PROPPATCH).
+// RenameFolder sets the address book's display name (PROPPATCH). The
+// merged folder carries the default book's name, so renaming it renames
+// that book.
 func (h addressBookHierarchy) RenameFolder(ctx context.Context, p *accounts.Principal, ref engine.Ref, name string) (engine.Ref, error) {
 	if strings.TrimSpace(name) == "" {
 		return engine.Ref{}, activesync.CommandStatus(activesync.FolderStatusBadRequest, "empty folder name")
@@ -222,7 +231,19 @@ func (h addressBookHierarchy) RenameFolder(ctx context.Context, p *accounts.Prin
 	if err != nil {
 		return engine.Ref{}, err
 	}
-	if err := ce.client.SetDisplayName(ctx, ref.Path, name); err != nil {
+	href := ref.Path
+	if isMerged(ref) {
+		books, err := h.books(ctx, p)
+		if err != nil {
+			return engine.Ref{}, err
+		}
+		def := defaultBook(books)
+		if def < 0 {
+			return engine.Ref{}, activesync.CommandStatus(activesync.FolderStatusNotFound, "no address book")
+		}
+		href = books[def].Href
+	}
+	if err := ce.client.SetDisplayName(ctx, href, name); err != nil {
 		return engine.Ref{}, folderErr(err)
 	}
 	return ref, nil

@@ -3,6 +3,7 @@ package davsync
 import (
 	"context"
 	"errors"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -26,15 +27,29 @@ func (j *job) Fetch(ctx context.Context, ids []string, b engine.Budget) ([]engin
 	if err != nil {
 		return nil, nil, false, err
 	}
-	var hrefs []string
+	// One multiget per collection: the merged contacts folder's cards
+	// live in several books, and a multiget names hrefs of its own
+	// collection only (RFC 6352 8.7).
+	byColl := map[string][]string{}
+	var colls []string
 	for _, id := range ids {
 		if e, ok := l.items[id]; ok && !e.foreign {
-			hrefs = append(hrefs, e.href)
+			coll := j.collectionOf(l, e.href)
+			if _, seen := byColl[coll]; !seen {
+				colls = append(colls, coll)
+			}
+			byColl[coll] = append(byColl[coll], e.href)
 		}
 	}
-	objs, failed, err := j.cl.MultiGet(ctx, j.call.Ref.Path, j.it.Collection(), hrefs)
-	if err != nil {
-		return nil, nil, false, collectionErr(err)
+	var objs []dav.Object
+	failed := map[string]error{}
+	for _, coll := range colls {
+		got, fails, err := j.cl.MultiGet(ctx, coll, j.it.Collection(), byColl[coll])
+		if err != nil {
+			return nil, nil, false, collectionErr(err)
+		}
+		objs = append(objs, got...)
+		maps.Copy(failed, fails)
 	}
 	byHref := make(map[string]*dav.Object, len(objs))
 	for i := range objs {
@@ -80,9 +95,11 @@ func (j *job) Fetch(ctx context.Context, ids []string, b engine.Budget) ([]engin
 		used += size
 		out = append(out, engine.Item{ServerID: id, Version: obj.ETag, Data: el, Size: size})
 	}
-	datas := make([][]byte, len(objs))
+	var datas [][]byte
 	for i := range objs {
-		datas[i] = objs[i].Data
+		if j.inDefault(l, objs[i].Href) {
+			datas = append(datas, objs[i].Data)
+		}
 	}
 	j.learnVersion(l, datas, bad)
 	if len(bad.meta) > 0 {

@@ -23,6 +23,11 @@ func (j *job) Move(ctx context.Context, serverID string, dst engine.Ref, dstColl
 	if dst.Kind != j.call.Ref.Kind {
 		return "", activesync.CommandStatus(activesync.MoveStatusBadDest, "destination holds another item class")
 	}
+	if isMerged(dst) || isMerged(j.call.Ref) {
+		// The merged folder is every book at once: a device that sees it
+		// has no other contacts folder, and a book's card is already in it.
+		return "", activesync.CommandStatus(activesync.MoveStatusBadDest, "the merged contacts folder takes no moves")
+	}
 	if dst.Path == j.call.Ref.Path {
 		return "", activesync.CommandStatus(activesync.MoveStatusSameFolder, "source and destination are the same collection")
 	}
@@ -34,7 +39,7 @@ func (j *job) Move(ctx context.Context, serverID string, dst engine.Ref, dstColl
 	if !ok || e.foreign {
 		return "", activesync.CommandStatus(activesync.MoveStatusBadSource, "no such item")
 	}
-	obj, err := j.get(ctx, e.href)
+	obj, err := j.get(ctx, l, e.href)
 	if err != nil {
 		return "", upstreamErr(err)
 	}

@@ -22,7 +22,7 @@ const maxTruncatedPolls = 20
 // refresh polls the folder's collection with the change ladder and stores
 // what moved in its listing. changed reports whether an entry changed
 // (the listing's version moved).
-func (c *core) refresh(ctx context.Context, cl *dav.Client, user, folderID string, ref engine.Ref) (*listing, bool, error) {
+func (c *core) refresh(ctx context.Context, ce *clientEntry, user, folderID string, ref engine.Ref) (*listing, bool, error) {
 	it, ok := c.items[ref.Kind]
 	if !ok {
 		return nil, false, fmt.Errorf("davsync: no class for kind %q", ref.Kind)
@@ -31,7 +31,14 @@ func (c *core) refresh(ctx context.Context, cl *dav.Client, user, folderID strin
 	for range maxTruncatedPolls {
 		truncated := false
 		l, changed, err := updateListing(ctx, c.opts.Store, user, folderID, func(l *listing) (*edit, error) {
-			ed, trunc, err := c.poll(ctx, cl, l, ref, it)
+			var ed *edit
+			var trunc bool
+			var err error
+			if isMerged(ref) {
+				ed, trunc, err = c.pollMerged(ctx, ce, l)
+			} else {
+				ed, trunc, err = c.poll(ctx, ce.client, l, ref, it)
+			}
 			truncated = trunc
 			return ed, err
 		})

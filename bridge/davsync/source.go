@@ -89,6 +89,17 @@ func (s source) Open(ctx context.Context, call *engine.Call) (engine.Job, error)
 	if !call.Cached {
 		s.c.touch(call.User)
 	}
+	if call.Principal != nil && hiddenFor(call.Ref, mergeBooks(call.Principal, engine.Client{DeviceID: call.DeviceID, DeviceType: call.DeviceType, UserAgent: call.UserAgent})) {
+		// A contacts folder this device does not see (a book of a merged
+		// device, the merged folder of another): its FolderSync deletes
+		// it. A Sync is told to run FolderSync (Status 12); a Ping's
+		// re-check finds nothing, so a device that keeps the folder in
+		// its Pings is not woken in a loop for it.
+		if call.Cached {
+			return &job{c: s.c, it: it, call: call, log: s.c.log(call), hidden: true}, nil
+		}
+		return nil, fmt.Errorf("%w: contacts folder not shown to this device (merge_books)", engine.ErrGone)
+	}
 	ce, err := s.c.clients.get(call.Principal, s.c.svc)
 	if err != nil {
 		if call.Principal == nil && call.Cached {
@@ -103,7 +114,7 @@ func (s source) Open(ctx context.Context, call *engine.Call) (engine.Job, error)
 		}
 		return nil, err
 	}
-	return &job{c: s.c, it: it, call: call, cl: ce.client, log: s.c.log(call)}, nil
+	return &job{c: s.c, it: it, call: call, cl: ce.client, ce: ce, log: s.c.log(call)}, nil
 }
 
 // job is one request's work on one DAV folder.
@@ -111,9 +122,13 @@ type job struct {
 	c    *core
 	it   Items
 	call *engine.Call
-	cl   *dav.Client // nil only for a cached plan
+	cl   *dav.Client  // nil only for a cached plan
+	ce   *clientEntry // cl's entry, with the user's discovered homes
 	log  *slog.Logger
 	l    *listing // as read or refreshed by this job
+	// hidden: a Ping re-check of a folder the device does not see
+	// (merged.go); it plans nothing.
+	hidden bool
 }
 
 func (j *job) Close(error) {}
@@ -138,7 +153,7 @@ func (j *job) listing(ctx context.Context, refresh bool) (*listing, error) {
 	var l *listing
 	var err error
 	if refresh && j.cl != nil {
-		l, _, err = j.c.refresh(ctx, j.cl, j.call.User, j.call.CollectionID, j.call.Ref)
+		l, _, err = j.c.refresh(ctx, j.ce, j.call.User, j.call.CollectionID, j.call.Ref)
 	} else {
 		l, err = loadListing(ctx, j.c.opts.Store, j.call.User, j.call.CollectionID)
 	}
@@ -175,6 +190,9 @@ func (j *job) filter() int {
 
 // Plan diffs the listing against the device's view: IDs and ETags only.
 func (j *job) Plan(ctx context.Context, view engine.View) (*engine.Plan, error) {
+	if j.hidden {
+		return &engine.Plan{Unchanged: true}, nil
+	}
 	l, err := j.listing(ctx, !j.call.Cached)
 	if err != nil {
 		return nil, err

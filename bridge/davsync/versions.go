@@ -98,7 +98,7 @@ func (j *job) learnVersion(l *listing, datas [][]byte, ed *edit) {
 	best, n := tally(vs, datas, prev)
 	own := 0
 	for _, e := range l.items {
-		if !e.foreign {
+		if !e.foreign && j.inDefault(l, e.href) {
 			own++
 		}
 	}
@@ -120,12 +120,14 @@ func (j *job) addVersion(ctx context.Context, vs versioned, l *listing, ed *edit
 	if meta[metaHeld] == "" {
 		var hrefs []string
 		for _, e := range l.mine() {
-			hrefs = append(hrefs, e.href)
+			if j.inDefault(l, e.href) {
+				hrefs = append(hrefs, e.href)
+			}
 		}
 		if len(hrefs) > 0 {
 			sort.Strings(hrefs)
 			hrefs = hrefs[:min(len(hrefs), versionSample)]
-			objs, _, err := j.cl.MultiGet(ctx, j.call.Ref.Path, j.it.Collection(), hrefs)
+			objs, _, err := j.cl.MultiGet(ctx, j.collectionOf(l, hrefs[0]), j.it.Collection(), hrefs)
 			if err != nil {
 				j.log.Warn("dav: the collection's format version not sampled; the new object takes the default", "err", err)
 			} else {

@@ -140,7 +140,7 @@ func (h *watch) pollOnce(ctx context.Context) (time.Duration, error) {
 			if pl, perr := loadListing(ctx, h.c.opts.Store, user, id); perr == nil {
 				before = pl.meta[metaToken]
 			}
-			l, changed, err = h.c.refresh(ctx, ce.client, user, id, ref)
+			l, changed, err = h.c.refresh(ctx, ce, user, id, ref)
 			if err == nil && !changed && before != "" && l.meta[metaToken] == before {
 				quiet[ref.Path] = before
 			}

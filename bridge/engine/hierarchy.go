@@ -21,6 +21,12 @@ type Folder struct {
 	Parent      Ref
 	DisplayName string
 	Type        int // activesync.Folder* (MS-ASCMD 2.2.3.186.3)
+	// Hidden: the folder is not shown to this client, but stays in the
+	// user's folder map, so the user's other devices keep its ID (the
+	// address books, which a device that shows one contacts folder sees
+	// merged into one, are listed for it hidden, and the merged folder
+	// for every other device).
+	Hidden bool
 }
 
 // Hierarchy is a source of folders for FolderSync. Each source owns the

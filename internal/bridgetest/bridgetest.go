@@ -81,6 +81,10 @@ type Options struct {
 	Classes func(env *Env) []engine.Class
 	// MailOptions tune the mail engine under test.
 	MailOptions bridge.MailOptions
+	// WatchUsers reloads the users directory when a file changes, as
+	// serve does (tests that rewrite Env.UserFile); off by default, so
+	// tests that count goroutines see none of it.
+	WatchUsers bool
 }
 
 // AppPassword is an app-password login: the device's password and the
@@ -103,7 +107,13 @@ type Env struct {
 	Mail     *bridge.Mail
 	Push     *bridge.Push
 	HTTP     *httptest.Server
+	// UsersDir is the users directory; a test rewrites the user's file
+	// there (UserFile) and the directory reloads it.
+	UsersDir string
 }
+
+// UserFile is the path of the user's file in UsersDir.
+func (e *Env) UserFile() string { return filepath.Join(e.UsersDir, e.User+".yaml") }
 
 // Start runs a bridge for one user of the test Dovecot and stops it when
 // the test ends.
@@ -161,7 +171,7 @@ func Start(t testing.TB, o Options) *Env {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 
-	e := &Env{User: user, Password: pass, IMAPAddr: imapAddr, Store: o.Store, Bus: o.Bus, Leases: o.Leases}
+	e := &Env{User: user, Password: pass, IMAPAddr: imapAddr, Store: o.Store, Bus: o.Bus, Leases: o.Leases, UsersDir: usersDir}
 	if e.Store == nil {
 		if o.Redis {
 			url := o.RedisURL
@@ -188,6 +198,16 @@ func Start(t testing.TB, o Options) *Env {
 	dir, err := accounts.OpenDirectory(ctx, usersDir, log)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.WatchUsers {
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			if err := dir.Watch(ctx); err != nil {
+				log.Error("watching the test users directory", "err", err)
+			}
+		}()
+		t.Cleanup(func() { cancel(); <-watched })
 	}
 	ttl := o.AuthCacheTTL
 	switch {
@@ -261,7 +281,14 @@ func (f fromTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // Device returns a provisioned device client speaking version (e.g. "16.1").
 func (e *Env) Device(t testing.TB, id, version string) *client.Client {
 	t.Helper()
-	c := &client.Client{BaseURL: e.URL, User: e.User, Password: e.Password, DeviceID: id, Version: version, DeviceType: "TestPhone"}
+	return e.DeviceAs(t, id, version, "TestPhone", "")
+}
+
+// DeviceAs is Device with the DeviceType and User-Agent of a client
+// family (a Samsung's "SAMSUNGSMG991B", an iPhone's "iPhone").
+func (e *Env) DeviceAs(t testing.TB, id, version, deviceType, userAgent string) *client.Client {
+	t.Helper()
+	c := &client.Client{BaseURL: e.URL, User: e.User, Password: e.Password, DeviceID: id, Version: version, DeviceType: deviceType, UserAgent: userAgent}
 	if _, err := c.Provision(context.Background()); err != nil {
 		t.Fatalf("provisioning %s: %v", id, err)
 	}
