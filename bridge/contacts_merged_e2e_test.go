@@ -239,6 +239,33 @@ func TestContactsMergedBooks(t *testing.T) {
 			if fn, _ := lc.Get(items.ContactFirstName); fn != "Lena" {
 				t.Errorf("the card from the Ping: first name %q, want Lena", fn)
 			}
+			lena := r.Adds()[0].ServerID
+			key = r.SyncKey
+
+			// The laptop moves Lena to Contacts (a new href): the device
+			// gets a Delete of her old ServerId and an Add of the new one,
+			// so it holds her once.
+			late, _ := laptopGet(ctx, t, laptop, work, work+"late.vcf")
+			if _, err := laptop.Create(ctx, def+"late.vcf", dav.ContentVCard, late); err != nil {
+				t.Fatal(err)
+			}
+			if err := laptop.Delete(ctx, work+"late.vcf", ""); err != nil {
+				t.Fatal(err)
+			}
+			r, err = sam.Sync(ctx, merged, key, client.SyncOptions{WindowSize: 10})
+			if err != nil || len(r.Deletes()) != 1 || r.Deletes()[0].ServerID != lena || len(r.Adds()) != 1 || r.Adds()[0].ServerID == lena {
+				t.Fatalf("Sync after a move between books: %v %+v; want Delete %s and one Add", err, r, lena)
+			}
+			key = r.SyncKey
+
+			// The laptop deletes the Work book: Wendy leaves the folder.
+			if err := laptop.DeleteCollection(ctx, work); err != nil {
+				t.Fatal(err)
+			}
+			r, err = sam.Sync(ctx, merged, key, client.SyncOptions{WindowSize: 10})
+			if err != nil || len(r.Deletes()) != 1 || r.Deletes()[0].ServerID != ids["Wendy"] || len(r.Adds()) != 0 {
+				t.Fatalf("Sync after Work was deleted: %v %+v; want Wendy (%s) deleted", err, r, ids["Wendy"])
+			}
 		})
 	}
 }

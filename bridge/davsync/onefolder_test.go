@@ -89,3 +89,18 @@ func TestBookOf(t *testing.T) {
 		t.Error("hiddenFor: a merged device sees the merged folder only, another the books only, calendars untouched")
 	}
 }
+
+// The rule reads what devices send (any bytes in DeviceType and
+// User-Agent, a version that is no number): no panic, one answer.
+func FuzzOneContactFolder(f *testing.F) {
+	f.Add("SAMSUNGSMG991B", "SAMSUNG-SM-G991B/101.11003")
+	f.Add("Android", "Android-Mail/7.5.1")
+	f.Add("Android", "Android-Mail/")
+	f.Add("", "Android-Mail/.")
+	f.Add("WindowsOutlook15", "Outlook/16.0")
+	f.Fuzz(func(t *testing.T, deviceType, userAgent string) {
+		if OneContactFolder(deviceType, userAgent) != OneContactFolder(deviceType, userAgent) {
+			t.Fatal("not deterministic")
+		}
+	})
+}
