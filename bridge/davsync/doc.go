@@ -35,6 +35,11 @@
 // from the discovery's AddressBookHome; source, listing, plan, fetch,
 // apply, move and watcher are shared as they are.
 //
+// For apps that show one contacts folder, every address book is also
+// offered merged into one folder (merged.go, the family rule in
+// onefolder.go); the hierarchy hides from each device the shape it does
+// not see.
+//
 // WebDAV-Push is not used: the test server (Radicale) does not offer it,
 // and a bridge behind NAT could rarely receive it; the watcher polls.
 package davsync
