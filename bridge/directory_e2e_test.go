@@ -105,3 +105,55 @@ func TestResolveRecipientsThroughTheFront(t *testing.T) {
 		})
 	}
 }
+
+// Availability of someone else from the free/busy file their card
+// publishes (FBURL, RFC 6350 6.9.1), at 14.1 and 16.1: a VFREEBUSY on the
+// user's own DAV server is fetched with the user's credentials and read
+// into MergedFreeBusy (busy 09:00-10:00, tentative 10:30-11:00 in a
+// 08:00-12:00 window of half hours); an FBURL on another server is not
+// fetched ("not available", Status 163).
+func TestAvailabilityFromFBURL(t *testing.T) {
+	e := bridgetest.Start(t, bridgetest.Options{DAV: true})
+	c, home := davAs(t, e)
+	ctx := context.Background()
+	if err := c.MakeCalendar(ctx, home+"freebusy/", "Free/busy", nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	fb := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//idlebridge test//EN\r\nBEGIN:VFREEBUSY\r\nUID:fb-bob\r\nDTSTAMP:20260101T000000Z\r\n" +
+		"DTSTART:20260105T000000Z\r\nDTEND:20260112T000000Z\r\nFREEBUSY:20260105T090000Z/20260105T100000Z\r\n" +
+		"FREEBUSY;FBTYPE=BUSY-TENTATIVE:20260105T103000Z/PT30M\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n"
+	if _, err := c.Create(ctx, home+"freebusy/bob.ics", "text/calendar", []byte(fb)); err != nil {
+		t.Fatal(err)
+	}
+	putCards(t, c, home+"contacts/", map[string]string{
+		"bob":   "FN:Bob Busy\r\nN:Busy;Bob;;;\r\nEMAIL:bob@else.example\r\nFBURL:" + strings.TrimSuffix(testenv.DAVURL(t), "/") + home + "freebusy/bob.ics\r\n",
+		"carol": "FN:Carol Far\r\nN:Far;Carol;;;\r\nEMAIL:carol@far.example\r\nFBURL:http://freebusy.invalid/carol.ifb\r\n",
+	})
+	for _, version := range []string{"14.1", "16.1"} {
+		t.Run(version, func(t *testing.T) {
+			dev := e.Device(t, "fb"+strings.ReplaceAll(version, ".", ""), version)
+			req := wbxml.New(rrNS, "ResolveRecipients")
+			req.AddText(rrNS, "To", "bob@else.example")
+			req.AddText(rrNS, "To", "carol@far.example")
+			av := req.Add(rrNS, "Options").Add(rrNS, "Availability")
+			av.AddText(rrNS, "StartTime", "2026-01-05T08:00:00.000Z")
+			av.AddText(rrNS, "EndTime", "2026-01-05T12:00:00.000Z")
+			res, err := dev.Do(ctx, "ResolveRecipients", req)
+			if err != nil || res.Status() != "1" {
+				t.Fatalf("ResolveRecipients: %v", err)
+			}
+			rs := res.Doc.All(rrNS, "Response")
+			if len(rs) != 2 {
+				t.Fatalf("%d Responses", len(rs))
+			}
+			bob := rs[0].Child(rrNS, "Recipient").Child(rrNS, "Availability")
+			if bob == nil || bob.ChildText(rrNS, "Status") != "1" || bob.ChildText(rrNS, "MergedFreeBusy") != "00220100" {
+				t.Errorf("Bob's availability: %+v, want Status 1 and 00220100", bob)
+			}
+			carol := rs[1].Child(rrNS, "Recipient").Child(rrNS, "Availability")
+			if carol == nil || carol.ChildText(rrNS, "Status") != "163" {
+				t.Errorf("Carol's availability (another server): %+v, want Status 163", carol)
+			}
+		})
+	}
+}

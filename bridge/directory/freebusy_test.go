@@ -80,6 +80,7 @@ func FuzzParseFreeBusy(f *testing.F) {
 func FuzzParseRecord(f *testing.F) {
 	f.Add([]byte(card("u", "Jane Roe", "Roe;Jane;;;", "jane@example.org", "KEY;ENCODING=b;TYPE=X509:MIIB", "NICKNAME:jr", "ORG:Acme;Sales")))
 	f.Add([]byte("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:A\r\nKEY:data:application/pkix-cert;base64,AAEC\r\nEND:VCARD\r\n"))
+	f.Add([]byte("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:B\r\nEMAIL:b@example.org\r\nFBURL;MEDIATYPE=text/calendar:https://dav.example.org/fb/b.ifb\r\nEND:VCARD\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := parseRecord("/b/x.vcf", classGAL, data)
 		if err != nil {

@@ -22,6 +22,7 @@ type record struct {
 	sortKey  string
 	hasPhoto bool
 	certs    [][]byte // DER X.509 certificates from KEY
+	fbURL    string   // the first FBURL (RFC 6350 6.9.1): where the person's free/busy is published
 }
 
 // parseRecord reads a stored card; ok is false for a card that cannot be
@@ -82,6 +83,12 @@ func (r *record) readRaw(data []byte) {
 		}
 	}
 	r.hasPhoto = len(card[vcard.FieldPhoto]) > 0
+	for _, f := range card[vcard.FieldFreeOrBusyURL] {
+		if v := strings.TrimSpace(f.Value); v != "" {
+			r.fbURL = v
+			break
+		}
+	}
 	for _, f := range card[vcard.FieldKey] {
 		if der := keyBytes(f); der != nil {
 			r.certs = append(r.certs, der)

@@ -180,12 +180,17 @@ func (s *Service) fill(ctx context.Context, u *User, q *activesync.RecipientQuer
 }
 
 // availability is the recipient's free/busy: the user's own from a
-// free-busy-query on each of their calendars; nobody else's calendars are
-// visible to the bridge (RFC 6638 scheduling is not used), so others are
-// "not available".
+// free-busy-query on each of their calendars; someone else's from the
+// free/busy file their card publishes (FBURL), fetched with the user's
+// credentials only when it is on the user's own DAV server. Nobody
+// else's calendars are visible to the bridge (RFC 6638 scheduling is not
+// used), so anyone else is "not available".
 func (s *Service) availability(ctx context.Context, u *User, c candidate, start, end time.Time) *activesync.Availability {
 	na := &activesync.Availability{Status: activesync.AvailabilityStatusNotAvailable}
-	if !c.self || u.CalDAV == nil {
+	if !c.self {
+		return s.publishedAvailability(ctx, u, c, start, end)
+	}
+	if u.CalDAV == nil {
 		return na
 	}
 	d, err := u.CalDAV.Discover(ctx)
@@ -225,6 +230,40 @@ func (s *Service) availability(ctx context.Context, u *User, c candidate, start,
 		return na
 	}
 	return &activesync.Availability{Status: activesync.AvailabilityStatusOK, MergedFreeBusy: mergedFreeBusy(periods, start, end)}
+}
+
+// publishedAvailability reads a recipient's FBURL (RFC 6350 6.9.1): a
+// VFREEBUSY file (RFC 5545 3.6.4) served, as Nextcloud, SOGo and DAViCal
+// do, beside the calendars. It is asked through the user's CalDAV client
+// (else the CardDAV one) and only on that client's server: the user's
+// password goes nowhere else, and an FBURL elsewhere is not available.
+func (s *Service) publishedAvailability(ctx context.Context, u *User, c candidate, start, end time.Time) *activesync.Availability {
+	na := &activesync.Availability{Status: activesync.AvailabilityStatusNotAvailable}
+	if c.rec == nil || c.rec.fbURL == "" {
+		return na
+	}
+	for _, cl := range []*dav.Client{u.CalDAV, u.CardDAV} {
+		if cl == nil || !cl.SameOrigin(c.rec.fbURL) {
+			continue
+		}
+		data, err := cl.PublishedFreeBusy(ctx, c.rec.fbURL)
+		if err != nil {
+			if errors.Is(err, dav.ErrNoFreeBusy) || errors.Is(err, dav.ErrForbidden) || errors.Is(err, dav.ErrNotFound) {
+				s.log.Debug("directory: published free/busy not there", "user", u.Key, "recipient", c.addr, "error", err)
+				return na
+			}
+			s.log.Warn("directory: published free/busy failed", "user", u.Key, "recipient", c.addr, "error", err)
+			return retryOr(err, na)
+		}
+		p, err := parseFreeBusy(data)
+		if err != nil {
+			s.log.Warn("directory: published free/busy unreadable", "user", u.Key, "recipient", c.addr, "error", err)
+			return na
+		}
+		return &activesync.Availability{Status: activesync.AvailabilityStatusOK, MergedFreeBusy: mergedFreeBusy(p, start, end)}
+	}
+	s.log.Debug("directory: free/busy published on another server; not fetched", "user", u.Key, "recipient", c.addr)
+	return na
 }
 
 // retryOr: a transient failure (transport, 5xx, timeout) is worth asking

@@ -36,3 +36,27 @@ func (c *Client) FreeBusy(ctx context.Context, calendar string, start, end time.
 	}
 	return rep.body, nil
 }
+
+// SameOrigin says whether href (a path, or a URL) is on this client's
+// server: only there are the user's credentials sent.
+func (c *Client) SameOrigin(href string) bool {
+	_, err := c.resolve(href)
+	return err == nil
+}
+
+// PublishedFreeBusy GETs a published free/busy file (a vCard's FBURL,
+// RFC 6350 6.9.1) on this client's server, with the user's credentials,
+// and returns its iCalendar text. An href on another server is refused
+// before anything is sent; an answer that is not 200 text/calendar is
+// ErrNoFreeBusy.
+func (c *Client) PublishedFreeBusy(ctx context.Context, href string) ([]byte, error) {
+	rep, err := c.do(ctx, request{op: "get free/busy", method: http.MethodGet, href: href})
+	if err != nil {
+		return nil, err
+	}
+	mt, _, _ := mime.ParseMediaType(rep.header.Get("Content-Type"))
+	if rep.code != http.StatusOK || !strings.EqualFold(mt, "text/calendar") {
+		return nil, fmt.Errorf("dav get free/busy %s: %w (HTTP %d, %s)", href, ErrNoFreeBusy, rep.code, mt)
+	}
+	return rep.body, nil
+}
