@@ -176,6 +176,27 @@ func TestContactsMergedBooks(t *testing.T) {
 			if len(afterDef) != len(beforeDef)+1 || len(afterWork) != len(beforeWork) {
 				t.Fatalf("after the Add: Contacts %d→%d, Work %d→%d cards; want the new card in Contacts", len(beforeDef), len(afterDef), len(beforeWork), len(afterWork))
 			}
+			for href, card := range afterDef {
+				// Contacts holds vCard 4.0 only (Work's 3.0 card does not
+				// count): the new card is 4.0.
+				if _, old := beforeDef[href]; !old && (!hasLine(unfolded(card), "VERSION:4.0") || !strings.Contains(string(card), "nina@example.org")) {
+					t.Errorf("the Add in Contacts, want vCard 4.0 with Nina's address:\n%s", card)
+				}
+			}
+
+			// MoveItems out of the merged folder is refused: it is every
+			// book at once (here into the iPhone's Work folder).
+			mv := wbxml.New(wbxml.Move, "MoveItems")
+			m := mv.Add(wbxml.Move, "Move")
+			m.AddText(wbxml.Move, "SrcMsgId", ids["Ada"])
+			m.AddText(wbxml.Move, "SrcFldId", merged)
+			m.AddText(wbxml.Move, "DstFldId", iwork.ServerID)
+			if mr, err := sam.Do(ctx, "MoveItems", mv); err != nil || mr.Doc.Child(wbxml.Move, "Response").ChildText(wbxml.Move, "Status") != "2" {
+				t.Fatalf("MoveItems out of the merged folder: %v, want Status 2", err)
+			}
+			if n := len(cardsOf(t, laptop, def)); n != len(afterDef) {
+				t.Fatalf("a refused move changed Contacts: %d cards", n)
+			}
 
 			// A Change of Wendy (Work) is PUT to Work and keeps what EAS
 			// does not carry.
