@@ -11,6 +11,7 @@ import (
 	"github.com/idlebridge/idlebridge/activesync/client"
 	"github.com/idlebridge/idlebridge/activesync/items"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/bridge"
 	"github.com/idlebridge/idlebridge/bridge/davsync"
 	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/internal/bridgetest"
@@ -475,5 +476,67 @@ func TestContactsMergedFolderCreate(t *testing.T) {
 	r, err := sam.Sync(ctx, merged, key, client.SyncOptions{WindowSize: 10})
 	if err != nil || r.Status != "1" || len(r.Adds()) != 1 {
 		t.Fatalf("merged Sync after a card in Family: %v %+v", err, r)
+	}
+}
+
+// A Samsung learns of a changed merge_books by Ping Status 7: the hub's
+// hierarchy poll includes the setting, read from the principal of the
+// user's latest request, so the Ping after the file changed (a parked one
+// holds the old principal: within one heartbeat) is answered 7.
+func TestContactsMergeModePing(t *testing.T) {
+	e := bridgetest.Start(t, bridgetest.Options{DAV: true, WatchUsers: true,
+		Push: bridge.PushOptions{HierarchyInterval: 200 * time.Millisecond},
+		Classes: func(env *bridgetest.Env) []engine.Class {
+			return []engine.Class{davsync.ContactsClass(davsync.Options{Store: env.Store, PollActive: 300 * time.Millisecond, PollIdle: 300 * time.Millisecond})}
+		}})
+	laptop, home := davAs(t, e)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	makeBook(t, laptop, home+"contacts/", "Contacts", map[string]string{"ada.vcf": v4Card("ada", "Ada", "Lovelace")})
+	makeBook(t, laptop, home+"work/", "Work", map[string]string{"walt.vcf": v4Card("walt", "Walt", "Work")})
+	sam := e.DeviceAs(t, "ping-switch", "14.1", samsungType, samsungUA)
+	fs, err := sam.FolderSync(ctx, "0")
+	if err != nil || fs.Status != "1" || len(contactFolders(fs.Add)) != 1 {
+		t.Fatalf("FolderSync: %v %+v", err, fs)
+	}
+	merged := contactFolders(fs.Add)[0].ServerID
+	if _, _, err := sam.SyncAll(ctx, merged, client.SyncOptions{WindowSize: 10}); err != nil {
+		t.Fatal(err)
+	}
+	// A Ping parked before the change (its principal holds the old file):
+	// it ends with its short heartbeat, and the device pings again.
+	first := parkPing(t, e, sam, 2, merged)
+	data, err := os.ReadFile(e.UserFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.UserFile(), append(data, "contacts: {merge_books: never}\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var st string
+	testenv.WaitFor(t, 60*time.Second, "a Ping answering Status 7", func() bool {
+		select {
+		case pr := <-first:
+			if pr.err != nil {
+				t.Fatalf("Ping: %v", pr.err)
+			}
+			st = pr.status
+			if st == "7" {
+				return true
+			}
+		default:
+			return false
+		}
+		// The device pings again (as after any answer): that request's
+		// principal carries the new file.
+		first = parkPing(t, e, sam, 60, merged)
+		return false
+	})
+	if st != "7" {
+		t.Fatalf("Ping status %s, want 7", st)
+	}
+	ch, err := sam.FolderSync(ctx, fs.SyncKey)
+	if err != nil || !slices.Equal(ch.Delete, []string{merged}) || len(contactFolders(ch.Add)) != 2 {
+		t.Fatalf("FolderSync after Status 7: %v %+v", err, ch)
 	}
 }
