@@ -244,6 +244,24 @@ func TestEstimateOfGoneCollection(t *testing.T) {
 	}
 }
 
+// goneAtOpen is a source whose collection is gone before any work starts
+// (a DAV folder hidden for the device, a CalDAV URL removed from the
+// user file).
+type goneAtOpen struct{}
+
+func (goneAtOpen) Open(context.Context, *engine.Call) (engine.Job, error) { return nil, engine.ErrGone }
+
+// ItemOperations Fetch of an item of a gone collection is "not found"
+// (Status 6), not a server error the device would retry.
+func TestFetchItemOfGoneCollection(t *testing.T) {
+	e := &engine.Engine{Store: openStore(t)}
+	_, err := e.FetchItem(context.Background(), goneAtOpen{}, &engine.Call{User: "u@example.com", DeviceID: "dev", CollectionID: "n"}, "n:1")
+	var ae *activesync.Error
+	if !errors.As(err, &ae) || !ae.Command || ae.Status != activesync.ItemOpsStatusNotFound {
+		t.Fatalf("fetch from a gone collection: %v, want Status %d", err, activesync.ItemOpsStatusNotFound)
+	}
+}
+
 // Responses follow the device's Commands, Fetches between edits included.
 func TestEngineKeepsCommandOrder(t *testing.T) {
 	ctx := context.Background()

@@ -318,17 +318,27 @@ func (e *Engine) FetchItem(ctx context.Context, src Source, call *Call, serverID
 	}
 	job, err := src.Open(ctx, call)
 	if err != nil {
-		return nil, err
+		return nil, fetchErr(err)
 	}
 	defer func() { job.Close(err) }()
 	items, _, _, err := job.Fetch(ctx, []string{serverID}, Budget{})
 	if err != nil {
-		return nil, err
+		return nil, fetchErr(err)
 	}
 	if len(items) != 1 || items[0].Data == nil {
 		return nil, activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such item")
 	}
 	return &items[0], nil
+}
+
+// fetchErr: an item of a collection gone upstream (or no longer shown to
+// the device) is not found (ItemOperations Status 6), not a server error
+// the device would retry.
+func fetchErr(err error) error {
+	if errors.Is(err, ErrGone) {
+		return &activesync.Error{Status: activesync.ItemOpsStatusNotFound, Command: true, Msg: "collection gone upstream", Err: err}
+	}
+	return err
 }
 
 // view is the device's view of a collection with this request's applied
