@@ -136,7 +136,7 @@ func (h addressBookHierarchy) Folders(ctx context.Context, p *accounts.Principal
 		}
 		out = append(out, engine.Folder{Ref: engine.Ref{Kind: engine.KindContacts, Path: b.Href}, DisplayName: folderName(b), Type: t, Hidden: merged})
 	}
-	out = append(out, engine.Folder{Ref: MergedRef, DisplayName: folderName(books[def]), Type: activesync.FolderContacts, Hidden: !merged})
+	out = append(out, engine.Folder{Ref: mergedRef(), DisplayName: folderName(books[def]), Type: activesync.FolderContacts, Hidden: !merged})
 	return out, nil
 }
 

@@ -38,11 +38,11 @@ import (
 // without fetching every new card; the device ends with the card once.
 const mergedPath = "*"
 
-// MergedRef is the Ref of a user's merged contacts folder. Hrefs are
+// mergedRef is the Ref of a user's merged contacts folder. Hrefs are
 // paths or URLs, never "*", so it names no book.
-var MergedRef = engine.Ref{Kind: engine.KindContacts, Path: mergedPath}
+func mergedRef() engine.Ref { return engine.Ref{Kind: engine.KindContacts, Path: mergedPath} }
 
-func isMerged(ref engine.Ref) bool { return ref == MergedRef }
+func isMerged(ref engine.Ref) bool { return ref == mergedRef() }
 
 // Listing Meta keys of the merged folder.
 const (

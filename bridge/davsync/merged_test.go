@@ -28,7 +28,7 @@ func TestMergedPollCost(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f := folderFor(MergedRef)
+	f := folderFor(mergedRef())
 	s := e.syncer(f, 141, 0)
 	if got := s.all(100); len(got) != 3 {
 		t.Fatalf("initial Sync: %d items, want the 3 books' cards", len(got))

@@ -84,8 +84,8 @@ func TestBookOf(t *testing.T) {
 			t.Errorf("bookOf(%q) = %q, want %q", href, got, want)
 		}
 	}
-	if !hiddenFor(engine.Ref{Kind: engine.KindContacts, Path: "/u/contacts/"}, true) || hiddenFor(MergedRef, true) ||
-		!hiddenFor(MergedRef, false) || hiddenFor(engine.Ref{Kind: engine.KindCalendar, Path: "/u/cal/"}, true) {
+	if !hiddenFor(engine.Ref{Kind: engine.KindContacts, Path: "/u/contacts/"}, true) || hiddenFor(mergedRef(), true) ||
+		!hiddenFor(mergedRef(), false) || hiddenFor(engine.Ref{Kind: engine.KindCalendar, Path: "/u/cal/"}, true) {
 		t.Error("hiddenFor: a merged device sees the merged folder only, another the books only, calendars untouched")
 	}
 }
