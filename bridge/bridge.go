@@ -15,6 +15,8 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/accounts"
 	"github.com/idlebridge/idlebridge/bridge/directory"
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/login"
+	"github.com/idlebridge/idlebridge/bridge/outage"
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
@@ -180,16 +182,8 @@ var (
 )
 
 // Account is an authenticated user with the upstream credentials of the
-// request that authenticated it.
-type Account struct {
-	Principal *accounts.Principal
-}
-
-// Address is the user's canonical address.
-func (a *Account) Address() string { return a.Principal.User.Address }
-
-// DisplayName is empty: the users directory does not hold names.
-func (a *Account) DisplayName() string { return "" }
+// request that authenticated it (bridge/login, shared with bridge/send).
+type Account = login.Account
 
 // Login authenticates a device's credentials.
 func (b *Bridge) Login(ctx context.Context, username, password string) (activesync.Account, error) {
@@ -236,12 +230,7 @@ func (b *Bridge) KnownDevice(ctx context.Context, username, deviceID string) boo
 }
 
 // storeErr marks store outages as retryable for the front.
-func storeErr(err error) error {
-	if errors.Is(err, state.ErrUnavailable) {
-		return fmt.Errorf("%w: %w", activesync.ErrUnavailable, err)
-	}
-	return err
-}
+func storeErr(err error) error { return outage.Store(err) }
 
 // busErr marks a change-bus failure as retryable for the front: whatever
 // the engine's reason (Redis down, subscription not confirmed in time), a

@@ -3,11 +3,12 @@ package bridge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"github.com/idlebridge/idlebridge/bridge/imip"
 	"log/slog"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/login"
+	"github.com/idlebridge/idlebridge/bridge/outage"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -77,13 +78,7 @@ var (
 )
 
 // account recovers the bridge's Account from the front's interface value.
-func account(a activesync.Account) (*Account, error) {
-	acct, ok := a.(*Account)
-	if !ok || acct == nil || acct.Principal == nil || acct.Principal.User == nil {
-		return nil, fmt.Errorf("bridge: account of type %T is not the bridge's", a)
-	}
-	return acct, nil
-}
+func account(a activesync.Account) (*Account, error) { return login.Of(a) }
 
 // withSession lends fn one IMAP session of the user and reports the number
 // of commands fn cost.
@@ -103,19 +98,7 @@ func (m *Mail) withSession(ctx context.Context, acct *Account, op string, fn fun
 
 // upstreamErr marks transport and store outages retryable for the front;
 // everything else (CommandStatus, protocol errors) passes unchanged.
-func upstreamErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ae *activesync.Error
-	if errors.As(err, &ae) || errors.Is(err, activesync.ErrUnavailable) || errors.Is(err, activesync.ErrBadCredentials) {
-		return err
-	}
-	if errors.Is(err, imap.ErrBroken) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %w", activesync.ErrUnavailable, err)
-	}
-	return storeErr(err)
-}
+func upstreamErr(err error) error { return outage.Upstream(err) }
 
 // isServerNo reports whether err is a tagged NO/BAD from the IMAP server,
 // i.e. the server refused this one operation and the session is fine.

@@ -1,4 +1,7 @@
-package bridge
+// Package mailid is the form of the IDs the bridge gives mail items and
+// their parts: "<folderID>:<UID>" server IDs (DESIGN.md, IDs) and "1.2.3"
+// MIME part paths. The mail engine and the send engine both read them.
+package mailid
 
 import (
 	"strconv"
@@ -8,14 +11,14 @@ import (
 // Item server IDs are "<folderID>:<UID>" (DESIGN.md, IDs): short, opaque to
 // the device, and parseable without a lookup.
 
-// itemID builds the server ID of a message.
-func itemID(folderID string, uid uint32) string {
+// Item builds the server ID of a message.
+func Item(folderID string, uid uint32) string {
 	return folderID + ":" + strconv.FormatUint(uint64(uid), 10)
 }
 
-// parseItemID splits a server ID; ok is false for anything that is not
+// ParseItem splits a server ID; ok is false for anything that is not
 // "<non-empty folder>:<UID 1..2^32-1>".
-func parseItemID(id string) (folderID string, uid uint32, ok bool) {
+func ParseItem(id string) (folderID string, uid uint32, ok bool) {
 	i := strings.LastIndexByte(id, ':')
 	if i <= 0 || i == len(id)-1 {
 		return "", 0, false
@@ -27,8 +30,8 @@ func parseItemID(id string) (folderID string, uid uint32, ok bool) {
 	return id[:i], uint32(n), true
 }
 
-// parsePartPath parses "1.2.3" into [1 2 3]; empty or zero parts fail.
-func parsePartPath(s string) ([]int, bool) {
+// ParsePartPath parses "1.2.3" into [1 2 3]; empty or zero parts fail.
+func ParsePartPath(s string) ([]int, bool) {
 	if s == "" || len(s) > 64 {
 		return nil, false
 	}
@@ -44,8 +47,8 @@ func parsePartPath(s string) ([]int, bool) {
 	return out, true
 }
 
-// formatPartPath is the inverse of parsePartPath.
-func formatPartPath(p []int) string {
+// FormatPartPath is the inverse of ParsePartPath.
+func FormatPartPath(p []int) string {
 	var b strings.Builder
 	for i, n := range p {
 		if i > 0 {
