@@ -17,6 +17,7 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/bridge/outage"
+	"github.com/idlebridge/idlebridge/bridge/send"
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
@@ -50,7 +51,7 @@ type Bridge struct {
 	MaxDevicesPerUser int
 	Mail              *Mail
 	Push              *Push
-	Sender            *Sender
+	Sender            *send.Sender
 	// Meetings serves MeetingResponse (meetings.go); nil answers status 4.
 	Meetings *Meetings
 
@@ -80,7 +81,7 @@ type Config struct {
 
 	MailOptions   MailOptions
 	PushOptions   PushOptions
-	SenderOptions SenderOptions
+	SenderOptions send.Options
 	// Classes are the item classes served beside mail (calendar, tasks,
 	// contacts), routed by the kinds of their collections.
 	Classes []engine.Class
@@ -134,7 +135,7 @@ func New(cfg Config) *Bridge {
 	b.Mail = NewMail(cfg.Store, up, log, cfg.MailOptions)
 	b.Push = NewPush(bus, leases, cfg.Store, b, log, cfg.PushOptions)
 	b.Push.classes = b.classes
-	b.Sender = NewSender(cfg.Store, up, MailFolders(b.Mail), log, cfg.SenderOptions)
+	b.Sender = send.New(cfg.Store, up, MailFolders(b.Mail), log, cfg.SenderOptions)
 	b.domains = cfg.Domains
 	b.directory = directory.New(b.directoryUser, cfg.DirectoryOptions, log)
 	b.closers = append(b.closers, b.directory.Close)
@@ -150,6 +151,19 @@ func New(cfg Config) *Bridge {
 		}
 	}
 	return b
+}
+
+// The send engine borrows the request path's IMAP pools.
+var _ send.IMAPSessions = (*Upstreams)(nil)
+
+// MailFolders resolves folder IDs for the send engine with the mail
+// engine's folder map.
+func MailFolders(m *Mail) send.FolderResolver { return mailFolders{m} }
+
+type mailFolders struct{ m *Mail }
+
+func (f mailFolders) MailboxOf(ctx context.Context, acct *Account, folderID string) (string, bool, error) {
+	return f.m.mailboxOf(ctx, acct.Address(), folderID)
 }
 
 // Close answers parked requests and stops the watchers (and what New

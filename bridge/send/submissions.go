@@ -1,4 +1,4 @@
-package bridge
+package send
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/smtp"
 )
@@ -43,7 +44,7 @@ import (
 //   - accepted: the server said 250. The Sent copy still owed rides in the
 //     record, so a crash before it is written is repaired: by the device's
 //     retry of the same message (answered OK), or at the user's next
-//     request (resumeSentCopies). Not at start-up: pass-through users'
+//     request (ResumeSentCopies). Not at start-up: pass-through users'
 //     passwords live only in memory, so only a request can log in for them.
 //   - done: nothing left to do; kept until retention ends so a retry is
 //     answered OK without sending.
@@ -57,6 +58,9 @@ import (
 // file lock excludes a second process), and otherwise once its record is
 // older than InFlightGrace (plus, in the data phase, the time a server may
 // take to answer the dot).
+
+// casRetries bounds the compare-and-swap rounds of one claim.
+const casRetries = 8
 
 // Key prefixes of submission records.
 const (
@@ -227,7 +231,7 @@ func (s *Sender) advance(ctx context.Context, user string, rec *state.Submission
 
 // finishSentCopy completes a Sent copy a dead owner left owed: take the
 // record over (so two repairers never both append), append, mark done.
-func (s *Sender) finishSentCopy(ctx context.Context, acct *Account, rec *state.Submission) error {
+func (s *Sender) finishSentCopy(ctx context.Context, acct *login.Account, rec *state.Submission) error {
 	if rec.Phase != state.SubmissionAccepted || rec.SentCopy == nil || s.ownerAlive(rec) {
 		return nil
 	}
@@ -254,11 +258,11 @@ func (s *Sender) finishSentCopy(ctx context.Context, acct *Account, rec *state.S
 	return nil
 }
 
-// resumeSentCopies repairs a user's owed Sent copies in the background,
+// ResumeSentCopies repairs a user's owed Sent copies in the background,
 // at most once per ResumeEvery per user and process: called for every
 // authenticated request, so it must cost nothing most of the time.
-func (s *Sender) resumeSentCopies(a activesync.Account) {
-	acct, err := account(a)
+func (s *Sender) ResumeSentCopies(a activesync.Account) {
+	acct, err := login.Of(a)
 	if err != nil {
 		return
 	}
@@ -280,7 +284,7 @@ func (s *Sender) resumeSentCopies(a activesync.Account) {
 
 // repairOwed writes every Sent copy of the user that a dead owner left
 // owed.
-func (s *Sender) repairOwed(ctx context.Context, acct *Account) {
+func (s *Sender) repairOwed(ctx context.Context, acct *login.Account) {
 	user := acct.Address()
 	recs, err := s.store.ListSubmissions(ctx, user)
 	if err != nil {

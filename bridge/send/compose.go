@@ -1,4 +1,4 @@
-package bridge
+package send
 
 import (
 	"bytes"
@@ -48,7 +48,7 @@ func compose(hdr textproto.Header, body []byte, orig *original, kind string, rep
 		}
 		hdr = root.hdr
 	}
-	// Lines too long for SMTP are re-encoded (send_lines.go); a message
+	// Lines too long for SMTP are re-encoded (lines.go); a message
 	// without any is sent as the device wrote it.
 	if root != nil {
 		fitLines(root)

@@ -1,4 +1,4 @@
-package bridge
+package send
 
 import (
 	"context"
@@ -8,13 +8,13 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/imip"
 )
 
-// itipDevice is the device name under which server-sent iTIP replies are
+// ITIPDevice is the device name under which server-sent iTIP replies are
 // recorded by the send engine. It is one name for all of a user's devices
 // on purpose: the submission record keyed by (device, ClientId) then
 // holds one reply per (UID, RECURRENCE-ID, SEQUENCE, PARTSTAT) for the
 // user, whichever phone answered and however often it repeated the
 // MeetingResponse (Z-Push#136 sent replies twice).
-const itipDevice = "itip"
+const ITIPDevice = "itip"
 
 // SendMeetingReply sends the iTIP REPLY of answer a to the invitation m to
 // its organizer, through the user's SMTP submission and with a copy in
@@ -35,7 +35,7 @@ func (s *Sender) SendMeetingReply(ctx context.Context, acct activesync.Account, 
 	if err != nil {
 		return activesync.CommandStatus(activesync.MeetingRespStatusInvalidRequest, fmt.Sprintf("meeting reply: %v", err))
 	}
-	return s.Send(ctx, acct, itipDevice, &activesync.OutgoingMail{
+	return s.Send(ctx, acct, ITIPDevice, &activesync.OutgoingMail{
 		Kind: "SendMail", ClientID: m.ReplyKey(a), MIME: msg, SaveInSent: true,
 	})
 }

@@ -1,4 +1,4 @@
-package bridge
+package send
 
 import (
 	"context"
@@ -8,16 +8,15 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
-// IMAPSessions lends the send engine an IMAP session of a user. The mail
-// engine's *Upstreams (the per-user pool registry) implements it.
+// IMAPSessions lends the send engine an IMAP session of a user. The
+// bridge's *Upstreams (the per-user pool registry) implements it.
 type IMAPSessions interface {
-	Acquire(ctx context.Context, acct *Account) (*imap.Session, func(broken bool), error)
+	Acquire(ctx context.Context, acct *login.Account) (*imap.Session, func(broken bool), error)
 }
-
-var _ IMAPSessions = (*Upstreams)(nil)
 
 // DialSessions dials a fresh session per Acquire and logs out on release:
 // no pool, for tests and tools.
@@ -27,12 +26,12 @@ type DialSessions struct {
 }
 
 // Acquire implements IMAPSessions.
-func (d DialSessions) Acquire(ctx context.Context, acct *Account) (*imap.Session, func(broken bool), error) {
+func (d DialSessions) Acquire(ctx context.Context, acct *login.Account) (*imap.Session, func(broken bool), error) {
 	if acct == nil || acct.Principal == nil || acct.Principal.User == nil {
-		return nil, nil, errors.New("bridge: account without a user")
+		return nil, nil, errors.New("send: account without a user")
 	}
 	p := acct.Principal
-	s, err := imap.Dial(ctx, IMAPConfig(p.User.IMAP, d.TLS, p.Upstream.Username, p.Upstream.Password, d.Timeout))
+	s, err := imap.Dial(ctx, login.IMAPConfig(p.User.IMAP, d.TLS, p.Upstream.Username, p.Upstream.Password, d.Timeout))
 	if err != nil {
 		if errors.Is(err, imap.ErrLoginRejected) {
 			return nil, nil, fmt.Errorf("%w: %w", activesync.ErrBadCredentials, err)
@@ -53,14 +52,5 @@ func (d DialSessions) Acquire(ctx context.Context, acct *Account) (*imap.Session
 // FolderResolver maps a folder ID the device knows to its mailbox name.
 // It returns ok=false for an ID the user's folder map does not hold.
 type FolderResolver interface {
-	MailboxOf(ctx context.Context, acct *Account, folderID string) (name string, ok bool, err error)
-}
-
-// MailFolders resolves folder IDs with the mail engine's folder map.
-func MailFolders(m *Mail) FolderResolver { return mailFolders{m} }
-
-type mailFolders struct{ m *Mail }
-
-func (f mailFolders) MailboxOf(ctx context.Context, acct *Account, folderID string) (string, bool, error) {
-	return f.m.mailboxOf(ctx, acct.Address(), folderID)
+	MailboxOf(ctx context.Context, acct *login.Account, folderID string) (name string, ok bool, err error)
 }

@@ -1,4 +1,4 @@
-package bridge
+package send
 
 import (
 	"bytes"
@@ -15,7 +15,10 @@ import (
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
+	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/login"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/internal/testenv"
 	"github.com/idlebridge/idlebridge/upstream/imap"
@@ -141,12 +144,12 @@ func (s *captureSession) Logout() error { return nil }
 
 // sendEnv is one test user on the real Dovecot with a send engine.
 type sendEnv struct {
-	acct   *Account
-	store  state.Store
-	mail   *Mail
-	sender *Sender
-	smtp   *captureSMTP
-	ctx    context.Context
+	acct    *login.Account
+	store   state.Store
+	folders folderIDs
+	sender  *Sender
+	smtp    *captureSMTP
+	ctx     context.Context
 }
 
 func endpoint(t *testing.T, addr string) accounts.Endpoint {
@@ -169,7 +172,7 @@ func newSendEnv(t *testing.T, smtpAddr string) *sendEnv {
 		e.smtp = startCaptureSMTP(t, pass)
 		smtpAddr = e.smtp.addr
 	}
-	e.acct = &Account{Principal: &accounts.Principal{
+	e.acct = &login.Account{Principal: &accounts.Principal{
 		User: &accounts.User{Address: user, IMAP: endpoint(t, imapAddr), SMTP: endpoint(t, smtpAddr),
 			Login: accounts.Login{Mode: accounts.ModeAppPassword}},
 		Upstream: accounts.Credentials{Username: user, Password: pass},
@@ -180,21 +183,28 @@ func newSendEnv(t *testing.T, smtpAddr string) *sendEnv {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	e.store = st
-	up := NewUpstreams(UpstreamOptions{}, nil)
-	t.Cleanup(up.Close)
-	e.mail = NewMail(st, up, nil, MailOptions{})
-	e.sender = NewSender(st, DialSessions{}, MailFolders(e.mail), nil, SenderOptions{SMTPTimeout: 5 * time.Second})
-	// The folder map, as FolderSync would have made it.
+	e.folders = folderIDs{}
+	e.sender = New(st, DialSessions{}, e.folders, nil, Options{SMTPTimeout: 5 * time.Second})
+	// The folder IDs, as FolderSync would have given them.
 	e.withIMAP(t, func(s *imap.Session) {
 		fs, err := s.ListFolders(e.ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.mail.reconcileFolders(e.ctx, user, fs); err != nil {
-			t.Fatal(err)
+		for i, f := range fs {
+			e.folders[strconv.Itoa(i+1)] = f.Name
 		}
 	})
 	return e
+}
+
+// folderIDs is the folder map the bridge would keep, ID → mailbox: the
+// send engine needs nothing else of it.
+type folderIDs map[string]string
+
+func (f folderIDs) MailboxOf(_ context.Context, _ *login.Account, folderID string) (string, bool, error) {
+	name, ok := f[folderID]
+	return name, ok, nil
 }
 
 func (e *sendEnv) withIMAP(t *testing.T, fn func(*imap.Session)) {
@@ -207,18 +217,16 @@ func (e *sendEnv) withIMAP(t *testing.T, fn func(*imap.Session)) {
 	fn(s)
 }
 
-// folderID returns the bridge's ID of a mailbox.
+// folderID returns the folder ID of a mailbox.
 func (e *sendEnv) folderID(t *testing.T, mailbox string) string {
 	t.Helper()
-	fm, err := e.mail.loadFolderMap(e.ctx, e.acct.Address())
-	if err != nil {
-		t.Fatal(err)
+	for id, name := range e.folders {
+		if name == mailbox {
+			return id
+		}
 	}
-	id, ok := fm.byName[mailbox]
-	if !ok {
-		t.Fatalf("no folder ID for %q", mailbox)
-	}
-	return id
+	t.Fatalf("no folder ID for %q", mailbox)
+	return ""
 }
 
 // appendOriginal stores msg in INBOX and returns its item ID.
@@ -232,7 +240,7 @@ func (e *sendEnv) appendOriginal(t *testing.T, msg string) (string, uint32) {
 			t.Fatalf("append: uid %d, %v", uid, err)
 		}
 	})
-	return itemID(e.folderID(t, "INBOX"), uid), uid
+	return mailid.Item(e.folderID(t, "INBOX"), uid), uid
 }
 
 // mailboxMessages returns every message of a mailbox with its flags.
@@ -256,4 +264,13 @@ func (e *sendEnv) mailboxMessages(t *testing.T, mailbox string) (msgs [][]byte, 
 		}
 	})
 	return msgs, flags
+}
+
+// statusOf is the command Status an error carries (0: none).
+func statusOf(err error) int {
+	var ae *activesync.Error
+	if errors.As(err, &ae) {
+		return int(ae.Status)
+	}
+	return 0
 }

@@ -1,4 +1,4 @@
-package bridge
+package send
 
 import (
 	"bytes"
@@ -13,13 +13,16 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/login"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
+	"github.com/idlebridge/idlebridge/bridge/outage"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 	"github.com/idlebridge/idlebridge/upstream/smtp"
 )
 
-// SenderOptions tune the send engine.
-type SenderOptions struct {
+// Options tune the send engine.
+type Options struct {
 	// SMTPTLS is the base TLS configuration for submission (root CAs);
 	// nil: system roots.
 	SMTPTLS *tls.Config
@@ -28,7 +31,7 @@ type SenderOptions struct {
 	// HelloName is the EHLO name; "" means "localhost".
 	HelloName string
 	// ClientIDTTL is how long a message's record is kept, so a retry
-	// within it is recognised (send_submissions.go); 0: 24 h.
+	// within it is recognised (submissions.go); 0: 24 h.
 	ClientIDTTL time.Duration
 	// InFlightGrace is how old another instance's in-flight record must be
 	// before a retry treats it as a crash leftover; 0: 1 min. Unused with
@@ -55,7 +58,7 @@ type Sender struct {
 	sessions IMAPSessions
 	folders  FolderResolver
 	log      *slog.Logger
-	opts     SenderOptions
+	opts     Options
 	// submit is smtp.SendTracked; a field so that nothing else needs faking.
 	submit func(ctx context.Context, cfg smtp.Config, from string, rcpts []string, msg []byte, beforeDot func() error) error
 	// crash, when set (tests), is called at named points of a send to
@@ -73,8 +76,8 @@ type Sender struct {
 
 var _ activesync.Sender = (*Sender)(nil)
 
-// NewSender returns the send engine. log may be nil.
-func NewSender(store state.Store, sessions IMAPSessions, folders FolderResolver, log *slog.Logger, opts SenderOptions) *Sender {
+// New returns the send engine. log may be nil.
+func New(store state.Store, sessions IMAPSessions, folders FolderResolver, log *slog.Logger, opts Options) *Sender {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -111,7 +114,7 @@ func (s *Sender) now() time.Time {
 
 // Send implements activesync.Sender.
 func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string, m *activesync.OutgoingMail) error {
-	acct, err := account(a)
+	acct, err := login.Of(a)
 	if err != nil {
 		return err
 	}
@@ -137,7 +140,7 @@ func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string
 	log = log.With("submission", key)
 	rec, outcome, err := s.claim(ctx, user, deviceID, key, m.ClientID)
 	if err != nil {
-		return storeErr(err)
+		return outage.Store(err)
 	}
 	switch outcome {
 	case claimAlreadySent:
@@ -179,14 +182,14 @@ func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string
 		orig, err = s.fetchOriginal(ctx, acct, m)
 		switch {
 		case err == nil:
-		case errors.Is(err, errOriginalGone) && m.ReplaceMime:
+		case errors.Is(err, ErrOriginalGone) && m.ReplaceMime:
 			// The device sent the whole message; the original only adds
 			// threading and flags.
 			log.Warn("original not found; sending the device's message as is", "err", err)
-		case errors.Is(err, errOriginalGone):
+		case errors.Is(err, ErrOriginalGone):
 			log.Warn("send refused: original not found", "err", err)
 			return activesync.CommandStatus(int(activesync.StatusItemNotFound), "original message not found")
-		case errors.Is(err, errOriginalTooLarge):
+		case errors.Is(err, ErrOriginalTooLarge):
 			log.Warn("send refused: original too large", "err", err)
 			return activesync.CommandStatus(int(activesync.StatusMessageReplyFailed), "original too large")
 		default:
@@ -227,7 +230,7 @@ func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string
 			return s.submitFailure(log, err)
 		default:
 			log.Error("send aborted before the end of the message", "err", err)
-			return storeErr(err)
+			return outage.Store(err)
 		}
 	}
 	settled = true
@@ -250,7 +253,7 @@ func (s *Sender) Send(ctx context.Context, a activesync.Account, deviceID string
 // the copy and marks the record done. The message is out: failures here
 // are logged, never reported as a failed send (the device would send
 // again), and what is left undone stays in the record for a repair.
-func (s *Sender) afterAccept(ctx context.Context, log *slog.Logger, acct *Account, rec *state.Submission, owed []byte) {
+func (s *Sender) afterAccept(ctx context.Context, log *slog.Logger, acct *login.Account, rec *state.Submission, owed []byte) {
 	user := acct.Address()
 	accepted, err := s.advance(ctx, user, rec, state.SubmissionAccepted, owed)
 	if err != nil {
@@ -283,7 +286,7 @@ func (s *Sender) crashPoint(point string) {
 	}
 }
 
-func (s *Sender) smtpConfig(acct *Account) smtp.Config {
+func (s *Sender) smtpConfig(acct *login.Account) smtp.Config {
 	p := acct.Principal
 	ep := p.User.SMTP
 	var tc *tls.Config
@@ -324,36 +327,52 @@ func (s *Sender) submitFailure(log *slog.Logger, err error) error {
 	}
 }
 
+// Why an original (or an invitation MeetingResponse reads) is not there
+// to use.
 var (
-	errOriginalGone     = errors.New("original message not found")
-	errOriginalTooLarge = errors.New("original message too large")
+	ErrOriginalGone     = errors.New("original message not found")
+	ErrOriginalTooLarge = errors.New("original message too large")
 )
 
 // fetchOriginal reads the message a SmartReply/SmartForward names: by
 // ItemId, or by the LongId of a Search result (which this bridge issues
 // in the same "<folderID>:<UID>" form, bridge/mail_search.go).
-func (s *Sender) fetchOriginal(ctx context.Context, acct *Account, m *activesync.OutgoingMail) (*original, error) {
+func (s *Sender) fetchOriginal(ctx context.Context, acct *login.Account, m *activesync.OutgoingMail) (*original, error) {
 	id := m.SourceItemID
 	if id == "" {
 		id = m.SourceLongID
 	}
-	folderID, uid, ok := parseItemID(id)
+	folderID, uid, ok := mailid.ParseItem(id)
 	if !ok {
-		return nil, fmt.Errorf("%w: item %q", errOriginalGone, id)
+		return nil, fmt.Errorf("%w: item %q", ErrOriginalGone, id)
 	}
 	if s.folders == nil {
-		return nil, errors.New("bridge: send engine has no folder resolver")
+		return nil, errors.New("send: the send engine has no folder resolver")
 	}
 	mailbox, ok, err := s.folders.MailboxOf(ctx, acct, folderID)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, outage.Store(err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w: folder %q", errOriginalGone, folderID)
+		return nil, fmt.Errorf("%w: folder %q", ErrOriginalGone, folderID)
 	}
-	var raw limitedBuffer
-	raw.limit = s.opts.MaxOriginalBytes
-	err = s.withSession(ctx, acct, func(sess *imap.Session) error {
+	raw, err := s.FetchRaw(ctx, acct, mailbox, uid, s.opts.MaxOriginalBytes)
+	if err != nil {
+		return nil, err
+	}
+	hdr, body, err := splitMessage(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOriginalGone, err)
+	}
+	return &original{mailbox: mailbox, uid: uid, hdr: hdr, root: parseMIME(hdr, body)}, nil
+}
+
+// FetchRaw reads message uid of mailbox whole, at most limit bytes:
+// ErrOriginalGone when the server does not have it, ErrOriginalTooLarge
+// beyond limit. MeetingResponse reads invitations with it too.
+func (s *Sender) FetchRaw(ctx context.Context, acct *login.Account, mailbox string, uid uint32, limit int64) ([]byte, error) {
+	raw := limitedBuffer{limit: limit}
+	err := s.withSession(ctx, acct, func(sess *imap.Session) error {
 		if _, err := sess.Select(ctx, mailbox, true); err != nil {
 			return err
 		}
@@ -362,18 +381,16 @@ func (s *Sender) fetchOriginal(ctx context.Context, acct *Account, m *activesync
 	})
 	switch {
 	case errors.Is(err, imap.ErrNoMessage) || isServerNo(err):
-		return nil, fmt.Errorf("%w: %w", errOriginalGone, err)
-	case errors.Is(err, errOriginalTooLarge):
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrOriginalGone, err)
 	case err != nil:
 		return nil, err
 	}
-	hdr, body, err := splitMessage(raw.Bytes())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errOriginalGone, err)
-	}
-	return &original{mailbox: mailbox, uid: uid, hdr: hdr, root: parseMIME(hdr, body)}, nil
+	return raw.Bytes(), nil
 }
+
+// Folders is the folder resolver the send engine finds originals with
+// (nil when it has none).
+func (s *Sender) Folders() FolderResolver { return s.folders }
 
 // limitedBuffer fails writes beyond limit.
 type limitedBuffer struct {
@@ -383,7 +400,7 @@ type limitedBuffer struct {
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if int64(b.Len()+len(p)) > b.limit {
-		return 0, errOriginalTooLarge
+		return 0, ErrOriginalTooLarge
 	}
 	return b.Buffer.Write(p)
 }
@@ -391,7 +408,7 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 // saveSentCopy appends the message to the user's Sent folder with \Seen
 // (the SPECIAL-USE \Sent folder, else a well-known name, else a new
 // "Sent").
-func (s *Sender) saveSentCopy(ctx context.Context, acct *Account, msg []byte) error {
+func (s *Sender) saveSentCopy(ctx context.Context, acct *login.Account, msg []byte) error {
 	return s.withSession(ctx, acct, func(sess *imap.Session) error {
 		folders, err := sess.ListFolders(ctx)
 		if err != nil {
@@ -417,7 +434,7 @@ func (s *Sender) saveSentCopy(ctx context.Context, acct *Account, msg []byte) er
 
 // flagOriginal marks the original \Answered (reply) or $Forwarded
 // (forward, the keyword of RFC 5788's registry).
-func (s *Sender) flagOriginal(ctx context.Context, acct *Account, orig *original, kind string) error {
+func (s *Sender) flagOriginal(ctx context.Context, acct *login.Account, orig *original, kind string) error {
 	flag := `\Answered`
 	if kind == "SmartForward" {
 		flag = "$Forwarded"
@@ -430,12 +447,19 @@ func (s *Sender) flagOriginal(ctx context.Context, acct *Account, orig *original
 	})
 }
 
-func (s *Sender) withSession(ctx context.Context, acct *Account, fn func(*imap.Session) error) error {
+func (s *Sender) withSession(ctx context.Context, acct *login.Account, fn func(*imap.Session) error) error {
 	sess, release, err := s.sessions.Acquire(ctx, acct)
 	if err != nil {
 		return err
 	}
 	err = fn(sess)
 	release(errors.Is(err, imap.ErrBroken) || sess.Broken())
-	return upstreamErr(err)
+	return outage.Upstream(err)
+}
+
+// isServerNo reports whether err is a tagged NO/BAD from the IMAP server,
+// i.e. the server refused this one operation and the session is fine.
+func isServerNo(err error) bool {
+	var se *imap.ServerError
+	return errors.As(err, &se)
 }

@@ -1,4 +1,4 @@
-package bridge
+package send
 
 import (
 	"context"
@@ -42,9 +42,9 @@ func sendCrashing(t *testing.T, e *sendEnv, dev string, m *activesync.OutgoingMa
 
 // restart replaces the sender as a restarted process would have it: same
 // store, new instance, nothing live.
-func (e *sendEnv) restart(opts SenderOptions) {
+func (e *sendEnv) restart(opts Options) {
 	opts.SMTPTimeout = 5 * time.Second
-	e.sender = NewSender(e.store, DialSessions{}, MailFolders(e.mail), nil, opts)
+	e.sender = New(e.store, DialSessions{}, e.folders, nil, opts)
 }
 
 // TestSendCrashPoints kills a send at each point against the real Dovecot
@@ -99,7 +99,7 @@ func TestSendCrashPoints(t *testing.T) {
 				}
 				crashAt(e.sender, tt.point)
 				sendCrashing(t, e, "dev1", m)
-				e.restart(SenderOptions{SoleInstance: true})
+				e.restart(Options{SoleInstance: true})
 				retry := *m
 				err := e.sender.Send(e.ctx, e.acct, "dev1", &retry)
 				if got := statusOf(err); got != tt.wantStatus || (tt.wantStatus == 0 && err != nil) {
@@ -151,7 +151,7 @@ func TestSendOwedSentCopyRepairedAtNextRequest(t *testing.T) {
 	if sent, _ := e.mailboxMessages(t, "Sent"); len(sent) != 0 {
 		t.Fatalf("Sent holds %d before the repair", len(sent))
 	}
-	e.restart(SenderOptions{SoleInstance: true})
+	e.restart(Options{SoleInstance: true})
 	e.sender.repairOwed(e.ctx, e.acct)
 	e.sender.repairOwed(e.ctx, e.acct) // twice: still one copy
 	sent, _ := e.mailboxMessages(t, "Sent")
@@ -162,16 +162,14 @@ func TestSendOwedSentCopyRepairedAtNextRequest(t *testing.T) {
 	if err != nil || rec.Phase != state.SubmissionDone || rec.SentCopy != nil {
 		t.Fatalf("record after repair: %+v %v", rec, err)
 	}
-	// Through the request hook too (another message, same path): any
-	// request of the user but a send, which repairs its own message.
+	// Through the request hook too (another message, same path): the
+	// bridge calls it for any request of the user but a send, which
+	// repairs its own message (bridge's TestDeviceRequestRepairsOwedSentCopy).
 	m2 := &activesync.OutgoingMail{Kind: "SendMail", ClientID: "owed2", MIME: []byte(deviceMessage("")), SaveInSent: true}
 	crashAt(e.sender, "accepted")
 	sendCrashing(t, e, "dev1", m2)
-	e.restart(SenderOptions{SoleInstance: true})
-	b := New(Config{Store: e.store})
-	t.Cleanup(b.Close)
-	b.Sender = e.sender
-	b.DeviceRequest(e.acct, "dev1", "Sync")
+	e.restart(Options{SoleInstance: true})
+	e.sender.ResumeSentCopies(e.acct)
 	testenv.WaitFor(t, 30*time.Second, "the owed copy written by the request hook", func() bool {
 		sent, _ := e.mailboxMessages(t, "Sent")
 		return len(sent) == 2
@@ -285,12 +283,12 @@ func TestSendSharedStoreGrace(t *testing.T) {
 	}
 	e.store = state.NewRedisStore(client, state.RedisOptions{OwnClient: true})
 	t.Cleanup(func() { _ = e.store.Close() })
-	e.restart(SenderOptions{})
+	e.restart(Options{})
 	m := &activesync.OutgoingMail{Kind: "SendMail", ClientID: "grace", MIME: []byte(deviceMessage(""))}
 	crashAt(e.sender, "claimed")
 	sendCrashing(t, e, "dev1", m)
 	clock := time.Now()
-	e.restart(SenderOptions{Now: func() time.Time { return clock }})
+	e.restart(Options{Now: func() time.Time { return clock }})
 	if err := e.sender.Send(e.ctx, e.acct, "dev1", m); !errors.Is(err, activesync.ErrUnavailable) {
 		t.Fatalf("retry within the grace: %v, want ErrUnavailable", err)
 	}
@@ -307,7 +305,7 @@ func TestSendSharedStoreGrace(t *testing.T) {
 	sendCrashing(t, e, "dev1", m2)
 	// Within the time a live owner may wait for the answer to the dot, it
 	// is busy; past it, "not confirmed".
-	e.restart(SenderOptions{Now: func() time.Time { return clock.Add(4 * time.Minute) }})
+	e.restart(Options{Now: func() time.Time { return clock.Add(4 * time.Minute) }})
 	if err := e.sender.Send(e.ctx, e.acct, "dev1", m2); !errors.Is(err, activesync.ErrUnavailable) {
 		t.Fatalf("data record 4 min old: %v, want ErrUnavailable", err)
 	}
