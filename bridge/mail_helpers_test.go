@@ -158,7 +158,7 @@ func (r *mailRig) folderID(mailbox string) string {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	if id, ok := fm.byName[mailbox]; ok {
+	if id, ok := fm.ByName[mailbox]; ok {
 		return id
 	}
 	if _, err := r.m.FolderSync(ctx, r.acct, "lookup", "0"); err != nil {
@@ -167,7 +167,7 @@ func (r *mailRig) folderID(mailbox string) string {
 	if fm, err = r.m.loadFolderMap(ctx, r.acct.Address()); err != nil {
 		r.t.Fatal(err)
 	}
-	id, ok := fm.byName[mailbox]
+	id, ok := fm.ByName[mailbox]
 	if !ok {
 		r.t.Fatalf("no folder ID for %q", mailbox)
 	}

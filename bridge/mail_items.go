@@ -332,8 +332,8 @@ func (m *Mail) deleteChildren(ctx context.Context, s *imap.Session, user, mailbo
 	_, err = m.updateFolderMap(ctx, user, func(fm *folderMap) *state.Delta {
 		d := &state.Delta{}
 		for _, name := range doomed {
-			if id, ok := fm.byName[name]; ok {
-				fm.remove(id, d)
+			if id, ok := fm.ByName[name]; ok {
+				fm.Remove(id, d)
 			}
 		}
 		return d

@@ -66,8 +66,8 @@ func (m *Mail) SearchMailbox(ctx context.Context, a activesync.Account, deviceID
 	}
 	mailIDs := make([]string, 0, len(q.CollectionIDs))
 	for _, id := range q.CollectionIDs {
-		_, mail := fm.byID[id]
-		_, other := fm.refs[id]
+		_, mail := fm.ByID[id]
+		_, other := fm.Refs[id]
 		switch {
 		case mail:
 			mailIDs = append(mailIDs, id)
@@ -139,7 +139,7 @@ func (m *Mail) searchScope(ctx context.Context, s *imap.Session, fm *folderMap, 
 		for _, id := range q.CollectionIDs {
 			if !seen[id] {
 				seen[id] = true
-				out = append(out, &searchFolder{id: id, mailbox: fm.byID[id]})
+				out = append(out, &searchFolder{id: id, mailbox: fm.ByID[id]})
 			}
 		}
 		return out, nil
@@ -150,11 +150,11 @@ func (m *Mail) searchScope(ctx context.Context, s *imap.Session, fm *folderMap, 
 	}
 	roots := make([]string, 0, len(q.CollectionIDs))
 	for _, id := range q.CollectionIDs {
-		roots = append(roots, fm.byID[id])
+		roots = append(roots, fm.ByID[id])
 	}
 	var out []*searchFolder
 	for _, f := range listed {
-		id, ok := fm.byName[f.Name]
+		id, ok := fm.ByName[f.Name]
 		if !ok || f.NoSelect {
 			continue // not known to the device (no FolderSync yet), or a container
 		}

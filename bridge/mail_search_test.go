@@ -65,7 +65,7 @@ func TestSearchMailboxEdges(t *testing.T) {
 	var calID string
 	if _, err := r.m.updateFolderMap(ctx, r.acct.Address(), func(fm *folderMap) *state.Delta {
 		d := &state.Delta{Set: map[string]string{}}
-		calID = fm.assignRef(engine.Ref{Kind: engine.KindCalendar, Path: "/cal/home/"}, d)
+		calID = fm.AssignRef(engine.Ref{Kind: engine.KindCalendar, Path: "/cal/home/"}, d)
 		return d
 	}); err != nil {
 		t.Fatal(err)

@@ -79,7 +79,7 @@ func (c *classMeetings) defaultCalendar(ctx context.Context, acct *Account) (str
 	if err != nil {
 		return "", engine.Ref{}, storeErr(err)
 	}
-	id, ok := fm.byRef[pick.Ref]
+	id, ok := fm.ByRef[pick.Ref]
 	if !ok {
 		return "", engine.Ref{}, fmt.Errorf("default calendar %s has no folder ID", pick.Ref.Path)
 	}

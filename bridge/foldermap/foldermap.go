@@ -1,4 +1,8 @@
-package bridge
+// Package foldermap is the user's folder ID map: the one place where a
+// folder ID the devices know turns into what it names upstream (a mailbox,
+// or a class's engine.Ref), shared by the routing, the hierarchy and the
+// mail engine.
+package foldermap
 
 import (
 	"context"
@@ -25,29 +29,27 @@ import (
 const (
 	folderMapCollection = "folders"
 	folderMapNext       = "next"
-	// casRetries bounds the compare-and-swap loops on shared user state.
+	// casRetries bounds the compare-and-swap loops on the map.
 	casRetries = 8
 )
 
-// folderMap is a loaded copy of the user's folder ID map. Mail entries
-// are kept by mailbox name (the mail code's view); entries of other kinds
-// by Ref, and each kind's entries are changed only by its own source.
-type folderMap struct {
-	byID   map[string]string     // ID -> mailbox name (KindMail only)
-	byName map[string]string     // mailbox name -> ID (KindMail only)
-	refs   map[string]engine.Ref // ID -> ref (every other kind)
-	byRef  map[engine.Ref]string // ref -> ID (every other kind)
+// Map is a loaded copy of the user's folder ID map. Mail entries are
+// kept by mailbox name (the mail code's view); entries of other kinds by
+// Ref, and each kind's entries are changed only by its own source. The
+// maps are read directly; changes go through the methods, inside Update.
+type Map struct {
+	ByID   map[string]string     // ID -> mailbox name (KindMail only)
+	ByName map[string]string     // mailbox name -> ID (KindMail only)
+	Refs   map[string]engine.Ref // ID -> ref (every other kind)
+	ByRef  map[engine.Ref]string // ref -> ID (every other kind)
 	next   uint64
 	gen    uint64
 }
 
-func (m *Mail) loadFolderMap(ctx context.Context, user string) (*folderMap, error) {
-	return loadFolderMap(ctx, m.store, user)
-}
-
-func loadFolderMap(ctx context.Context, st state.Store, user string) (*folderMap, error) {
-	fm := &folderMap{byID: map[string]string{}, byName: map[string]string{},
-		refs: map[string]engine.Ref{}, byRef: map[engine.Ref]string{}, next: 1}
+// Load reads the user's map.
+func Load(ctx context.Context, st state.Store, user string) (*Map, error) {
+	fm := &Map{ByID: map[string]string{}, ByName: map[string]string{},
+		Refs: map[string]engine.Ref{}, ByRef: map[engine.Ref]string{}, next: 1}
 	col, err := st.GetCollection(ctx, user, state.UserScope, folderMapCollection)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
@@ -65,24 +67,20 @@ func loadFolderMap(ctx context.Context, st state.Store, user string) (*folderMap
 	}
 	for id, v := range snap {
 		if r := engine.DecodeRef(v); r.Kind != engine.KindMail {
-			fm.refs[id], fm.byRef[r] = r, id
+			fm.Refs[id], fm.ByRef[r] = r, id
 			continue
 		}
-		fm.byID[id], fm.byName[v] = v, id
+		fm.ByID[id], fm.ByName[v] = v, id
 	}
 	return fm, nil
 }
 
-// updateFolderMap applies edit to the user's map under compare-and-swap,
+// Update applies edit to the user's map under compare-and-swap,
 // retrying from a fresh read when another request won a race. edit
 // returns the delta to store (nil: nothing to change).
-func (m *Mail) updateFolderMap(ctx context.Context, user string, edit func(fm *folderMap) *state.Delta) (*folderMap, error) {
-	return updateFolderMap(ctx, m.store, user, edit)
-}
-
-func updateFolderMap(ctx context.Context, st state.Store, user string, edit func(fm *folderMap) *state.Delta) (*folderMap, error) {
+func Update(ctx context.Context, st state.Store, user string, edit func(fm *Map) *state.Delta) (*Map, error) {
 	for range casRetries {
-		fm, err := loadFolderMap(ctx, st, user)
+		fm, err := Load(ctx, st, user)
 		if err != nil {
 			return nil, err
 		}
@@ -107,64 +105,64 @@ func updateFolderMap(ctx context.Context, st state.Store, user string, edit func
 	return nil, fmt.Errorf("store folder map: %w", state.ErrConflict)
 }
 
-// assign gives name an ID in fm (a new one when it has none) and records
+// Assign gives name an ID in fm (a new one when it has none) and records
 // the change in d.
-func (fm *folderMap) assign(name string, d *state.Delta) string {
-	if id, ok := fm.byName[name]; ok {
+func (fm *Map) Assign(name string, d *state.Delta) string {
+	if id, ok := fm.ByName[name]; ok {
 		return id
 	}
 	id := strconv.FormatUint(fm.next, 10)
 	fm.next++
-	fm.byID[id] = name
-	fm.byName[name] = id
+	fm.ByID[id] = name
+	fm.ByName[name] = id
 	d.Set[id] = name
 	return id
 }
 
-// assignRef gives a non-mail ref an ID in fm (a new one when it has
+// AssignRef gives a non-mail ref an ID in fm (a new one when it has
 // none) and records the change in d.
-func (fm *folderMap) assignRef(r engine.Ref, d *state.Delta) string {
+func (fm *Map) AssignRef(r engine.Ref, d *state.Delta) string {
 	if r.Kind == engine.KindMail || r.Kind == "" {
-		return fm.assign(r.Path, d)
+		return fm.Assign(r.Path, d)
 	}
-	if id, ok := fm.byRef[r]; ok {
+	if id, ok := fm.ByRef[r]; ok {
 		return id
 	}
 	id := strconv.FormatUint(fm.next, 10)
 	fm.next++
-	fm.refs[id], fm.byRef[r] = r, id
+	fm.Refs[id], fm.ByRef[r] = r, id
 	d.Set[id] = engine.EncodeRef(r)
 	return id
 }
 
-// setRef points id at r (a class renamed its collection and the href
+// SetRef points id at r (a class renamed its collection and the href
 // moved): the ID stays, so the device keeps the folder and its items.
-func (fm *folderMap) setRef(id string, r engine.Ref, d *state.Delta) {
-	if old, ok := fm.refs[id]; ok {
-		delete(fm.byRef, old)
+func (fm *Map) SetRef(id string, r engine.Ref, d *state.Delta) {
+	if old, ok := fm.Refs[id]; ok {
+		delete(fm.ByRef, old)
 	}
-	fm.refs[id], fm.byRef[r] = r, id
+	fm.Refs[id], fm.ByRef[r] = r, id
 	d.Set[id] = engine.EncodeRef(r)
 }
 
-// remove forgets id and records it in d.
-func (fm *folderMap) remove(id string, d *state.Delta) {
-	if name, ok := fm.byID[id]; ok {
-		delete(fm.byName, name)
+// Remove forgets id and records it in d.
+func (fm *Map) Remove(id string, d *state.Delta) {
+	if name, ok := fm.ByID[id]; ok {
+		delete(fm.ByName, name)
 	}
-	if r, ok := fm.refs[id]; ok {
-		delete(fm.byRef, r)
+	if r, ok := fm.Refs[id]; ok {
+		delete(fm.ByRef, r)
 	}
-	delete(fm.byID, id)
-	delete(fm.refs, id)
+	delete(fm.ByID, id)
+	delete(fm.Refs, id)
 	d.Del = append(d.Del, id)
 }
 
-// rename moves oldName and every mailbox below it (RFC 3501 6.3.5: RENAME
+// Rename moves oldName and every mailbox below it (RFC 3501 6.3.5: RENAME
 // renames the inferiors too) to newName, keeping their IDs.
-func (fm *folderMap) rename(oldName, newName string, delim rune, d *state.Delta) {
+func (fm *Map) Rename(oldName, newName string, delim rune, d *state.Delta) {
 	prefix := oldName + string(delim)
-	for id, name := range maps.Clone(fm.byID) {
+	for id, name := range maps.Clone(fm.ByID) {
 		var to string
 		switch {
 		case name == oldName:
@@ -174,44 +172,44 @@ func (fm *folderMap) rename(oldName, newName string, delim rune, d *state.Delta)
 		default:
 			continue
 		}
-		delete(fm.byName, name)
-		fm.byID[id] = to
-		fm.byName[to] = id
+		delete(fm.ByName, name)
+		fm.ByID[id] = to
+		fm.ByName[to] = id
 		d.Set[id] = to
 	}
 }
 
-// reconcile makes the map match a LIST: every listed mailbox gets an ID,
+// ReconcileMail makes the map match a LIST: every listed mailbox gets an ID,
 // IDs of mailboxes no longer listed are dropped. An upstream rename is
 // seen as a delete and an add: LIST carries no stable mailbox identity
 // that go-imap parses (MAILBOXID, RFC 8474).
-func (m *Mail) reconcileFolders(ctx context.Context, user string, listed []imap.Folder) (*folderMap, error) {
-	return m.updateFolderMap(ctx, user, func(fm *folderMap) *state.Delta {
+func ReconcileMail(ctx context.Context, st state.Store, user string, listed []imap.Folder) (*Map, error) {
+	return Update(ctx, st, user, func(fm *Map) *state.Delta {
 		d := &state.Delta{Set: map[string]string{}}
 		seen := make(map[string]bool, len(listed))
 		for _, f := range listed {
 			seen[f.Name] = true
-			fm.assign(f.Name, d)
+			fm.Assign(f.Name, d)
 		}
-		for id, name := range maps.Clone(fm.byID) {
+		for id, name := range maps.Clone(fm.ByID) {
 			if !seen[name] {
-				fm.remove(id, d)
+				fm.Remove(id, d)
 			}
 		}
 		return d
 	})
 }
 
-// reconcileKinds makes the map's entries of kinds match a hierarchy
+// ReconcileKinds makes the map's entries of kinds match a hierarchy
 // source's listing: every listed ref gets an ID, entries of those kinds no
 // longer listed are dropped. Entries of other kinds are never touched, so
 // one source's listing cannot take another's folders away.
-func reconcileKinds(ctx context.Context, st state.Store, user string, kinds []engine.Kind, listed []engine.Ref) (*folderMap, error) {
+func ReconcileKinds(ctx context.Context, st state.Store, user string, kinds []engine.Kind, listed []engine.Ref) (*Map, error) {
 	owned := make(map[engine.Kind]bool, len(kinds))
 	for _, k := range kinds {
 		owned[k] = true
 	}
-	return updateFolderMap(ctx, st, user, func(fm *folderMap) *state.Delta {
+	return Update(ctx, st, user, func(fm *Map) *state.Delta {
 		d := &state.Delta{Set: map[string]string{}}
 		seen := make(map[engine.Ref]bool, len(listed))
 		for _, r := range listed {
@@ -219,30 +217,30 @@ func reconcileKinds(ctx context.Context, st state.Store, user string, kinds []en
 				continue // a source listing refs it does not own: ignored
 			}
 			seen[r] = true
-			fm.assignRef(r, d)
+			fm.AssignRef(r, d)
 		}
-		for id, r := range maps.Clone(fm.refs) {
+		for id, r := range maps.Clone(fm.Refs) {
 			if owned[r.Kind] && !seen[r] {
-				fm.remove(id, d)
+				fm.Remove(id, d)
 			}
 		}
 		return d
 	})
 }
 
-// mailboxOf resolves a folder ID to its mailbox name without IMAP; a
+// MailboxOf resolves a folder ID to its mailbox name without IMAP; a
 // folder of another kind is not a mailbox (ok false).
-func (m *Mail) mailboxOf(ctx context.Context, user, folderID string) (string, bool, error) {
-	r, ok, err := refOf(ctx, m.store, user, folderID)
+func MailboxOf(ctx context.Context, st state.Store, user, folderID string) (string, bool, error) {
+	r, ok, err := RefOf(ctx, st, user, folderID)
 	if err != nil || !ok || r.Kind != engine.KindMail {
 		return "", false, err
 	}
 	return r.Path, true, nil
 }
 
-// refOf resolves a folder ID to what it names upstream, of any kind, with
+// RefOf resolves a folder ID to what it names upstream, of any kind, with
 // one store read.
-func refOf(ctx context.Context, st state.Store, user, folderID string) (engine.Ref, bool, error) {
+func RefOf(ctx context.Context, st state.Store, user, folderID string) (engine.Ref, bool, error) {
 	snap, err := st.SnapshotGet(ctx, user, state.UserScope, folderMapCollection, []string{folderID})
 	if err != nil {
 		return engine.Ref{}, false, fmt.Errorf("folder map: %w", err)
