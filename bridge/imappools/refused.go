@@ -1,4 +1,4 @@
-package bridge
+package imappools
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/login"
 )
 
 // ErrStoredSecretRefused is wrapped (with activesync.ErrUnavailable) when
@@ -19,7 +20,7 @@ var ErrStoredSecretRefused = errors.New("bridge: the provider refuses the stored
 // For passthrough users the device's password is the provider's, so the
 // refusal is the device's to fix (401); for app-password users it is the
 // operator's.
-func (u *Upstreams) refusedLogin(acct *Account, err error) error {
+func (u *Registry) refusedLogin(acct *login.Account, err error) error {
 	if acct.Principal.User.Login.Mode != accounts.ModeAppPassword {
 		return fmt.Errorf("%w: %w: %w", activesync.ErrBadCredentials, errUpstreamRejected, err)
 	}
@@ -45,7 +46,7 @@ func (u *Upstreams) refusedLogin(acct *Account, err error) error {
 
 // loginWorked forgets an earlier refusal, so that a later one is logged
 // again.
-func (u *Upstreams) loginWorked(acct *Account) {
+func (u *Registry) loginWorked(acct *login.Account) {
 	user := acct.Address()
 	u.mu.Lock()
 	was := u.refused[user]

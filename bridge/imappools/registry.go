@@ -1,4 +1,8 @@
-package bridge
+// Package imappools is the registry of per-user IMAP pools the request
+// path borrows sessions from (the mail engine, the send engine, moves and
+// searches), and how a provider's refusal of a login is told to the front
+// and the operator.
+package imappools
 
 import (
 	"context"
@@ -11,12 +15,13 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
-// UpstreamOptions bound the IMAP connections the request path keeps per
+// Options bound the IMAP connections the request path keeps per
 // user. The push watchers hold their own connections outside this budget.
-type UpstreamOptions struct {
+type Options struct {
 	// MaxConnsPerUser bounds the sessions one user's requests use at once;
 	// 0 means 4. Requests beyond it wait (bounded by their context).
 	MaxConnsPerUser int
@@ -37,7 +42,7 @@ type UpstreamOptions struct {
 	OnRefused func()
 }
 
-func (o UpstreamOptions) withDefaults() UpstreamOptions {
+func (o Options) withDefaults() Options {
 	if o.MaxConnsPerUser <= 0 {
 		o.MaxConnsPerUser = 4
 	}
@@ -50,13 +55,13 @@ func (o UpstreamOptions) withDefaults() UpstreamOptions {
 	return o
 }
 
-// Upstreams is the registry of per-user IMAP pools used by requests. A
+// Registry is the registry of per-user IMAP pools used by requests. A
 // pool is keyed by the user's address and remembers a hash of the
 // credentials and endpoint it was made with, so a changed password (the
 // device's new one in passthrough mode) replaces the pool instead of
 // failing on stale logins.
-type Upstreams struct {
-	opts UpstreamOptions
+type Registry struct {
+	opts Options
 	log  *slog.Logger
 
 	mu    sync.Mutex
@@ -76,12 +81,12 @@ type userPool struct {
 	inUse    int
 }
 
-// NewUpstreams starts the registry and its janitor; Close stops both.
-func NewUpstreams(opts UpstreamOptions, log *slog.Logger) *Upstreams {
+// New starts the registry and its janitor; Close stops both.
+func New(opts Options, log *slog.Logger) *Registry {
 	if log == nil {
 		log = slog.Default()
 	}
-	u := &Upstreams{
+	u := &Registry{
 		opts:    opts.withDefaults(),
 		log:     log,
 		pools:   map[string]*userPool{},
@@ -99,7 +104,7 @@ var errUpstreamRejected = errors.New("bridge: provider rejected the login")
 
 // Acquire lends one IMAP session of acct's user. release must be called
 // exactly once; pass broken=true when the session misbehaved.
-func (u *Upstreams) Acquire(ctx context.Context, acct *Account) (*imap.Session, func(broken bool), error) {
+func (u *Registry) Acquire(ctx context.Context, acct *login.Account) (*imap.Session, func(broken bool), error) {
 	up, err := u.poolFor(acct)
 	if err != nil {
 		return nil, nil, err
@@ -122,12 +127,12 @@ func (u *Upstreams) Acquire(ctx context.Context, acct *Account) (*imap.Session, 
 }
 
 // poolFor returns the user's pool, making or replacing it as needed.
-func (u *Upstreams) poolFor(acct *Account) (*userPool, error) {
+func (u *Registry) poolFor(acct *login.Account) (*userPool, error) {
 	if acct == nil || acct.Principal == nil || acct.Principal.User == nil {
 		return nil, errors.New("bridge: account without a user")
 	}
 	user := acct.Principal.User
-	cfg := IMAPConfig(user.IMAP, u.opts.TLS, acct.Principal.Upstream.Username, acct.Principal.Upstream.Password, u.opts.DialTimeout)
+	cfg := login.IMAPConfig(user.IMAP, u.opts.TLS, acct.Principal.Upstream.Username, acct.Principal.Upstream.Password, u.opts.DialTimeout)
 	cfg.OnConn = u.opts.OnConn
 	cfg.CommandTimeout = u.opts.CommandTimeout
 	id := poolIdentity(cfg)
@@ -156,7 +161,7 @@ func (u *Upstreams) poolFor(acct *Account) (*userPool, error) {
 	return up, nil
 }
 
-func (u *Upstreams) done1(up *userPool) {
+func (u *Registry) done1(up *userPool) {
 	u.mu.Lock()
 	up.inUse--
 	up.lastUsed = time.Now()
@@ -176,7 +181,7 @@ func poolIdentity(cfg imap.Config) [sha256.Size]byte {
 }
 
 // janitor closes pools nobody used for PoolIdle.
-func (u *Upstreams) janitor() {
+func (u *Registry) janitor() {
 	defer u.wg.Done()
 	tick := time.NewTicker(max(u.opts.PoolIdle/4, 50*time.Millisecond))
 	defer tick.Stop()
@@ -202,14 +207,14 @@ func (u *Upstreams) janitor() {
 }
 
 // Users returns the number of users with an open pool (tests, metrics).
-func (u *Upstreams) Users() int {
+func (u *Registry) Users() int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return len(u.pools)
 }
 
 // Close closes every pool; Acquire fails afterwards.
-func (u *Upstreams) Close() {
+func (u *Registry) Close() {
 	u.mu.Lock()
 	if u.closed {
 		u.mu.Unlock()

@@ -1,19 +1,44 @@
-package bridge
+package imappools
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	"net"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/login"
+	"github.com/idlebridge/idlebridge/internal/testenv"
 )
 
-func TestUpstreamsReplaceAndIdle(t *testing.T) {
-	acct, _ := testAccount(t)
-	up := NewUpstreams(UpstreamOptions{PoolIdle: 200 * time.Millisecond, MaxConnsPerUser: 2}, slog.New(slog.DiscardHandler))
+// testAccount is a fresh passthrough user of the test Dovecot.
+func testAccount(t *testing.T) *login.Account {
+	t.Helper()
+	addr, pw := testenv.IMAP(t)
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("IMAP addr %q: %v", addr, err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	user := testenv.UniqueUser(t)
+	u := &accounts.User{
+		Address: user,
+		IMAP:    accounts.Endpoint{Host: host, Port: port, Security: accounts.SecurityNone},
+		Login:   accounts.Login{Mode: accounts.ModePassthrough},
+	}
+	return &login.Account{Principal: &accounts.Principal{User: u, Upstream: accounts.Credentials{Username: user, Password: pw}}}
+}
+
+func TestRegistryReplaceAndIdle(t *testing.T) {
+	acct := testAccount(t)
+	up := New(Options{PoolIdle: 200 * time.Millisecond, MaxConnsPerUser: 2}, slog.New(slog.DiscardHandler))
 	defer up.Close()
-	ctx := testCtx(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 
 	s, release, err := up.Acquire(ctx, acct)
 	if err != nil {
