@@ -144,7 +144,7 @@ func New(cfg Config) *Bridge {
 		mc = meetingCalendarOf(b)
 	}
 	b.Meetings = &Meetings{Sender: b.Sender, Calendar: mc, Log: log}
-	b.Mail.onCancel = b.Meetings.applyCancel
+	b.Mail.SetOnCancel(b.Meetings.applyCancel)
 	for _, c := range b.classes {
 		if h, ok := c.Source.(organizerHooked); ok {
 			h.SetOrganizerHook(b.sendInvites)
@@ -193,6 +193,7 @@ var (
 	_ activesync.RequestObserver  = (*Bridge)(nil)
 	_ activesync.DeviceLogin      = (*Bridge)(nil)
 	_ activesync.MeetingResponder = (*Bridge)(nil)
+	_ activesync.MailboxSearcher  = (*Bridge)(nil)
 )
 
 // Account is an authenticated user with the upstream credentials of the
@@ -243,8 +244,15 @@ func (b *Bridge) KnownDevice(ctx context.Context, username, deviceID string) boo
 	return err == nil && !d.FirstSeen.IsZero()
 }
 
+// account recovers the bridge's Account from the front's interface value.
+func account(a activesync.Account) (*Account, error) { return login.Of(a) }
+
 // storeErr marks store outages as retryable for the front.
 func storeErr(err error) error { return outage.Store(err) }
+
+// upstreamErr marks transport and store outages retryable for the front;
+// everything else (CommandStatus, protocol errors) passes unchanged.
+func upstreamErr(err error) error { return outage.Upstream(err) }
 
 // busErr marks a change-bus failure as retryable for the front: whatever
 // the engine's reason (Redis down, subscription not confirmed in time), a

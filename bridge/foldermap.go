@@ -14,13 +14,6 @@ import (
 
 type folderMap = foldermap.Map
 
-// casRetries bounds the compare-and-swap loops on shared user state.
-const casRetries = 8
-
-func loadFolderMap(ctx context.Context, st state.Store, user string) (*folderMap, error) {
-	return foldermap.Load(ctx, st, user)
-}
-
 func updateFolderMap(ctx context.Context, st state.Store, user string, edit func(fm *folderMap) *state.Delta) (*folderMap, error) {
 	return foldermap.Update(ctx, st, user, edit)
 }

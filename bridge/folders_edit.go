@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -258,4 +259,16 @@ func editableFolder(folders []hierarchyFolder, id, verb string) (hierarchyFolder
 		return f, nil
 	}
 	return hierarchyFolder{}, activesync.CommandStatus(activesync.FolderStatusNotFound, "folder not found")
+}
+
+// isServerNo reports whether err is a tagged NO/BAD from the IMAP server,
+// i.e. the server refused this one operation and the session is fine.
+func isServerNo(err error) bool {
+	var se *imap.ServerError
+	return errors.As(err, &se)
+}
+
+// asServerNo is errors.As for *imap.ServerError.
+func asServerNo(err error, target **imap.ServerError) bool {
+	return errors.As(err, target)
 }

@@ -88,18 +88,24 @@ func testAccount(t testing.TB) (*Account, imap.Config) {
 
 func newRig(t testing.TB, store state.Store) *mailRig {
 	t.Helper()
+	return newRigWith(t, store, slog.New(slog.DiscardHandler), MailOptions{})
+}
+
+// newRigWith is newRig with the engine's log and options (OnIMAP is the
+// rig's own).
+func newRigWith(t testing.TB, store state.Store, log *slog.Logger, opts MailOptions) *mailRig {
+	t.Helper()
 	acct, cfg := testAccount(t)
 	r := &mailRig{t: t, store: store, acct: acct, device: "dev1", cfg: cfg, commands: map[string]int64{}}
 	up := NewUpstreams(UpstreamOptions{CommandTimeout: 2 * time.Minute}, slog.New(slog.DiscardHandler))
 	t.Cleanup(up.Close)
-	r.m = NewMail(store, up, slog.New(slog.DiscardHandler), MailOptions{
-		OnIMAP: func(op string, n int64) {
-			r.mu.Lock()
-			r.commands[op] = n
-			r.total += n
-			r.mu.Unlock()
-		},
-	})
+	opts.OnIMAP = func(op string, n int64) {
+		r.mu.Lock()
+		r.commands[op] = n
+		r.total += n
+		r.mu.Unlock()
+	}
+	r.m = NewMail(store, up, log, opts)
 	other, err := imap.Dial(testCtx(t), cfg)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/mail"
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
@@ -43,7 +44,7 @@ func TestSearchMailboxEdges(t *testing.T) {
 	}
 	body := h.Data.Child(wbxml.AirSyncBase, "Body")
 	if body.ChildText(wbxml.AirSyncBase, "Type") != "1" || body.ChildText(wbxml.AirSyncBase, "Truncated") != "1" ||
-		len(body.ChildText(wbxml.AirSyncBase, "Data")) > searchDefaultBody {
+		len(body.ChildText(wbxml.AirSyncBase, "Data")) > mail.SearchDefaultBody {
 		t.Errorf("default body: type %s truncated %s, %d bytes", body.ChildText(wbxml.AirSyncBase, "Type"),
 			body.ChildText(wbxml.AirSyncBase, "Truncated"), len(body.ChildText(wbxml.AirSyncBase, "Data")))
 	}

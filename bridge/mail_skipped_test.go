@@ -65,17 +65,28 @@ func TestSkippedMessageComesLater(t *testing.T) {
 }
 
 func testSkippedMessageComesLater(t *testing.T, store state.Store) {
-	r := newRig(t, store)
-	if !r.other.Caps().CondStore {
-		t.Fatal("the test Dovecot must offer CONDSTORE")
-	}
 	var log syncLog
-	r.m.log = slog.New(slog.NewTextHandler(&log, nil))
 	var (
 		mu       sync.Mutex
 		outcomes = map[string]int{}
+		// fault is set once the messages it fails are known.
+		fault func(folderID string, uid uint32) error
 	)
-	r.m.opts.OnSkipped = func(o string) { mu.Lock(); outcomes[o]++; mu.Unlock() }
+	r := newRigWith(t, store, slog.New(slog.NewTextHandler(&log, nil)), MailOptions{
+		OnSkipped: func(o string) { mu.Lock(); outcomes[o]++; mu.Unlock() },
+		FetchFault: func(folderID string, uid uint32) error {
+			mu.Lock()
+			fn := fault
+			mu.Unlock()
+			if fn == nil {
+				return nil
+			}
+			return fn(folderID, uid)
+		},
+	})
+	if !r.other.Caps().CondStore {
+		t.Fatal("the test Dovecot must offer CONDSTORE")
+	}
 	inbox := r.folderID("INBOX")
 	key, _ := r.drain(inbox, r.primed(inbox, syncOpts{}), syncOpts{})
 
@@ -83,7 +94,9 @@ func testSkippedMessageComesLater(t *testing.T, store state.Store) {
 	never := r.appendMsg("INBOX", message("broken", "x"), time.Time{})
 	ok := r.appendMsg("INBOX", message("fine", "x"), time.Time{})
 	f := &faults{left: map[uint32]int{once: 1, never: -1}, calls: map[uint32]int{}}
-	r.m.opts.FetchFault = f.fault
+	mu.Lock()
+	fault = f.fault
+	mu.Unlock()
 
 	got := map[string]wbxml.Element{}
 	take := func(step string, want ...uint32) {

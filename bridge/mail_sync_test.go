@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -310,8 +311,7 @@ func TestSyncEmptyIncrementalIsOneCommand(t *testing.T) {
 }
 
 func TestSyncBrokenAndLargeMessages(t *testing.T) {
-	r := newRig(t, embeddedStore(t))
-	r.m.opts.LargeMessage = 64 << 10
+	r := newRigWith(t, embeddedStore(t), slog.New(slog.DiscardHandler), MailOptions{LargeMessage: 64 << 10})
 	r.appendMsg("INBOX", message("before", "x"), time.Time{})
 	r.appendMsg("INBOX", []byte("\x00\x01 this is not a message at all \xff\r\n"), time.Time{})
 	big := largeMessage(200 << 10)

@@ -336,7 +336,7 @@ var (
 
 // fetchOriginal reads the message a SmartReply/SmartForward names: by
 // ItemId, or by the LongId of a Search result (which this bridge issues
-// in the same "<folderID>:<UID>" form, bridge/mail_search.go).
+// in the same "<folderID>:<UID>" form, bridge/mail/search.go).
 func (s *Sender) fetchOriginal(ctx context.Context, acct *login.Account, m *activesync.OutgoingMail) (*original, error) {
 	id := m.SourceItemID
 	if id == "" {

@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
@@ -66,7 +67,7 @@ func (b skipBook) encode() string {
 	return strings.Join(parts, ",")
 }
 
-func (m *Mail) skipped(outcome string) {
+func (m *Engine) skipped(outcome string) {
 	if m.opts.OnSkipped != nil {
 		m.opts.OnSkipped(outcome)
 	}
@@ -78,12 +79,12 @@ const placeholderNotice = "idlebridge could not fetch this message from your mai
 
 // placeholder is the item a given-up message is sent as: its envelope and
 // a notice, marked truncated.
-func (m *Mail) placeholder(folderID string, sum *imap.Summary, attempts int, opts mailconv.Options) fetchedItem {
+func (m *Engine) placeholder(folderID string, sum *imap.Summary, attempts int, opts mailconv.Options) fetchedItem {
 	var b bytes.Buffer
 	writeEnvelope(&b, sum.Envelope)
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
 	fmt.Fprintf(&b, placeholderNotice+"\r\n", attempts)
-	id := itemID(folderID, sum.UID)
+	id := mailid.Item(folderID, sum.UID)
 	data, _ := mailconv.ToApplicationData(b.Bytes(), mailconv.Meta{
 		ServerID: id, Flags: sum.Flags, InternalDate: sum.InternalDate, Size: sum.Size, Truncated: true,
 	}, opts)

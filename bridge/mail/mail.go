@@ -1,20 +1,27 @@
-package bridge
+// Package mail is the mail engine: Sync of Email collections over the
+// user's IMAP server (as bridge/engine's first source), estimates, moves,
+// item and attachment fetches, drafts at 16.x, Mailbox Search, with the
+// conversions of bridge/mailconv. It depends on the engine, the store and
+// the upstream clients, never on bridge/: the bridge routes to it and adds
+// the hierarchy and the push checks on top.
+package mail
 
 import (
 	"context"
 	"errors"
-	"github.com/idlebridge/idlebridge/bridge/imip"
 	"log/slog"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/imappools"
+	"github.com/idlebridge/idlebridge/bridge/imip"
 	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/bridge/outage"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
-// MailOptions tune the mail engine.
-type MailOptions struct {
+// Options tune the mail engine.
+type Options struct {
 	// LargeMessage is the size above which an Add fetches only the header
 	// and the text parts of a message instead of all of it, so one huge
 	// message cannot time out a Sync window; 0 means 1 MiB.
@@ -41,22 +48,22 @@ const (
 	SkipGivenUp = "given_up"
 )
 
-// Mail is the mail engine: folders, Sync of Email collections, estimates,
-// moves and item/attachment fetches on top of the user's IMAP server. It
-// implements activesync.FolderSyncer, Syncer, Estimator, Mover and
-// ItemFetcher; Bridge embeds it.
-type Mail struct {
+// Engine is the mail engine: Sync of Email collections, estimates, moves
+// and item/attachment fetches on top of the user's IMAP server. It
+// implements activesync.Syncer, Estimator, Mover and ItemFetcher; the
+// bridge's Mail adds the folder commands.
+type Engine struct {
 	store state.Store
-	up    *Upstreams
+	up    *imappools.Registry
 	log   *slog.Logger
-	opts  MailOptions
+	opts  Options
 	// onCancel is told of each meeting CANCEL a Sync sends to a device
-	// (meetings_cancel.go); nil: nobody is.
-	onCancel func(ctx context.Context, acct *Account, m *imip.Meeting)
+	// (the bridge's Meetings, SetOnCancel); nil: nobody is.
+	onCancel func(ctx context.Context, acct *login.Account, m *imip.Meeting)
 }
 
-// NewMail returns the mail engine. log may be nil.
-func NewMail(store state.Store, up *Upstreams, log *slog.Logger, opts MailOptions) *Mail {
+// New returns the mail engine. log may be nil.
+func New(store state.Store, up *imappools.Registry, log *slog.Logger, opts Options) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -66,23 +73,31 @@ func NewMail(store state.Store, up *Upstreams, log *slog.Logger, opts MailOption
 	if opts.MaxFetchAttempts <= 0 {
 		opts.MaxFetchAttempts = 3
 	}
-	return &Mail{store: store, up: up, log: log, opts: opts}
+	return &Engine{store: store, up: up, log: log, opts: opts}
 }
 
 var (
-	_ activesync.FolderSyncer = (*Mail)(nil)
-	_ activesync.Syncer       = (*Mail)(nil)
-	_ activesync.Estimator    = (*Mail)(nil)
-	_ activesync.Mover        = (*Mail)(nil)
-	_ activesync.ItemFetcher  = (*Mail)(nil)
+	_ activesync.Syncer      = (*Engine)(nil)
+	_ activesync.Estimator   = (*Engine)(nil)
+	_ activesync.Mover       = (*Engine)(nil)
+	_ activesync.ItemFetcher = (*Engine)(nil)
 )
 
-// account recovers the bridge's Account from the front's interface value.
-func account(a activesync.Account) (*Account, error) { return login.Of(a) }
+// SetOnCancel names who is told of each meeting CANCEL a Sync sends to a
+// device; set once, before the engine serves requests.
+func (m *Engine) SetOnCancel(fn func(ctx context.Context, acct *login.Account, m *imip.Meeting)) {
+	m.onCancel = fn
+}
+
+// WithSession lends fn one IMAP session of the user and reports the
+// number of commands fn cost as op (Options.OnIMAP).
+func (m *Engine) WithSession(ctx context.Context, acct *login.Account, op string, fn func(*imap.Session) error) error {
+	return m.withSession(ctx, acct, op, fn)
+}
 
 // withSession lends fn one IMAP session of the user and reports the number
 // of commands fn cost.
-func (m *Mail) withSession(ctx context.Context, acct *Account, op string, fn func(*imap.Session) error) error {
+func (m *Engine) withSession(ctx context.Context, acct *login.Account, op string, fn func(*imap.Session) error) error {
 	s, release, err := m.up.Acquire(ctx, acct)
 	if err != nil {
 		return err
@@ -93,21 +108,12 @@ func (m *Mail) withSession(ctx context.Context, acct *Account, op string, fn fun
 		m.opts.OnIMAP(op, s.Stats().Commands-before)
 	}
 	release(errors.Is(err, imap.ErrBroken) || s.Broken())
-	return upstreamErr(err)
+	return outage.Upstream(err)
 }
-
-// upstreamErr marks transport and store outages retryable for the front;
-// everything else (CommandStatus, protocol errors) passes unchanged.
-func upstreamErr(err error) error { return outage.Upstream(err) }
 
 // isServerNo reports whether err is a tagged NO/BAD from the IMAP server,
 // i.e. the server refused this one operation and the session is fine.
 func isServerNo(err error) bool {
 	var se *imap.ServerError
 	return errors.As(err, &se)
-}
-
-// asServerNo is errors.As for *imap.ServerError.
-func asServerNo(err error, target **imap.ServerError) bool {
-	return errors.As(err, target)
 }

@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"slices"
@@ -32,9 +32,13 @@ type mailMeta struct {
 	messages    uint32
 	filter      int
 	full        bool
-	skipped     string // the skip book, encoded (mail_skipped.go)
-	drafts      string // recent draft Adds, encoded (mail_drafts.go)
+	skipped     string // the skip book, encoded (skipped.go)
+	drafts      string // recent draft Adds, encoded (drafts.go)
 }
+
+// FilterOf is the FilterType an Email collection's window was last
+// computed with, from its Meta (the push hub's re-check plans with it).
+func FilterOf(meta map[string]string) int { return parseMailMeta(meta).filter }
 
 func parseMailMeta(m map[string]string) mailMeta {
 	u32 := func(k string) uint32 {

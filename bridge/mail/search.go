@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"bytes"
@@ -10,7 +10,11 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/foldermap"
+	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
+	"github.com/idlebridge/idlebridge/bridge/outage"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
@@ -26,11 +30,11 @@ import (
 // RebuildResults changes nothing and a device paging through ranges sees
 // the mailbox as it is at each request.
 
-var _ activesync.MailboxSearcher = (*Bridge)(nil)
+var _ activesync.MailboxSearcher = (*Engine)(nil)
 
-// searchDefaultBody is the plain-text body a result carries when the
+// SearchDefaultBody is the plain-text body a result carries when the
 // device asked for no body preference.
-const searchDefaultBody = 5120
+const SearchDefaultBody = 5120
 
 // searchCandidate is one match before the range is cut.
 type searchCandidate struct {
@@ -49,8 +53,8 @@ type searchFolder struct {
 // each covered folder (UID SEARCH and the matches' dates), the matches of
 // all folders are ordered newest first, the range is cut, and only the
 // messages in the range are fetched and converted as Sync converts them.
-func (m *Mail) SearchMailbox(ctx context.Context, a activesync.Account, deviceID string, q *activesync.MailboxQuery) (*activesync.MailboxResult, error) {
-	acct, err := account(a)
+func (m *Engine) SearchMailbox(ctx context.Context, a activesync.Account, deviceID string, q *activesync.MailboxQuery) (*activesync.MailboxResult, error) {
+	acct, err := login.Of(a)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +66,7 @@ func (m *Mail) SearchMailbox(ctx context.Context, a activesync.Account, deviceID
 	log := m.log.With("user", user, "device", deviceID)
 	fm, err := m.loadFolderMap(ctx, user)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, outage.Store(err)
 	}
 	mailIDs := make([]string, 0, len(q.CollectionIDs))
 	for _, id := range q.CollectionIDs {
@@ -88,7 +92,7 @@ func (m *Mail) SearchMailbox(ctx context.Context, a activesync.Account, deviceID
 	if len(o.BodyPrefs) == 0 && o.MIMESupport != 2 {
 		// No body asked for: a result list needs a glimpse, not up to 100
 		// whole messages.
-		o.BodyPrefs = []activesync.BodyPreference{{Type: 1, TruncationSize: searchDefaultBody}}
+		o.BodyPrefs = []activesync.BodyPreference{{Type: 1, TruncationSize: SearchDefaultBody}}
 	}
 	opts := convOptions(o.Version, o)
 	var commands int64
@@ -132,7 +136,7 @@ func (m *Mail) SearchMailbox(ctx context.Context, a activesync.Account, deviceID
 // DeepTraversal their subfolders too, or every selectable folder the
 // device knows when none is named. Only the named folders without
 // DeepTraversal cost no LIST.
-func (m *Mail) searchScope(ctx context.Context, s *imap.Session, fm *folderMap, q *activesync.MailboxQuery) ([]*searchFolder, error) {
+func (m *Engine) searchScope(ctx context.Context, s *imap.Session, fm *foldermap.Map, q *activesync.MailboxQuery) ([]*searchFolder, error) {
 	if len(q.CollectionIDs) > 0 && !q.DeepTraversal {
 		out := make([]*searchFolder, 0, len(q.CollectionIDs))
 		seen := map[string]bool{}
@@ -204,7 +208,7 @@ func imapQuery(c activesync.MailboxCriteria) imap.Query {
 // searchCandidates runs the query in every folder and returns the matches
 // within the precise date bounds, newest first. A folder that cannot be
 // selected (deleted meanwhile, no permission) is skipped and logged.
-func (m *Mail) searchCandidates(ctx context.Context, s *imap.Session, folders []*searchFolder, q imap.Query, c activesync.MailboxCriteria) ([]searchCandidate, error) {
+func (m *Engine) searchCandidates(ctx context.Context, s *imap.Session, folders []*searchFolder, q imap.Query, c activesync.MailboxCriteria) ([]searchCandidate, error) {
 	var out []searchCandidate
 	for i, f := range folders {
 		st, err := s.Select(ctx, f.mailbox, true)
@@ -252,7 +256,7 @@ func (m *Mail) searchCandidates(ctx context.Context, s *imap.Session, folders []
 // searchHits fetches and converts the messages of the range, one folder
 // at a time, and returns them in the range's order. A message expunged
 // since the search is left out.
-func (m *Mail) searchHits(ctx context.Context, s *imap.Session, window []searchCandidate, opts mailconv.Options) ([]activesync.MailboxHit, error) {
+func (m *Engine) searchHits(ctx context.Context, s *imap.Session, window []searchCandidate, opts mailconv.Options) ([]activesync.MailboxHit, error) {
 	byFolder := map[*searchFolder][]uint32{}
 	var order []*searchFolder
 	for _, c := range window {
@@ -281,7 +285,7 @@ func (m *Mail) searchHits(ctx context.Context, s *imap.Session, window []searchC
 	}
 	hits := make([]activesync.MailboxHit, 0, len(window))
 	for _, c := range window {
-		if h, ok := converted[itemID(c.folder.id, c.uid)]; ok {
+		if h, ok := converted[mailid.Item(c.folder.id, c.uid)]; ok {
 			hits = append(hits, h)
 		}
 	}
@@ -292,7 +296,7 @@ func (m *Mail) searchHits(ctx context.Context, s *imap.Session, window []searchC
 // conv. The id is derived from headers (mailconv.ConversationID), not
 // stored, so the conversation headers of the candidates are fetched, one
 // command per folder; the rest of the query narrows them first.
-func (m *Mail) inConversation(ctx context.Context, s *imap.Session, cands []searchCandidate, conv []byte) ([]searchCandidate, error) {
+func (m *Engine) inConversation(ctx context.Context, s *imap.Session, cands []searchCandidate, conv []byte) ([]searchCandidate, error) {
 	byFolder := map[*searchFolder][]uint32{}
 	for _, c := range cands {
 		byFolder[c.folder] = append(byFolder[c.folder], c.uid)
@@ -313,9 +317,9 @@ func (m *Mail) inConversation(ctx context.Context, s *imap.Session, cands []sear
 		}
 		for uid, h := range headers {
 			if bytes.Equal(mailconv.ConversationID(h), conv) {
-				keep[itemID(f.id, uid)] = true
+				keep[mailid.Item(f.id, uid)] = true
 			}
 		}
 	}
-	return slices.DeleteFunc(cands, func(c searchCandidate) bool { return !keep[itemID(c.folder.id, c.uid)] }), nil
+	return slices.DeleteFunc(cands, func(c searchCandidate) bool { return !keep[mailid.Item(c.folder.id, c.uid)] }), nil
 }

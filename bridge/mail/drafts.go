@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -109,7 +110,7 @@ func (j *syncJob) addDraft(ctx context.Context, s *imap.Session, cmd activesync.
 			}
 			if len(infos) > 0 {
 				// A resent Add: the draft is already stored.
-				id := itemID(j.c.CollectionID, e.uid)
+				id := mailid.Item(j.c.CollectionID, e.uid)
 				applied.Set[id] = flagSignature(infos[0].Flags)
 				answer(id, activesync.SyncStatusOK)
 				return nil
@@ -125,7 +126,7 @@ func (j *syncJob) addDraft(ctx context.Context, s *imap.Session, cmd activesync.
 		answer("", activesync.SyncStatusConversionError)
 		return nil
 	}
-	id := itemID(j.c.CollectionID, uid)
+	id := mailid.Item(j.c.CollectionID, uid)
 	infos, err := s.FetchFlags(ctx, imap.UIDs(uid), 0)
 	if err != nil {
 		return err

@@ -1,11 +1,13 @@
-package bridge
+package mail
 
 import (
 	"context"
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
+	"github.com/idlebridge/idlebridge/bridge/outage"
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
@@ -19,36 +21,36 @@ import (
 // Status 3. A CAS conflict with a concurrent request returns an error
 // wrapping both state.ErrConflict and activesync.ErrUnavailable
 // (retryable: nothing was committed).
-func (m *Mail) SyncCollection(ctx context.Context, a activesync.Account, deviceID string, c *activesync.SyncCollection) (*activesync.SyncResult, error) {
-	acct, err := account(a)
+func (m *Engine) SyncCollection(ctx context.Context, a activesync.Account, deviceID string, c *activesync.SyncCollection) (*activesync.SyncResult, error) {
+	acct, err := login.Of(a)
 	if err != nil {
 		return nil, err
 	}
 	mailbox, ok, err := m.mailboxOf(ctx, acct.Address(), c.CollectionID)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, outage.Store(err)
 	}
 	if !ok {
 		return &activesync.SyncResult{Status: activesync.SyncStatusNotFound, SyncKey: c.SyncKey}, nil
 	}
-	return m.syncMailbox(ctx, acct, deviceID, c, mailbox)
+	return m.SyncMailbox(ctx, acct, deviceID, c, mailbox)
 }
 
-// syncMailbox is SyncCollection once the collection is known to be
+// SyncMailbox is SyncCollection once the collection is known to be
 // mailbox (the Bridge resolved it in the folder map): the engine runs it
-// over the mail source (mail_source.go).
-func (m *Mail) syncMailbox(ctx context.Context, acct *Account, deviceID string, c *activesync.SyncCollection, mailbox string) (*activesync.SyncResult, error) {
+// over the mail source (source.go).
+func (m *Engine) SyncMailbox(ctx context.Context, acct *login.Account, deviceID string, c *activesync.SyncCollection, mailbox string) (*activesync.SyncResult, error) {
 	e := engine.Engine{Store: m.store}
 	call := &engine.Call{Principal: acct.Principal, User: acct.Address(), DeviceID: deviceID,
 		CollectionID: c.CollectionID, Ref: engine.Ref{Kind: engine.KindMail, Path: mailbox}, Options: c.Options}
 	res, err := e.Sync(ctx, mailSource{m}, call, c)
-	return res, upstreamErr(err)
+	return res, outage.Upstream(err)
 }
 
 // syncJob is one collection of one Sync request: what the device's
-// commands need (mail_commands.go, mail_drafts.go).
+// commands need (commands.go, drafts.go).
 type syncJob struct {
-	m              *Mail
+	m              *Engine
 	user, deviceID string
 	c              *activesync.SyncCollection
 	col            *state.Collection

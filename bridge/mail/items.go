@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"context"
@@ -11,6 +11,10 @@ import (
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/foldermap"
+	"github.com/idlebridge/idlebridge/bridge/login"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
+	"github.com/idlebridge/idlebridge/bridge/outage"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -18,33 +22,33 @@ import (
 // Estimate implements activesync.Estimator: how many commands the next
 // Sync would carry, by the same plan (and the same one-STATUS shortcut)
 // as Sync, without fetching bodies or storing anything.
-func (m *Mail) Estimate(ctx context.Context, a activesync.Account, deviceID, collectionID, syncKey string, opts activesync.SyncOptions) (int, error) {
-	acct, err := account(a)
+func (m *Engine) Estimate(ctx context.Context, a activesync.Account, deviceID, collectionID, syncKey string, opts activesync.SyncOptions) (int, error) {
+	acct, err := login.Of(a)
 	if err != nil {
 		return 0, err
 	}
 	mailbox, ok, err := m.mailboxOf(ctx, acct.Address(), collectionID)
 	if err != nil {
-		return 0, storeErr(err)
+		return 0, outage.Store(err)
 	}
 	if !ok {
 		return 0, activesync.CommandStatus(activesync.EstimateStatusBadCollection, "unknown collection")
 	}
-	return m.estimateMailbox(ctx, acct, deviceID, collectionID, mailbox, syncKey, opts)
+	return m.EstimateMailbox(ctx, acct, deviceID, collectionID, mailbox, syncKey, opts)
 }
 
-// estimateMailbox is Estimate once the collection is known to be mailbox.
-func (m *Mail) estimateMailbox(ctx context.Context, acct *Account, deviceID, collectionID, mailbox, syncKey string, opts activesync.SyncOptions) (int, error) {
+// EstimateMailbox is Estimate once the collection is known to be mailbox.
+func (m *Engine) EstimateMailbox(ctx context.Context, acct *login.Account, deviceID, collectionID, mailbox, syncKey string, opts activesync.SyncOptions) (int, error) {
 	col, err := engine.Header(ctx, m.store, acct.Address(), deviceID, collectionID)
 	if err != nil {
-		return 0, storeErr(err)
+		return 0, outage.Store(err)
 	}
-	return m.estimate(ctx, acct, deviceID, collectionID, mailbox, col, syncKey, opts)
+	return m.EstimateCollection(ctx, acct, deviceID, collectionID, mailbox, col, syncKey, opts)
 }
 
-// estimate is Estimate once the folder's mailbox and the device's
+// EstimateCollection is Estimate once the folder's mailbox and the device's
 // collection state are known (the push hub's re-check has them already).
-func (m *Mail) estimate(ctx context.Context, acct *Account, deviceID, collectionID, mailbox string, col *state.Collection, syncKey string, opts activesync.SyncOptions) (int, error) {
+func (m *Engine) EstimateCollection(ctx context.Context, acct *login.Account, deviceID, collectionID, mailbox string, col *state.Collection, syncKey string, opts activesync.SyncOptions) (int, error) {
 	user := acct.Address()
 	role := engine.Classify(col, syncKey)
 	switch {
@@ -81,8 +85,8 @@ func (m *Mail) estimate(ctx context.Context, acct *Account, deviceID, collection
 // MoveItems implements activesync.Mover with UID MOVE. The device already
 // shows the move, so both collections' snapshots are updated in place
 // (no new key): the next Sync of either folder does not echo it.
-func (m *Mail) MoveItems(ctx context.Context, a activesync.Account, deviceID string, moves []activesync.Move) ([]activesync.MoveResult, error) {
-	acct, err := account(a)
+func (m *Engine) MoveItems(ctx context.Context, a activesync.Account, deviceID string, moves []activesync.Move) ([]activesync.MoveResult, error) {
+	acct, err := login.Of(a)
 	if err != nil {
 		return nil, err
 	}
@@ -101,8 +105,8 @@ func (m *Mail) MoveItems(ctx context.Context, a activesync.Account, deviceID str
 	return out, err
 }
 
-func (m *Mail) moveOne(ctx context.Context, s *imap.Session, user, deviceID string, mv activesync.Move) (activesync.MoveResult, error) {
-	folder, _, ok := parseItemID(mv.SrcMsgID)
+func (m *Engine) moveOne(ctx context.Context, s *imap.Session, user, deviceID string, mv activesync.Move) (activesync.MoveResult, error) {
+	folder, _, ok := mailid.ParseItem(mv.SrcMsgID)
 	if !ok || (mv.SrcFldID != "" && folder != mv.SrcFldID) {
 		return activesync.MoveResult{Status: activesync.MoveStatusBadSource}, nil
 	}
@@ -114,12 +118,12 @@ func (m *Mail) moveOne(ctx context.Context, s *imap.Session, user, deviceID stri
 	if err != nil || !ok {
 		return activesync.MoveResult{Status: activesync.MoveStatusBadDest}, err
 	}
-	return m.moveResolved(ctx, s, user, deviceID, mv, src, dst)
+	return m.MoveResolved(ctx, s, user, deviceID, mv, src, dst)
 }
 
-// moveResolved is moveOne once both folders are known to be mailboxes.
-func (m *Mail) moveResolved(ctx context.Context, s *imap.Session, user, deviceID string, mv activesync.Move, src, dst string) (activesync.MoveResult, error) {
-	folder, uid, ok := parseItemID(mv.SrcMsgID)
+// MoveResolved is moveOne once both folders are known to be mailboxes.
+func (m *Engine) MoveResolved(ctx context.Context, s *imap.Session, user, deviceID string, mv activesync.Move, src, dst string) (activesync.MoveResult, error) {
+	folder, uid, ok := mailid.ParseItem(mv.SrcMsgID)
 	if !ok || (mv.SrcFldID != "" && folder != mv.SrcFldID) {
 		return activesync.MoveResult{Status: activesync.MoveStatusBadSource}, nil
 	}
@@ -155,35 +159,35 @@ func (m *Mail) moveResolved(ctx context.Context, s *imap.Session, user, deviceID
 	if !ok {
 		// No COPYUID (no UIDPLUS): the move happened but the new ID is
 		// unknown; the next Sync of the destination sends it as an Add.
-		if err := m.applyOnly(ctx, user, deviceID, folder, &state.Delta{Del: []string{mv.SrcMsgID}}); err != nil {
+		if err := m.ApplyOnly(ctx, user, deviceID, folder, &state.Delta{Del: []string{mv.SrcMsgID}}); err != nil {
 			return activesync.MoveResult{}, err
 		}
 		return activesync.MoveResult{Status: activesync.MoveStatusFailed}, nil
 	}
-	newID := itemID(mv.DstFldID, newUID)
-	if err := m.applyOnly(ctx, user, deviceID, folder, &state.Delta{Del: []string{mv.SrcMsgID}}); err != nil {
+	newID := mailid.Item(mv.DstFldID, newUID)
+	if err := m.ApplyOnly(ctx, user, deviceID, folder, &state.Delta{Del: []string{mv.SrcMsgID}}); err != nil {
 		return activesync.MoveResult{}, err
 	}
-	if err := m.applyOnly(ctx, user, deviceID, mv.DstFldID, &state.Delta{Set: map[string]string{newID: flagSignature(infos[0].Flags)}}); err != nil {
+	if err := m.ApplyOnly(ctx, user, deviceID, mv.DstFldID, &state.Delta{Set: map[string]string{newID: flagSignature(infos[0].Flags)}}); err != nil {
 		return activesync.MoveResult{}, err
 	}
 	return activesync.MoveResult{Status: activesync.MoveStatusOK, DstMsgID: newID}, nil
 }
 
-// applyOnly changes a collection's snapshot without a new key (what the
+// ApplyOnly changes a collection's snapshot without a new key (what the
 // device did on its own), keeping keys and Meta. The pending delta is kept
 // too, minus what d overrides: it is folded after Apply when the device
 // presents its key, and must not bring a moved item back. A collection the
 // device never synced is left alone.
-func (m *Mail) applyOnly(ctx context.Context, user, deviceID, collectionID string, d *state.Delta) error {
-	return applyOnly(ctx, m.store, user, deviceID, collectionID, d)
+func (m *Engine) ApplyOnly(ctx context.Context, user, deviceID, collectionID string, d *state.Delta) error {
+	return ApplyOnly(ctx, m.store, user, deviceID, collectionID, d)
 }
 
-func applyOnly(ctx context.Context, st state.Store, user, deviceID, collectionID string, d *state.Delta) error {
+func ApplyOnly(ctx context.Context, st state.Store, user, deviceID, collectionID string, d *state.Delta) error {
 	for range casRetries {
 		col, err := engine.Header(ctx, st, user, deviceID, collectionID)
 		if err != nil || col == nil {
-			return storeErr(err)
+			return outage.Store(err)
 		}
 		_, err = st.Commit(ctx, user, deviceID, collectionID, col.Generation, state.CommitRequest{
 			Apply: d, SyncKey: col.SyncKey, PrevSyncKey: col.PrevSyncKey, Pending: withoutOverrides(col.Pending, d),
@@ -191,7 +195,7 @@ func applyOnly(ctx context.Context, st state.Store, user, deviceID, collectionID
 		if errors.Is(err, state.ErrConflict) {
 			continue
 		}
-		return storeErr(err)
+		return outage.Store(err)
 	}
 	return engine.CommitErr(state.ErrConflict)
 }
@@ -199,27 +203,27 @@ func applyOnly(ctx context.Context, st state.Store, user, deviceID, collectionID
 // ItemOperations statuses (MS-ASCMD 2.2.3.177.8).
 // FetchItem implements activesync.ItemFetcher: the message's
 // ApplicationData, whose children the front puts in Properties.
-func (m *Mail) FetchItem(ctx context.Context, a activesync.Account, deviceID, collectionID, serverID string, opts activesync.SyncOptions) (*wbxml.Element, error) {
-	acct, err := account(a)
+func (m *Engine) FetchItem(ctx context.Context, a activesync.Account, deviceID, collectionID, serverID string, opts activesync.SyncOptions) (*wbxml.Element, error) {
+	acct, err := login.Of(a)
 	if err != nil {
 		return nil, err
 	}
-	folder, uid, ok := parseItemID(serverID)
+	folder, uid, ok := mailid.ParseItem(serverID)
 	if !ok || (collectionID != "" && collectionID != folder) {
 		return nil, activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such item")
 	}
 	mailbox, ok, err := m.mailboxOf(ctx, acct.Address(), folder)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, outage.Store(err)
 	}
 	if !ok {
 		return nil, activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such folder")
 	}
-	return m.fetchMailItem(ctx, acct, folder, uid, mailbox, opts)
+	return m.FetchMailItem(ctx, acct, folder, uid, mailbox, opts)
 }
 
-// fetchMailItem is FetchItem once the item's folder is known to be mailbox.
-func (m *Mail) fetchMailItem(ctx context.Context, acct *Account, folder string, uid uint32, mailbox string, opts activesync.SyncOptions) (*wbxml.Element, error) {
+// FetchMailItem is FetchItem once the item's folder is known to be mailbox.
+func (m *Engine) FetchMailItem(ctx context.Context, acct *login.Account, folder string, uid uint32, mailbox string, opts activesync.SyncOptions) (*wbxml.Element, error) {
 	var data *wbxml.Element
 	err := m.withSession(ctx, acct, "ItemOperations", func(s *imap.Session) error {
 		if _, err := s.Select(ctx, mailbox, true); err != nil {
@@ -249,23 +253,23 @@ func (m *Mail) fetchMailItem(ctx context.Context, acct *Account, folder string, 
 // deletes, it does not move to Trash), and with deleteSubfolders the
 // folders below it are deleted too. The device clears the folder itself,
 // so its snapshot is emptied in place.
-func (m *Mail) EmptyFolder(ctx context.Context, a activesync.Account, deviceID, collectionID string, deleteSubfolders bool) error {
-	acct, err := account(a)
+func (m *Engine) EmptyFolder(ctx context.Context, a activesync.Account, deviceID, collectionID string, deleteSubfolders bool) error {
+	acct, err := login.Of(a)
 	if err != nil {
 		return err
 	}
 	mailbox, ok, err := m.mailboxOf(ctx, acct.Address(), collectionID)
 	if err != nil {
-		return storeErr(err)
+		return outage.Store(err)
 	}
 	if !ok {
 		return activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such folder")
 	}
-	return m.emptyMailbox(ctx, acct, deviceID, collectionID, mailbox, deleteSubfolders)
+	return m.EmptyMailbox(ctx, acct, deviceID, collectionID, mailbox, deleteSubfolders)
 }
 
-// emptyMailbox is EmptyFolder once the collection is known to be mailbox.
-func (m *Mail) emptyMailbox(ctx context.Context, acct *Account, deviceID, collectionID, mailbox string, deleteSubfolders bool) error {
+// EmptyMailbox is EmptyFolder once the collection is known to be mailbox.
+func (m *Engine) EmptyMailbox(ctx context.Context, acct *login.Account, deviceID, collectionID, mailbox string, deleteSubfolders bool) error {
 	user := acct.Address()
 	err := m.withSession(ctx, acct, "EmptyFolderContents", func(s *imap.Session) error {
 		if _, err := s.Select(ctx, mailbox, false); err != nil {
@@ -285,19 +289,19 @@ func (m *Mail) emptyMailbox(ctx context.Context, acct *Account, deviceID, collec
 	if err != nil {
 		return err
 	}
-	return forgetAll(ctx, m.store, user, deviceID, collectionID)
+	return ForgetAll(ctx, m.store, user, deviceID, collectionID)
 }
 
-// forgetAll empties a collection's snapshot in place (the device emptied
+// ForgetAll empties a collection's snapshot in place (the device emptied
 // the folder itself), keeping its keys.
-func forgetAll(ctx context.Context, st state.Store, user, deviceID, collectionID string) error {
+func ForgetAll(ctx context.Context, st state.Store, user, deviceID, collectionID string) error {
 	snap, err := st.Snapshot(ctx, user, deviceID, collectionID)
 	if err != nil {
-		return storeErr(err)
+		return outage.Store(err)
 	}
 	col, err := engine.Header(ctx, st, user, deviceID, collectionID)
 	if err != nil || col == nil {
-		return storeErr(err)
+		return outage.Store(err)
 	}
 	if col.Pending != nil {
 		maps.Copy(snap, col.Pending.Set)
@@ -305,11 +309,11 @@ func forgetAll(ctx context.Context, st state.Store, user, deviceID, collectionID
 	if len(snap) == 0 {
 		return nil
 	}
-	return applyOnly(ctx, st, user, deviceID, collectionID, &state.Delta{Del: slices.Collect(maps.Keys(snap))})
+	return ApplyOnly(ctx, st, user, deviceID, collectionID, &state.Delta{Del: slices.Collect(maps.Keys(snap))})
 }
 
 // deleteChildren deletes every mailbox below mailbox, deepest first.
-func (m *Mail) deleteChildren(ctx context.Context, s *imap.Session, user, mailbox string) error {
+func (m *Engine) deleteChildren(ctx context.Context, s *imap.Session, user, mailbox string) error {
 	listed, err := s.ListFolders(ctx)
 	if err != nil {
 		return err
@@ -329,7 +333,7 @@ func (m *Mail) deleteChildren(ctx context.Context, s *imap.Session, user, mailbo
 	if len(doomed) == 0 {
 		return nil
 	}
-	_, err = m.updateFolderMap(ctx, user, func(fm *folderMap) *state.Delta {
+	_, err = m.updateFolderMap(ctx, user, func(fm *foldermap.Map) *state.Delta {
 		d := &state.Delta{}
 		for _, name := range doomed {
 			if id, ok := fm.ByName[name]; ok {

@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/bridge/imip"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
@@ -55,7 +56,7 @@ type fetchResult struct {
 // message goes even when larger. Messages are first cut by their
 // announced size, so a window of large messages is not fetched whole only
 // to be dropped, then by the size of what they converted to.
-func (m *Mail) fetchItems(ctx context.Context, s *imap.Session, folderID string, uids []uint32, opts mailconv.Options, maxBytes int64, firstFree bool) (fetchResult, error) {
+func (m *Engine) fetchItems(ctx context.Context, s *imap.Session, folderID string, uids []uint32, opts mailconv.Options, maxBytes int64, firstFree bool) (fetchResult, error) {
 	var fr fetchResult
 	if len(uids) == 0 {
 		return fr, nil
@@ -86,7 +87,7 @@ func (m *Mail) fetchItems(ctx context.Context, s *imap.Session, folderID string,
 		if !ok {
 			continue // expunged since the plan; the next Sync sends the Delete if needed
 		}
-		id := itemID(folderID, uid)
+		id := mailid.Item(folderID, uid)
 		var (
 			it  fetchedItem
 			got bool
@@ -133,7 +134,7 @@ func (m *Mail) fetchItems(ctx context.Context, s *imap.Session, folderID string,
 // too large ever to reach the device). A large message counts as LargeMessage: only its
 // text parts are read (readLarge); with truncated bodies (trunc > 0) a
 // message counts as its body's truncation plus room for the headers.
-func (m *Mail) cutBySize(uids []uint32, byUID map[uint32]*imap.Summary, maxBytes, trunc int64, firstFree bool) ([]uint32, bool) {
+func (m *Engine) cutBySize(uids []uint32, byUID map[uint32]*imap.Summary, maxBytes, trunc int64, firstFree bool) ([]uint32, bool) {
 	var total int64
 	for i, uid := range uids {
 		sum, ok := byUID[uid]
@@ -172,7 +173,7 @@ func truncationOf(opts mailconv.Options) int64 {
 // batched says whether a message is fetched whole in a batch: it is small
 // enough to hold. Large messages without a structure to rebuild from are
 // still fetched whole, but one by one, as readMessage does.
-func (m *Mail) batched(sum *imap.Summary) bool {
+func (m *Engine) batched(sum *imap.Summary) bool {
 	return sum.Size <= m.opts.LargeMessage
 }
 
@@ -180,7 +181,7 @@ func (m *Mail) batched(sum *imap.Summary) bool {
 // FETCHes of at most batchBytes. A batch the server answers with NO still
 // yields what arrived; the messages missing from it are the caller's to
 // report.
-func (m *Mail) fetchSmall(ctx context.Context, s *imap.Session, folderID string, uids []uint32, byUID map[uint32]*imap.Summary, opts mailconv.Options) (map[uint32]fetchedItem, error) {
+func (m *Engine) fetchSmall(ctx context.Context, s *imap.Session, folderID string, uids []uint32, byUID map[uint32]*imap.Summary, opts mailconv.Options) (map[uint32]fetchedItem, error) {
 	done := make(map[uint32]fetchedItem, len(uids))
 	take := func(uid uint32, body []byte) error {
 		sum, ok := byUID[uid]
@@ -235,8 +236,8 @@ func (m *Mail) fetchSmall(ctx context.Context, s *imap.Session, folderID string,
 
 // convert turns one message into its Sync ApplicationData; ok is false
 // when there is nothing to send.
-func (m *Mail) convert(folderID string, sum *imap.Summary, raw []byte, truncated bool, opts mailconv.Options) (fetchedItem, bool) {
-	id := itemID(folderID, sum.UID)
+func (m *Engine) convert(folderID string, sum *imap.Summary, raw []byte, truncated bool, opts mailconv.Options) (fetchedItem, bool) {
+	id := mailid.Item(folderID, sum.UID)
 	data, err := mailconv.ToApplicationData(raw, mailconv.Meta{
 		ServerID: id, Flags: sum.Flags, InternalDate: sum.InternalDate, Size: sum.Size, Truncated: truncated,
 	}, opts)
@@ -257,7 +258,7 @@ func (m *Mail) convert(folderID string, sum *imap.Summary, raw []byte, truncated
 // readMessage returns a message's bytes, one command (or, for a large
 // message rebuilt by readLarge, a few) per message. Messages above
 // LargeMessage are not read whole: see readLarge.
-func (m *Mail) readMessage(ctx context.Context, s *imap.Session, sum *imap.Summary) ([]byte, bool, error) {
+func (m *Engine) readMessage(ctx context.Context, s *imap.Session, sum *imap.Summary) ([]byte, bool, error) {
 	if sum.Size > m.opts.LargeMessage && sum.Body != nil {
 		raw, err := m.readLarge(ctx, s, sum)
 		return raw, true, err

@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"context"
@@ -6,13 +6,14 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
 // deviceCommands carries out the device's Commands of a Sync: Change
 // (flags, or a draft's content), Delete (to Trash or expunge), Fetch, and
-// Add: a draft in the Drafts folder at 16.x (mail_drafts.go); anywhere
+// Add: a draft in the Drafts folder at 16.x (drafts.go); anywhere
 // else refused with Status 6, since Email items are created by SendMail.
 // What the device now holds goes into applied, so the next Sync does not
 // echo it back; mm's draft book is updated. It returns how many messages
@@ -29,7 +30,7 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, cmds []ac
 	folder := j.c.CollectionID
 	var uids []uint32
 	for _, cmd := range cmds {
-		if f, uid, ok := parseItemID(cmd.ServerID); ok && f == folder {
+		if f, uid, ok := mailid.ParseItem(cmd.ServerID); ok && f == folder {
 			uids = append(uids, uid)
 		}
 	}
@@ -44,7 +45,7 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, cmds []ac
 		}
 	}
 	lookup := func(id string) (uint32, bool) {
-		f, uid, ok := parseItemID(id)
+		f, uid, ok := mailid.ParseItem(id)
 		if !ok || f != folder {
 			return 0, false
 		}
@@ -134,7 +135,7 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, cmds []ac
 			return 0, err
 		}
 		for _, f := range infos {
-			applied.Set[itemID(folder, f.UID)] = flagSignature(f.Flags)
+			applied.Set[mailid.Item(folder, f.UID)] = flagSignature(f.Flags)
 		}
 	}
 	if len(doomed) > 0 {
@@ -142,7 +143,7 @@ func (j *syncJob) deviceCommands(ctx context.Context, s *imap.Session, cmds []ac
 			return 0, err
 		}
 		for _, uid := range doomed {
-			id := itemID(folder, uid)
+			id := mailid.Item(folder, uid)
 			delete(applied.Set, id)
 			applied.Del = append(applied.Del, id)
 		}

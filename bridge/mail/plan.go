@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -63,7 +64,7 @@ func (in planInput) cheapEligible(s *imap.Session) bool {
 
 // planMail computes the server's changes for a collection. The session is
 // left with the mailbox selected (read-write).
-func (m *Mail) planMail(ctx context.Context, s *imap.Session, in planInput) (*mailPlan, error) {
+func (m *Engine) planMail(ctx context.Context, s *imap.Session, in planInput) (*mailPlan, error) {
 	// One SELECT answers "did anything change?" (UIDVALIDITY, UIDNEXT,
 	// EXISTS, HIGHESTMODSEQ) and leaves the mailbox ready for the diff.
 	// STATUS would be as cheap but Dovecot answers it for the selected
@@ -94,7 +95,7 @@ func (m *Mail) planMail(ctx context.Context, s *imap.Session, in planInput) (*ma
 // UIDNEXT and flags changed since the old HIGHESTMODSEQ, reading only
 // those entries of the snapshot. ok is false when MESSAGES says something
 // was expunged, which only a full comparison can place.
-func (m *Mail) planIncremental(ctx context.Context, s *imap.Session, in planInput, st imap.Status, since time.Time) (*mailPlan, bool, error) {
+func (m *Engine) planIncremental(ctx context.Context, s *imap.Session, in planInput, st imap.Status, since time.Time) (*mailPlan, bool, error) {
 	infos, err := s.FetchFlags(ctx, imap.AllUIDs(), in.meta.modSeq)
 	if err != nil {
 		return nil, false, err
@@ -115,10 +116,10 @@ func (m *Mail) planIncremental(ctx context.Context, s *imap.Session, in planInpu
 	}
 	ids := make([]string, 0, len(infos))
 	for _, f := range fresh {
-		ids = append(ids, itemID(in.folderID, f.UID))
+		ids = append(ids, mailid.Item(in.folderID, f.UID))
 	}
 	for _, f := range old {
-		ids = append(ids, itemID(in.folderID, f.UID))
+		ids = append(ids, mailid.Item(in.folderID, f.UID))
 	}
 	view, err := m.partialView(ctx, in, ids)
 	if err != nil {
@@ -138,12 +139,12 @@ func (m *Mail) planIncremental(ctx context.Context, s *imap.Session, in planInpu
 	}
 	p := &mailPlan{st: st, basis: in.meta.modSeq}
 	for _, f := range old {
-		if sig, ok := view[itemID(in.folderID, f.UID)]; ok && sig != flagSignature(f.Flags) {
+		if sig, ok := view[mailid.Item(in.folderID, f.UID)]; ok && sig != flagSignature(f.Flags) {
 			p.changes = append(p.changes, flagChange{uid: f.UID, flags: f.Flags})
 		}
 	}
 	for i := len(fresh) - 1; i >= 0; i-- {
-		if _, ok := view[itemID(in.folderID, fresh[i].UID)]; !ok {
+		if _, ok := view[mailid.Item(in.folderID, fresh[i].UID)]; !ok {
 			p.adds = append(p.adds, fresh[i].UID)
 		}
 	}
@@ -155,7 +156,7 @@ func (m *Mail) planIncremental(ctx context.Context, s *imap.Session, in planInpu
 // filter, a resent key, servers without CONDSTORE. Still O(1) commands:
 // one SEARCH, one FETCH of flags (CHANGEDSINCE when the basis allows),
 // and a second SEARCH only when items left a filter window.
-func (m *Mail) planWindow(ctx context.Context, s *imap.Session, in planInput, st imap.Status, since time.Time) (*mailPlan, error) {
+func (m *Engine) planWindow(ctx context.Context, s *imap.Session, in planInput, st imap.Status, since time.Time) (*mailPlan, error) {
 	window, err := s.SearchUIDs(ctx, since)
 	if err != nil {
 		return nil, err
@@ -173,7 +174,7 @@ func (m *Mail) planWindow(ctx context.Context, s *imap.Session, in planInput, st
 
 	onDevice := make([]uint32, 0, len(view))
 	for id := range view {
-		f, uid, ok := parseItemID(id)
+		f, uid, ok := mailid.ParseItem(id)
 		if !ok || f != in.folderID {
 			continue
 		}
@@ -209,13 +210,13 @@ func (m *Mail) planWindow(ctx context.Context, s *imap.Session, in planInput, st
 			if f.UID >= st.UIDNext || !inWindow(f.UID) {
 				continue
 			}
-			if sig, ok := view[itemID(in.folderID, f.UID)]; ok && sig != flagSignature(f.Flags) {
+			if sig, ok := view[mailid.Item(in.folderID, f.UID)]; ok && sig != flagSignature(f.Flags) {
 				p.changes = append(p.changes, flagChange{uid: f.UID, flags: f.Flags})
 			}
 		}
 	}
 	for i := len(window) - 1; i >= 0; i-- {
-		if _, ok := view[itemID(in.folderID, window[i])]; !ok {
+		if _, ok := view[mailid.Item(in.folderID, window[i])]; !ok {
 			p.adds = append(p.adds, window[i])
 		}
 	}
@@ -223,7 +224,7 @@ func (m *Mail) planWindow(ctx context.Context, s *imap.Session, in planInput, st
 }
 
 // fullView is the device's whole snapshot as this request sees it.
-func (m *Mail) fullView(ctx context.Context, in planInput) (map[string]string, error) {
+func (m *Engine) fullView(ctx context.Context, in planInput) (map[string]string, error) {
 	view, err := engine.DeviceView(ctx, m.store, in.user, in.deviceID, in.folderID, in.col, in.role)
 	if err != nil {
 		return nil, err
@@ -234,7 +235,7 @@ func (m *Mail) fullView(ctx context.Context, in planInput) (map[string]string, e
 
 // partialView is the device's snapshot restricted to ids, with this
 // request's own changes over it.
-func (m *Mail) partialView(ctx context.Context, in planInput, ids []string) (map[string]string, error) {
+func (m *Engine) partialView(ctx context.Context, in planInput, ids []string) (map[string]string, error) {
 	view, err := engine.DeviceViewOf(ctx, m.store, in.user, in.deviceID, in.folderID, in.col, in.role, ids)
 	if err != nil {
 		return nil, err

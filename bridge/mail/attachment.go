@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"context"
@@ -9,7 +9,10 @@ import (
 	"strings"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
+	"github.com/idlebridge/idlebridge/bridge/outage"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
@@ -21,9 +24,9 @@ import (
 // the part's size when it is not encoded, the server's BINARY.SIZE (RFC
 // 3516) for base64, which a multipart ItemOperations answer needs before
 // the data; 0 when unknown (quoted-printable, or no BINARY).
-func (m *Mail) OpenAttachment(ctx context.Context, a activesync.Account, deviceID, fileRef string) (string, int64, io.ReadCloser, error) {
+func (m *Engine) OpenAttachment(ctx context.Context, a activesync.Account, deviceID, fileRef string) (string, int64, io.ReadCloser, error) {
 	notFound := activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such attachment")
-	acct, err := account(a)
+	acct, err := login.Of(a)
 	if err != nil {
 		return "", 0, nil, err
 	}
@@ -31,17 +34,17 @@ func (m *Mail) OpenAttachment(ctx context.Context, a activesync.Account, deviceI
 	if !ok {
 		return "", 0, nil, notFound
 	}
-	folder, uid, ok := parseItemID(serverID)
+	folder, uid, ok := mailid.ParseItem(serverID)
 	if !ok {
 		return "", 0, nil, notFound
 	}
-	path, ok := parsePartPath(partPath)
+	path, ok := mailid.ParsePartPath(partPath)
 	if !ok {
 		return "", 0, nil, notFound
 	}
 	mailbox, ok, err := m.mailboxOf(ctx, acct.Address(), folder)
 	if err != nil {
-		return "", 0, nil, storeErr(err)
+		return "", 0, nil, outage.Store(err)
 	}
 	if !ok {
 		return "", 0, nil, notFound
@@ -56,7 +59,7 @@ func (m *Mail) OpenAttachment(ctx context.Context, a activesync.Account, deviceI
 		if err == nil || isServerNo(err) {
 			return "", 0, nil, notFound
 		}
-		return "", 0, nil, upstreamErr(err)
+		return "", 0, nil, outage.Upstream(err)
 	}
 	// The size must be what the decoder below yields. Base64 decodes to
 	// one length whoever decodes it, so the server's BINARY.SIZE holds;
@@ -69,7 +72,7 @@ func (m *Mail) OpenAttachment(ctx context.Context, a activesync.Account, deviceI
 		n, ok, err := s.BinarySize(ctx, uid, path)
 		if err != nil && !isServerNo(err) {
 			release(s.Broken())
-			return "", 0, nil, upstreamErr(err)
+			return "", 0, nil, outage.Upstream(err)
 		}
 		if ok {
 			size = n

@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
@@ -21,7 +22,7 @@ import (
 // of the real message; attachment bodies are left empty and are fetched
 // on demand by ItemOperations/GetAttachment. mailconv is told the message
 // is truncated.
-func (m *Mail) readLarge(ctx context.Context, s *imap.Session, sum *imap.Summary) ([]byte, error) {
+func (m *Engine) readLarge(ctx context.Context, s *imap.Session, sum *imap.Summary) ([]byte, error) {
 	var b bytes.Buffer
 	writeEnvelope(&b, sum.Envelope)
 	b.WriteString("MIME-Version: 1.0\r\n")
@@ -72,9 +73,9 @@ func headerSafe(s string) string {
 
 // writePart writes one part's header and, for small text parts, its body
 // as stored (still transfer-encoded, as the header says).
-func (m *Mail) writePart(ctx context.Context, s *imap.Session, b *bytes.Buffer, uid uint32, p *imap.BodyPart) error {
+func (m *Engine) writePart(ctx context.Context, s *imap.Session, b *bytes.Buffer, uid uint32, p *imap.BodyPart) error {
 	if p.Type == "multipart" {
-		boundary := "ib-" + strings.ReplaceAll(formatPartPath(p.Path), ".", "-") + "-boundary"
+		boundary := "ib-" + strings.ReplaceAll(mailid.FormatPartPath(p.Path), ".", "-") + "-boundary"
 		params := map[string]string{"boundary": boundary}
 		fmt.Fprintf(b, "Content-Type: %s\r\n\r\n", mime.FormatMediaType(p.MIMEType(), params))
 		for _, c := range p.Children {

@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"context"
@@ -8,7 +8,9 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -28,7 +30,7 @@ import (
 // refuses is engine.ErrGone (Status 12). The job serves Sync only;
 // GetItemEstimate, Ping's re-check and ItemOperations keep mail's own
 // paths, which the round-trip tests pin.
-type mailSource struct{ m *Mail }
+type mailSource struct{ m *Engine }
 
 // Open takes one IMAP session of the user from the pool.
 func (src mailSource) Open(ctx context.Context, c *engine.Call) (engine.Job, error) {
@@ -36,7 +38,7 @@ func (src mailSource) Open(ctx context.Context, c *engine.Call) (engine.Job, err
 		return nil, errors.New("bridge: the mail source serves Sync only")
 	}
 	m := src.m
-	acct := &Account{Principal: c.Principal}
+	acct := &login.Account{Principal: c.Principal}
 	s, release, err := m.up.Acquire(ctx, acct)
 	if err != nil {
 		return nil, err
@@ -58,7 +60,7 @@ func (src mailSource) Open(ctx context.Context, c *engine.Call) (engine.Job, err
 // mailJob is one Sync of one mailbox.
 type mailJob struct {
 	syncJob
-	acct    *Account
+	acct    *login.Account
 	s       *imap.Session
 	release func(broken bool)
 	before  int64
@@ -136,20 +138,20 @@ func (j *mailJob) Plan(ctx context.Context, _ engine.View) (*engine.Plan, error)
 	}
 	folder := j.c.CollectionID
 	for _, uid := range p.deletes {
-		out.Deletes = append(out.Deletes, itemID(folder, uid))
+		out.Deletes = append(out.Deletes, mailid.Item(folder, uid))
 	}
 	for _, uid := range p.softDeletes {
-		out.SoftDeletes = append(out.SoftDeletes, itemID(folder, uid))
+		out.SoftDeletes = append(out.SoftDeletes, mailid.Item(folder, uid))
 	}
 	j.changes = make(map[string]flagChange, len(p.changes))
 	for _, ch := range p.changes {
-		id := itemID(folder, ch.uid)
+		id := mailid.Item(folder, ch.uid)
 		j.changes[id] = ch
 		out.Changes = append(out.Changes, id)
 		out.Versions[id] = flagSignature(ch.flags)
 	}
 	for _, uid := range p.adds {
-		out.Adds = append(out.Adds, itemID(folder, uid))
+		out.Adds = append(out.Adds, mailid.Item(folder, uid))
 	}
 	return out, nil
 }
@@ -170,7 +172,7 @@ func (j *mailJob) Fetch(ctx context.Context, ids []string, b engine.Budget) ([]e
 			items = append(items, engine.Item{ServerID: id, Version: flagSignature(ch.flags), Data: mailconv.ChangeData(ch.flags, j.opts)})
 			continue
 		}
-		if f, uid, ok := parseItemID(id); ok && f == j.c.CollectionID {
+		if f, uid, ok := mailid.ParseItem(id); ok && f == j.c.CollectionID {
 			adds = append(adds, uid)
 		} else {
 			skipped = append(skipped, id)
@@ -191,7 +193,7 @@ func (j *mailJob) Fetch(ctx context.Context, ids []string, b engine.Budget) ([]e
 	book := parseSkipBook(j.mm.skipped)
 	for _, sum := range fr.failed {
 		n := book[sum.UID] + 1
-		id := itemID(j.c.CollectionID, sum.UID)
+		id := mailid.Item(j.c.CollectionID, sum.UID)
 		if n < j.m.opts.MaxFetchAttempts {
 			j.failed[sum.UID] = true
 			skipped = append(skipped, id)
@@ -224,7 +226,7 @@ func (j *mailJob) fetchCommands(ctx context.Context, ids []string) ([]engine.Ite
 	var items []engine.Item
 	var skipped []string
 	for _, id := range ids {
-		f, uid, ok := parseItemID(id)
+		f, uid, ok := mailid.ParseItem(id)
 		if !ok || f != j.c.CollectionID {
 			skipped = append(skipped, id)
 			continue
