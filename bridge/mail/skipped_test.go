@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
@@ -72,7 +73,7 @@ func testSkippedMessageComesLater(t *testing.T, store state.Store) {
 		// fault is set once the messages it fails are known.
 		fault func(folderID string, uid uint32) error
 	)
-	r := newRigWith(t, store, slog.New(slog.NewTextHandler(&log, nil)), MailOptions{
+	r := newRigWith(t, store, slog.New(slog.NewTextHandler(&log, nil)), Options{
 		OnSkipped: func(o string) { mu.Lock(); outcomes[o]++; mu.Unlock() },
 		FetchFault: func(folderID string, uid uint32) error {
 			mu.Lock()
@@ -119,7 +120,7 @@ func testSkippedMessageComesLater(t *testing.T, store state.Store) {
 		}
 		var wantIDs []string
 		for _, uid := range want {
-			wantIDs = append(wantIDs, itemID(inbox, uid))
+			wantIDs = append(wantIDs, mailid.Item(inbox, uid))
 		}
 		if strings.Join(sortedCopy(ids), " ") != strings.Join(sortedCopy(wantIDs), " ") {
 			t.Fatalf("%s: got %v, want %v", step, ids, wantIDs)
@@ -132,7 +133,7 @@ func testSkippedMessageComesLater(t *testing.T, store state.Store) {
 	if n := f.calls[never]; n != 3 {
 		t.Errorf("the broken message was tried %d times, want 3", n)
 	}
-	ph := got[itemID(inbox, never)]
+	ph := got[mailid.Item(inbox, never)]
 	if s := ph.ChildText(wbxml.Email, "Subject"); s != "broken" {
 		t.Errorf("placeholder subject %q, want the envelope's", s)
 	}

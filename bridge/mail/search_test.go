@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/bridge/engine"
-	"github.com/idlebridge/idlebridge/bridge/mail"
+	"github.com/idlebridge/idlebridge/bridge/foldermap"
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
@@ -44,7 +44,7 @@ func TestSearchMailboxEdges(t *testing.T) {
 	}
 	body := h.Data.Child(wbxml.AirSyncBase, "Body")
 	if body.ChildText(wbxml.AirSyncBase, "Type") != "1" || body.ChildText(wbxml.AirSyncBase, "Truncated") != "1" ||
-		len(body.ChildText(wbxml.AirSyncBase, "Data")) > mail.SearchDefaultBody {
+		len(body.ChildText(wbxml.AirSyncBase, "Data")) > SearchDefaultBody {
 		t.Errorf("default body: type %s truncated %s, %d bytes", body.ChildText(wbxml.AirSyncBase, "Type"),
 			body.ChildText(wbxml.AirSyncBase, "Truncated"), len(body.ChildText(wbxml.AirSyncBase, "Data")))
 	}
@@ -64,7 +64,7 @@ func TestSearchMailboxEdges(t *testing.T) {
 	// A calendar's collection holds no mail: no results, no error; beside
 	// INBOX it is left out.
 	var calID string
-	if _, err := r.m.updateFolderMap(ctx, r.acct.Address(), func(fm *folderMap) *state.Delta {
+	if _, err := r.m.updateFolderMap(ctx, r.acct.Address(), func(fm *foldermap.Map) *state.Delta {
 		d := &state.Delta{Set: map[string]string{}}
 		calID = fm.AssignRef(engine.Ref{Kind: engine.KindCalendar, Path: "/cal/home/"}, d)
 		return d

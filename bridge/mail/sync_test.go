@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"log/slog"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -70,8 +71,8 @@ func TestSyncFillAndResend(t *testing.T) {
 				seen[it.ServerID] = true
 			}
 			// Newest first.
-			_, u1, _ := parseItemID(first.Commands[0].ServerID)
-			_, u2, _ := parseItemID(third.Commands[len(third.Commands)-1].ServerID)
+			_, u1, _ := mailid.ParseItem(first.Commands[0].ServerID)
+			_, u2, _ := mailid.ParseItem(third.Commands[len(third.Commands)-1].ServerID)
 			if u1 < u2 {
 				t.Errorf("first item UID %d older than last %d", u1, u2)
 			}
@@ -121,14 +122,14 @@ func TestSyncServerChanges(t *testing.T) {
 		t.Fatalf("flag change: %v", k)
 	}
 	ch := res.Commands[0]
-	if ch.ServerID != itemID(inbox, 2) || ch.Data.ChildText(wbxml.Email, "Read") != "1" {
+	if ch.ServerID != mailid.Item(inbox, 2) || ch.Data.ChildText(wbxml.Email, "Read") != "1" {
 		t.Errorf("change %s read %q", ch.ServerID, ch.Data.ChildText(wbxml.Email, "Read"))
 	}
 	key = res.SyncKey
 
 	uid := r.appendMsg("INBOX", message("fresh", "new mail"), time.Time{})
 	res = r.sync(inbox, key, syncOpts{})
-	if len(res.Commands) != 1 || res.Commands[0].Kind != "Add" || res.Commands[0].ServerID != itemID(inbox, uid) {
+	if len(res.Commands) != 1 || res.Commands[0].Kind != "Add" || res.Commands[0].ServerID != mailid.Item(inbox, uid) {
 		t.Fatalf("new mail: %+v", res.Commands)
 	}
 	if subj := res.Commands[0].Data.ChildText(wbxml.Email, "Subject"); subj != "fresh" {
@@ -140,7 +141,7 @@ func TestSyncServerChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	res = r.sync(inbox, key, syncOpts{})
-	if len(res.Commands) != 1 || res.Commands[0].Kind != "Delete" || res.Commands[0].ServerID != itemID(inbox, 3) {
+	if len(res.Commands) != 1 || res.Commands[0].Kind != "Delete" || res.Commands[0].ServerID != mailid.Item(inbox, 3) {
 		t.Fatalf("expunge: %+v", res.Commands)
 	}
 	key = res.SyncKey
@@ -164,11 +165,11 @@ func TestSyncDeviceChangeAndDelete(t *testing.T) {
 	r, inbox, key := syncedRig(t, 4)
 	ctx := testCtx(t)
 	res := r.sync(inbox, key, syncOpts{commands: []activesync.SyncCommand{
-		{Kind: "Change", ServerID: itemID(inbox, 1), Data: readChange(true)},
-		{Kind: "Change", ServerID: itemID(inbox, 99), Data: readChange(true)},
-		{Kind: "Delete", ServerID: itemID(inbox, 2)},
+		{Kind: "Change", ServerID: mailid.Item(inbox, 1), Data: readChange(true)},
+		{Kind: "Change", ServerID: mailid.Item(inbox, 99), Data: readChange(true)},
+		{Kind: "Delete", ServerID: mailid.Item(inbox, 2)},
 		{Kind: "Add", ClientID: "c1", Data: wbxml.New(wbxml.AirSync, "ApplicationData")},
-		{Kind: "Fetch", ServerID: itemID(inbox, 4)},
+		{Kind: "Fetch", ServerID: mailid.Item(inbox, 4)},
 	}})
 	if len(res.Commands) != 0 {
 		t.Errorf("device commands echoed: %v", kinds(res.Commands))
@@ -177,7 +178,7 @@ func TestSyncDeviceChangeAndDelete(t *testing.T) {
 	for _, rsp := range res.Responses {
 		statuses[rsp.Kind+" "+rsp.ServerID+rsp.ClientID] = rsp.Status
 	}
-	want := map[string]int{"Change " + itemID(inbox, 99): 8, "Add c1": 6, "Fetch " + itemID(inbox, 4): 1}
+	want := map[string]int{"Change " + mailid.Item(inbox, 99): 8, "Add c1": 6, "Fetch " + mailid.Item(inbox, 4): 1}
 	for k, v := range want {
 		if statuses[k] != v {
 			t.Errorf("response %s: status %d, want %d (all %v)", k, statuses[k], v, statuses)
@@ -208,7 +209,7 @@ func TestSyncDeviceChangeAndDelete(t *testing.T) {
 		t.Errorf("next Sync echoes: %+v", next.Commands)
 	}
 	// Delete in Trash (or without DeletesAsMoves) expunges.
-	res = r.sync(inbox, next.SyncKey, syncOpts{noMoves: true, commands: []activesync.SyncCommand{{Kind: "Delete", ServerID: itemID(inbox, 3)}}})
+	res = r.sync(inbox, next.SyncKey, syncOpts{noMoves: true, commands: []activesync.SyncCommand{{Kind: "Delete", ServerID: mailid.Item(inbox, 3)}}})
 	if st, _ := r.other.Status(ctx, "Trash"); st.Messages != 1 {
 		t.Errorf("expunge went to Trash")
 	}
@@ -252,7 +253,7 @@ func TestSyncFilterType(t *testing.T) {
 	inbox := r.folderID("INBOX")
 	o := syncOpts{filter: 3} // one week
 	_, items := r.drain(inbox, r.primed(inbox, o), o)
-	if len(items) != 1 || items[0].ServerID != itemID(inbox, recent) {
+	if len(items) != 1 || items[0].ServerID != mailid.Item(inbox, recent) {
 		t.Fatalf("filter one week: %+v", serverIDs(items))
 	}
 	all := syncOpts{filter: 0}
@@ -279,8 +280,8 @@ func TestSyncFilterTypeIncremental(t *testing.T) {
 	r.appendMsg("INBOX", message("new but dated last month", "x"), time.Now().AddDate(0, 0, -30))
 	res := r.sync(inbox, key, o)
 	got := serverIDs(res.Commands)
-	if len(got) != 2 || !slices.Contains(got, itemID(inbox, a)) || !slices.Contains(got, itemID(inbox, b)) {
-		t.Fatalf("incremental with a one-week filter sent %v, want %s and %s", got, itemID(inbox, a), itemID(inbox, b))
+	if len(got) != 2 || !slices.Contains(got, mailid.Item(inbox, a)) || !slices.Contains(got, mailid.Item(inbox, b)) {
+		t.Fatalf("incremental with a one-week filter sent %v, want %s and %s", got, mailid.Item(inbox, a), mailid.Item(inbox, b))
 	}
 }
 
@@ -311,7 +312,7 @@ func TestSyncEmptyIncrementalIsOneCommand(t *testing.T) {
 }
 
 func TestSyncBrokenAndLargeMessages(t *testing.T) {
-	r := newRigWith(t, embeddedStore(t), slog.New(slog.DiscardHandler), MailOptions{LargeMessage: 64 << 10})
+	r := newRigWith(t, embeddedStore(t), slog.New(slog.DiscardHandler), Options{LargeMessage: 64 << 10})
 	r.appendMsg("INBOX", message("before", "x"), time.Time{})
 	r.appendMsg("INBOX", []byte("\x00\x01 this is not a message at all \xff\r\n"), time.Time{})
 	big := largeMessage(200 << 10)
@@ -323,7 +324,7 @@ func TestSyncBrokenAndLargeMessages(t *testing.T) {
 		t.Fatalf("%d items, want 4 (a broken or large message stalled the window)", len(items))
 	}
 	for _, it := range items {
-		if it.ServerID != itemID(inbox, bigUID) {
+		if it.ServerID != mailid.Item(inbox, bigUID) {
 			continue
 		}
 		if subj := it.Data.ChildText(wbxml.Email, "Subject"); subj != "big one" {
@@ -338,7 +339,7 @@ func TestSyncBrokenAndLargeMessages(t *testing.T) {
 			t.Fatalf("large message attachments: %+v", atts)
 		}
 		ref := atts.Children[0].ChildText(wbxml.AirSyncBase, "FileReference")
-		if ref != itemID(inbox, bigUID)+":2" {
+		if ref != mailid.Item(inbox, bigUID)+":2" {
 			t.Errorf("attachment reference %q", ref)
 		}
 	}

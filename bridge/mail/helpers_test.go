@@ -1,8 +1,9 @@
-package bridge
+package mail
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,9 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/foldermap"
+	"github.com/idlebridge/idlebridge/bridge/imappools"
+	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/internal/testenv"
 	"github.com/idlebridge/idlebridge/upstream/imap"
@@ -25,9 +29,9 @@ import (
 // mail client" of the same user.
 type mailRig struct {
 	t      testing.TB
-	m      *Mail
+	m      *Engine
 	store  state.Store
-	acct   *Account
+	acct   *login.Account
 	device string
 	other  *imap.Session
 	cfg    imap.Config
@@ -66,7 +70,7 @@ func redisStore(t testing.TB) state.Store {
 }
 
 // testAccount is a passthrough user on the test Dovecot.
-func testAccount(t testing.TB) (*Account, imap.Config) {
+func testAccount(t testing.TB) (*login.Account, imap.Config) {
 	t.Helper()
 	addr, pw := testenv.IMAP(t)
 	host, portStr, err := net.SplitHostPort(addr)
@@ -80,7 +84,7 @@ func testAccount(t testing.TB) (*Account, imap.Config) {
 		IMAP:    accounts.Endpoint{Host: host, Port: port, Security: accounts.SecurityNone},
 		Login:   accounts.Login{Mode: accounts.ModePassthrough},
 	}
-	acct := &Account{Principal: &accounts.Principal{User: u, Upstream: accounts.Credentials{Username: user, Password: pw}}}
+	acct := &login.Account{Principal: &accounts.Principal{User: u, Upstream: accounts.Credentials{Username: user, Password: pw}}}
 	cfg := imap.Config{Addr: addr, Security: imap.SecurityNone, Username: user, Password: pw,
 		DialTimeout: 10 * time.Second, CommandTimeout: 2 * time.Minute}
 	return acct, cfg
@@ -88,16 +92,16 @@ func testAccount(t testing.TB) (*Account, imap.Config) {
 
 func newRig(t testing.TB, store state.Store) *mailRig {
 	t.Helper()
-	return newRigWith(t, store, slog.New(slog.DiscardHandler), MailOptions{})
+	return newRigWith(t, store, slog.New(slog.DiscardHandler), Options{})
 }
 
 // newRigWith is newRig with the engine's log and options (OnIMAP is the
 // rig's own).
-func newRigWith(t testing.TB, store state.Store, log *slog.Logger, opts MailOptions) *mailRig {
+func newRigWith(t testing.TB, store state.Store, log *slog.Logger, opts Options) *mailRig {
 	t.Helper()
 	acct, cfg := testAccount(t)
 	r := &mailRig{t: t, store: store, acct: acct, device: "dev1", cfg: cfg, commands: map[string]int64{}}
-	up := NewUpstreams(UpstreamOptions{CommandTimeout: 2 * time.Minute}, slog.New(slog.DiscardHandler))
+	up := imappools.New(imappools.Options{CommandTimeout: 2 * time.Minute}, slog.New(slog.DiscardHandler))
 	t.Cleanup(up.Close)
 	opts.OnIMAP = func(op string, n int64) {
 		r.mu.Lock()
@@ -105,7 +109,7 @@ func newRigWith(t testing.TB, store state.Store, log *slog.Logger, opts MailOpti
 		r.total += n
 		r.mu.Unlock()
 	}
-	r.m = NewMail(store, up, log, opts)
+	r.m = New(store, up, log, opts)
 	other, err := imap.Dial(testCtx(t), cfg)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
@@ -155,8 +159,9 @@ func seedMailbox(t testing.TB, s *imap.Session, mailbox string, n int) {
 	}
 }
 
-// folderID looks a mailbox's ID up through a FolderSync of a second
-// device (so the rig's device state is untouched).
+// folderID looks a mailbox's ID up in the folder map, giving every
+// listed mailbox an ID first as FolderSync would (the device state is
+// untouched).
 func (r *mailRig) folderID(mailbox string) string {
 	r.t.Helper()
 	ctx := testCtx(r.t)
@@ -167,10 +172,11 @@ func (r *mailRig) folderID(mailbox string) string {
 	if id, ok := fm.ByName[mailbox]; ok {
 		return id
 	}
-	if _, err := r.m.FolderSync(ctx, r.acct, "lookup", "0"); err != nil {
-		r.t.Fatalf("FolderSync: %v", err)
+	listed, err := r.other.ListFolders(ctx)
+	if err != nil {
+		r.t.Fatalf("LIST: %v", err)
 	}
-	if fm, err = r.m.loadFolderMap(ctx, r.acct.Address()); err != nil {
+	if fm, err = foldermap.ReconcileMail(ctx, r.store, r.acct.Address(), listed); err != nil {
 		r.t.Fatal(err)
 	}
 	id, ok := fm.ByName[mailbox]
@@ -277,4 +283,13 @@ func (r *mailRig) selectOther(mailbox string) imap.Status {
 		r.t.Fatalf("Select %s: %v", mailbox, err)
 	}
 	return st
+}
+
+// statusOf is the command Status an error carries (0: none).
+func statusOf(err error) int {
+	var ae *activesync.Error
+	if errors.As(err, &ae) {
+		return int(ae.Status)
+	}
+	return 0
 }

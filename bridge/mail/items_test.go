@@ -1,4 +1,4 @@
-package bridge
+package mail
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
@@ -36,10 +37,10 @@ func TestMoveItemsNoEcho(t *testing.T) {
 	arKey, _ := r.drain(archive, r.primed(archive, syncOpts{}), syncOpts{})
 	ctx := testCtx(t)
 	res, err := r.m.MoveItems(ctx, r.acct, r.device, []activesync.Move{
-		{SrcMsgID: itemID(inbox, 2), SrcFldID: inbox, DstFldID: archive},
-		{SrcMsgID: itemID(inbox, 77), SrcFldID: inbox, DstFldID: archive},
-		{SrcMsgID: itemID(inbox, 1), SrcFldID: inbox, DstFldID: "9999"},
-		{SrcMsgID: itemID(inbox, 1), SrcFldID: inbox, DstFldID: inbox},
+		{SrcMsgID: mailid.Item(inbox, 2), SrcFldID: inbox, DstFldID: archive},
+		{SrcMsgID: mailid.Item(inbox, 77), SrcFldID: inbox, DstFldID: archive},
+		{SrcMsgID: mailid.Item(inbox, 1), SrcFldID: inbox, DstFldID: "9999"},
+		{SrcMsgID: mailid.Item(inbox, 1), SrcFldID: inbox, DstFldID: inbox},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +51,7 @@ func TestMoveItemsNoEcho(t *testing.T) {
 			t.Errorf("move %d: status %d, want %d", i, res[i].Status, w)
 		}
 	}
-	f, uid, ok := parseItemID(res[0].DstMsgID)
+	f, uid, ok := mailid.ParseItem(res[0].DstMsgID)
 	if !ok || f != archive {
 		t.Fatalf("new ID %q", res[0].DstMsgID)
 	}
@@ -106,7 +107,7 @@ func TestOpenAttachmentAndFetchItem(t *testing.T) {
 	uid := r.appendMsg("INBOX", largeMessage(len(want)), time.Time{})
 	inbox := r.folderID("INBOX")
 	ctx := testCtx(t)
-	ref := itemID(inbox, uid) + ":2"
+	ref := mailid.Item(inbox, uid) + ":2"
 	ctype, _, rc, err := r.m.OpenAttachment(ctx, r.acct, r.device, ref)
 	if err != nil {
 		t.Fatalf("OpenAttachment: %v", err)
@@ -115,17 +116,17 @@ func TestOpenAttachmentAndFetchItem(t *testing.T) {
 	if ctype != "application/octet-stream" || !bytes.Equal(got, want) {
 		t.Fatalf("attachment: type %q, %d bytes, equal %v", ctype, len(got), bytes.Equal(got, want))
 	}
-	for _, bad := range []string{itemID(inbox, uid) + ":9", itemID(inbox, 999) + ":2", "9999:1:2", "junk"} {
+	for _, bad := range []string{mailid.Item(inbox, uid) + ":9", mailid.Item(inbox, 999) + ":2", "9999:1:2", "junk"} {
 		if _, _, _, err := r.m.OpenAttachment(ctx, r.acct, r.device, bad); statusOf(err) != 6 {
 			t.Errorf("OpenAttachment(%q): %v, want status 6", bad, err)
 		}
 	}
 	// The session went back to the pool: another call works.
-	data, err := r.m.FetchItem(ctx, r.acct, r.device, inbox, itemID(inbox, uid), activesync.SyncOptions{MIMETruncation: -1})
+	data, err := r.m.FetchItem(ctx, r.acct, r.device, inbox, mailid.Item(inbox, uid), activesync.SyncOptions{MIMETruncation: -1})
 	if err != nil || data == nil {
 		t.Fatalf("FetchItem: %v", err)
 	}
-	if _, err := r.m.FetchItem(ctx, r.acct, r.device, inbox, itemID(inbox, 999), activesync.SyncOptions{}); statusOf(err) != 6 {
+	if _, err := r.m.FetchItem(ctx, r.acct, r.device, inbox, mailid.Item(inbox, 999), activesync.SyncOptions{}); statusOf(err) != 6 {
 		t.Errorf("FetchItem missing: %v", err)
 	}
 }
