@@ -15,6 +15,9 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/accounts"
 	"github.com/idlebridge/idlebridge/bridge/directory"
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/login"
+	"github.com/idlebridge/idlebridge/bridge/outage"
+	"github.com/idlebridge/idlebridge/bridge/send"
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
@@ -48,7 +51,7 @@ type Bridge struct {
 	MaxDevicesPerUser int
 	Mail              *Mail
 	Push              *Push
-	Sender            *Sender
+	Sender            *send.Sender
 	// Meetings serves MeetingResponse (meetings.go); nil answers status 4.
 	Meetings *Meetings
 
@@ -78,7 +81,7 @@ type Config struct {
 
 	MailOptions   MailOptions
 	PushOptions   PushOptions
-	SenderOptions SenderOptions
+	SenderOptions send.Options
 	// Classes are the item classes served beside mail (calendar, tasks,
 	// contacts), routed by the kinds of their collections.
 	Classes []engine.Class
@@ -132,7 +135,7 @@ func New(cfg Config) *Bridge {
 	b.Mail = NewMail(cfg.Store, up, log, cfg.MailOptions)
 	b.Push = NewPush(bus, leases, cfg.Store, b, log, cfg.PushOptions)
 	b.Push.classes = b.classes
-	b.Sender = NewSender(cfg.Store, up, MailFolders(b.Mail), log, cfg.SenderOptions)
+	b.Sender = send.New(cfg.Store, up, MailFolders(b.Mail), log, cfg.SenderOptions)
 	b.domains = cfg.Domains
 	b.directory = directory.New(b.directoryUser, cfg.DirectoryOptions, log)
 	b.closers = append(b.closers, b.directory.Close)
@@ -141,13 +144,26 @@ func New(cfg Config) *Bridge {
 		mc = meetingCalendarOf(b)
 	}
 	b.Meetings = &Meetings{Sender: b.Sender, Calendar: mc, Log: log}
-	b.Mail.onCancel = b.Meetings.applyCancel
+	b.Mail.SetOnCancel(b.Meetings.applyCancel)
 	for _, c := range b.classes {
 		if h, ok := c.Source.(organizerHooked); ok {
 			h.SetOrganizerHook(b.sendInvites)
 		}
 	}
 	return b
+}
+
+// The send engine borrows the request path's IMAP pools.
+var _ send.IMAPSessions = (*Upstreams)(nil)
+
+// MailFolders resolves folder IDs for the send engine with the mail
+// engine's folder map.
+func MailFolders(m *Mail) send.FolderResolver { return mailFolders{m} }
+
+type mailFolders struct{ m *Mail }
+
+func (f mailFolders) MailboxOf(ctx context.Context, acct *Account, folderID string) (string, bool, error) {
+	return f.m.mailboxOf(ctx, acct.Address(), folderID)
 }
 
 // Close answers parked requests and stops the watchers (and what New
@@ -177,19 +193,12 @@ var (
 	_ activesync.RequestObserver  = (*Bridge)(nil)
 	_ activesync.DeviceLogin      = (*Bridge)(nil)
 	_ activesync.MeetingResponder = (*Bridge)(nil)
+	_ activesync.MailboxSearcher  = (*Bridge)(nil)
 )
 
 // Account is an authenticated user with the upstream credentials of the
-// request that authenticated it.
-type Account struct {
-	Principal *accounts.Principal
-}
-
-// Address is the user's canonical address.
-func (a *Account) Address() string { return a.Principal.User.Address }
-
-// DisplayName is empty: the users directory does not hold names.
-func (a *Account) DisplayName() string { return "" }
+// request that authenticated it (bridge/login, shared with bridge/send).
+type Account = login.Account
 
 // Login authenticates a device's credentials.
 func (b *Bridge) Login(ctx context.Context, username, password string) (activesync.Account, error) {
@@ -235,13 +244,15 @@ func (b *Bridge) KnownDevice(ctx context.Context, username, deviceID string) boo
 	return err == nil && !d.FirstSeen.IsZero()
 }
 
+// account recovers the bridge's Account from the front's interface value.
+func account(a activesync.Account) (*Account, error) { return login.Of(a) }
+
 // storeErr marks store outages as retryable for the front.
-func storeErr(err error) error {
-	if errors.Is(err, state.ErrUnavailable) {
-		return fmt.Errorf("%w: %w", activesync.ErrUnavailable, err)
-	}
-	return err
-}
+func storeErr(err error) error { return outage.Store(err) }
+
+// upstreamErr marks transport and store outages retryable for the front;
+// everything else (CommandStatus, protocol errors) passes unchanged.
+func upstreamErr(err error) error { return outage.Upstream(err) }
 
 // busErr marks a change-bus failure as retryable for the front: whatever
 // the engine's reason (Redis down, subscription not confirmed in time), a

@@ -21,7 +21,7 @@ func (b *Bridge) DeviceRequest(acct activesync.Account, deviceID, cmd string) {
 		// device's retry is answered once the copy is there; a background
 		// repair racing it would answer first.
 	default:
-		b.Sender.resumeSentCopies(acct)
+		b.Sender.ResumeSentCopies(acct)
 	}
 }
 

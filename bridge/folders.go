@@ -54,14 +54,14 @@ func folderType(f imap.Folder) int {
 func buildHierarchy(listed []imap.Folder, fm *folderMap) []hierarchyFolder {
 	out := make([]hierarchyFolder, 0, len(listed))
 	for _, f := range listed {
-		id, ok := fm.byName[f.Name]
+		id, ok := fm.ByName[f.Name]
 		if !ok {
 			continue
 		}
 		parent, display := "0", f.Name
 		if f.Delimiter != 0 {
 			if i := strings.LastIndex(f.Name, string(f.Delimiter)); i > 0 {
-				if pid, ok := fm.byName[f.Name[:i]]; ok {
+				if pid, ok := fm.ByName[f.Name[:i]]; ok {
 					parent, display = pid, f.Name[i+1:]
 				}
 			}
@@ -194,7 +194,7 @@ func (h hierarchies) current(ctx context.Context, acct *Account, deviceID, op st
 			return nil, err
 		}
 	}
-	for id, r := range fm.refs {
+	for id, r := range fm.Refs {
 		if failed[r.Kind] {
 			out.kept[id] = true
 		}
@@ -211,10 +211,10 @@ func (h hierarchies) current(ctx context.Context, acct *Account, deviceID, op st
 func classFolders(fm *folderMap, folders []engine.Folder) []activesync.Folder {
 	idOf := func(r engine.Ref) (string, bool) {
 		if r.Kind == engine.KindMail {
-			id, ok := fm.byName[r.Path]
+			id, ok := fm.ByName[r.Path]
 			return id, ok
 		}
-		id, ok := fm.byRef[r]
+		id, ok := fm.ByRef[r]
 		return id, ok
 	}
 	var all []activesync.Folder

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -49,13 +50,13 @@ func (m *Mail) FolderCreate(ctx context.Context, a activesync.Account, deviceID,
 		}
 		fm, err := m.updateFolderMap(ctx, user, func(fm *folderMap) *state.Delta {
 			d := &state.Delta{Set: map[string]string{}}
-			fm.assign(mailbox, d)
+			fm.Assign(mailbox, d)
 			return d
 		})
 		if err != nil {
 			return err
 		}
-		newID = fm.byName[mailbox]
+		newID = fm.ByName[mailbox]
 		return nil
 	})
 	if err != nil {
@@ -159,7 +160,7 @@ func (m *Mail) FolderUpdate(ctx context.Context, a activesync.Account, deviceID,
 		}
 		_, err = m.updateFolderMap(ctx, user, func(fm *folderMap) *state.Delta {
 			d := &state.Delta{Set: map[string]string{}}
-			fm.rename(target.Mailbox, mailbox, target.Delim, d)
+			fm.Rename(target.Mailbox, mailbox, target.Delim, d)
 			return d
 		})
 		if err != nil {
@@ -218,8 +219,8 @@ func (m *Mail) FolderDelete(ctx context.Context, a activesync.Account, deviceID,
 		_, err = m.updateFolderMap(ctx, user, func(fm *folderMap) *state.Delta {
 			d := &state.Delta{}
 			for _, f := range doomed {
-				if _, ok := fm.byID[f.ServerID]; ok {
-					fm.remove(f.ServerID, d)
+				if _, ok := fm.ByID[f.ServerID]; ok {
+					fm.Remove(f.ServerID, d)
 				}
 			}
 			return d
@@ -258,4 +259,16 @@ func editableFolder(folders []hierarchyFolder, id, verb string) (hierarchyFolder
 		return f, nil
 	}
 	return hierarchyFolder{}, activesync.CommandStatus(activesync.FolderStatusNotFound, "folder not found")
+}
+
+// isServerNo reports whether err is a tagged NO/BAD from the IMAP server,
+// i.e. the server refused this one operation and the session is fine.
+func isServerNo(err error) bool {
+	var se *imap.ServerError
+	return errors.As(err, &se)
+}
+
+// asServerNo is errors.As for *imap.ServerError.
+func asServerNo(err error, target **imap.ServerError) bool {
+	return errors.As(err, target)
 }

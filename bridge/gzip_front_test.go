@@ -19,10 +19,8 @@ import (
 // HTTP 500 and nothing sent).
 func TestGzipSendMailThroughFront(t *testing.T) {
 	sinkAddr, maildir := testenv.SMTP(t)
-	e := newSendEnv(t, sinkAddr)
-	b := New(Config{Store: e.store, Auth: fixedAuth{p: e.acct.Principal, pass: "devpass"}})
-	t.Cleanup(b.Close)
-	srv := &activesync.Server{Backend: sendBackend{Bridge: b, Sender: e.sender}, MaxRequestBytes: 1 << 20}
+	e := newFrontSendEnv(t, sinkAddr)
+	srv := &activesync.Server{Backend: e.bridge(t), MaxRequestBytes: 1 << 20}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 

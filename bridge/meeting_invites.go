@@ -12,6 +12,7 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/calconv"
 	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/imip"
+	"github.com/idlebridge/idlebridge/bridge/send"
 )
 
 // organizerHooked is a calendar class's Source that tells the bridge of
@@ -54,7 +55,7 @@ func (b *Bridge) sendInvites(ctx context.Context, p *accounts.Principal, method 
 	msg := inv.Mail(user, "", eventSummary(object), time.Now())
 	ctx, cancel := context.WithTimeout(ctx, inviteTimeout)
 	defer cancel()
-	err = b.Sender.Send(ctx, &Account{Principal: p}, itipDevice, &activesync.OutgoingMail{
+	err = b.Sender.Send(ctx, &Account{Principal: p}, send.ITIPDevice, &activesync.OutgoingMail{
 		Kind: "SendMail", ClientID: inv.Key, MIME: msg, SaveInSent: true,
 	})
 	if err != nil {

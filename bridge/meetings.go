@@ -11,7 +11,7 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/calconv"
 	"github.com/idlebridge/idlebridge/bridge/imip"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
-	"github.com/idlebridge/idlebridge/upstream/imap"
+	"github.com/idlebridge/idlebridge/bridge/send"
 )
 
 // MeetingCalendar is what MeetingResponse needs of the calendar source.
@@ -41,7 +41,7 @@ type MeetingCalendar interface {
 // Meetings serves MeetingResponse (MS-ASCMD 2.2.1.11) from the Inbox
 // invitation (IMAP) or the calendar item (Calendar).
 type Meetings struct {
-	Sender   *Sender
+	Sender   *send.Sender
 	Calendar MeetingCalendar // nil: no calendar source; answers are sent but stored nowhere
 	Log      *slog.Logger
 	// MaxInvitationBytes bounds the invitation mail read (default 4 MiB).
@@ -97,7 +97,7 @@ func (mt *Meetings) answer(ctx context.Context, acct *Account, ver activesync.Ve
 	}
 	m, err := mt.invitation(ctx, acct, ans, ver)
 	switch {
-	case errors.Is(err, errNotInvitation), errors.Is(err, errOriginalGone):
+	case errors.Is(err, errNotInvitation), errors.Is(err, send.ErrOriginalGone):
 		return fail(activesync.MeetingRespStatusInvalidRequest, err)
 	case err != nil:
 		return fail(activesync.MeetingRespStatusServerError, err)
@@ -140,9 +140,8 @@ func (mt *Meetings) answer(ctx context.Context, acct *Account, ver activesync.Ve
 // invitation reads the meeting an answer names: the invitation mail when
 // the collection is a mail folder, else the calendar item.
 func (mt *Meetings) invitation(ctx context.Context, acct *Account, ans activesync.MeetingAnswer, ver activesync.Version) (*imip.Meeting, error) {
-	s := mt.Sender
-	if s != nil && s.folders != nil {
-		mailbox, ok, err := s.folders.MailboxOf(ctx, acct, ans.CollectionID)
+	if mt.Sender != nil && mt.Sender.Folders() != nil {
+		mailbox, ok, err := mt.Sender.Folders().MailboxOf(ctx, acct, ans.CollectionID)
 		if err != nil {
 			return nil, storeErr(err)
 		}
@@ -170,34 +169,20 @@ func (mt *Meetings) invitation(ctx context.Context, acct *Account, ans activesyn
 			return m, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: collection %q", errOriginalGone, ans.CollectionID)
+	return nil, fmt.Errorf("%w: collection %q", send.ErrOriginalGone, ans.CollectionID)
 }
 
 // fetch reads the invitation mail, bounded.
 func (mt *Meetings) fetch(ctx context.Context, acct *Account, mailbox, itemID string) ([]byte, error) {
 	_, uid, ok := parseItemID(itemID)
 	if !ok {
-		return nil, fmt.Errorf("%w: item %q", errOriginalGone, itemID)
+		return nil, fmt.Errorf("%w: item %q", send.ErrOriginalGone, itemID)
 	}
-	var raw limitedBuffer
-	raw.limit = mt.MaxInvitationBytes
-	if raw.limit == 0 {
-		raw.limit = 4 << 20
+	limit := mt.MaxInvitationBytes
+	if limit == 0 {
+		limit = 4 << 20
 	}
-	err := mt.Sender.withSession(ctx, acct, func(sess *imap.Session) error {
-		if _, err := sess.Select(ctx, mailbox, true); err != nil {
-			return err
-		}
-		_, err := sess.FetchMessage(ctx, uid, &raw)
-		return err
-	})
-	switch {
-	case errors.Is(err, imap.ErrNoMessage) || isServerNo(err):
-		return nil, fmt.Errorf("%w: %w", errOriginalGone, err)
-	case err != nil:
-		return nil, err
-	}
-	return raw.Bytes(), nil
+	return mt.Sender.FetchRaw(ctx, acct, mailbox, uid, limit)
 }
 
 // MeetingResponse implements activesync.MeetingResponder through the

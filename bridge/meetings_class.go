@@ -16,6 +16,7 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/caltz"
 	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/imip"
+	"github.com/idlebridge/idlebridge/bridge/send"
 )
 
 // meetingStore is what a calendar class's Source offers MeetingResponse
@@ -78,7 +79,7 @@ func (c *classMeetings) defaultCalendar(ctx context.Context, acct *Account) (str
 	if err != nil {
 		return "", engine.Ref{}, storeErr(err)
 	}
-	id, ok := fm.byRef[pick.Ref]
+	id, ok := fm.ByRef[pick.Ref]
 	if !ok {
 		return "", engine.Ref{}, fmt.Errorf("default calendar %s has no folder ID", pick.Ref.Path)
 	}
@@ -127,7 +128,7 @@ func (c *classMeetings) Invitation(ctx context.Context, acct *Account, collectio
 	}
 	data, err := c.store.ReadItem(ctx, acct.Principal, collectionID, ref, serverID)
 	if err != nil {
-		return nil, true, fmt.Errorf("%w: %w", errOriginalGone, err)
+		return nil, true, fmt.Errorf("%w: %w", send.ErrOriginalGone, err)
 	}
 	m, err := imip.Parse(data, imip.Options{Version: items.Version(ver), Zones: c.zones, Method: imip.MethodRequest})
 	if err != nil {

@@ -164,13 +164,13 @@ func (b *Bridge) createClassFolder(ctx context.Context, a activesync.Account, de
 	ref.Kind = kind
 	fm, err := updateFolderMap(ctx, b.Store, user, func(fm *folderMap) *state.Delta {
 		d := &state.Delta{Set: map[string]string{}}
-		fm.assignRef(ref, d)
+		fm.AssignRef(ref, d)
 		return d
 	})
 	if err != nil {
 		return "", "", storeErr(err)
 	}
-	newID := fm.byRef[ref]
+	newID := fm.ByRef[ref]
 	apply := &state.Delta{Set: map[string]string{newID: folderSignature(folderType, parentID, name)}}
 	key, err := b.Mail.hierarchyEdit(ctx, user, deviceID, col, role, apply)
 	return key, newID, err
@@ -204,8 +204,8 @@ func (b *Bridge) renameClassFolder(ctx context.Context, a activesync.Account, de
 	if nref != ref {
 		if _, err := updateFolderMap(ctx, b.Store, user, func(fm *folderMap) *state.Delta {
 			d := &state.Delta{Set: map[string]string{}}
-			if _, ok := fm.refs[serverID]; ok {
-				fm.setRef(serverID, nref, d)
+			if _, ok := fm.Refs[serverID]; ok {
+				fm.SetRef(serverID, nref, d)
 			}
 			return d
 		}); err != nil {
@@ -244,8 +244,8 @@ func (b *Bridge) deleteClassFolder(ctx context.Context, a activesync.Account, de
 	}
 	if _, err := updateFolderMap(ctx, b.Store, user, func(fm *folderMap) *state.Delta {
 		d := &state.Delta{}
-		if _, ok := fm.refs[serverID]; ok {
-			fm.remove(serverID, d)
+		if _, ok := fm.Refs[serverID]; ok {
+			fm.Remove(serverID, d)
 		}
 		return d
 	}); err != nil {

@@ -1,10 +1,13 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +16,10 @@ import (
 	"github.com/idlebridge/idlebridge/activesync/client"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/send"
+	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/internal/testenv"
+	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
 // fixedAuth lets one principal in with one password.
@@ -29,26 +35,87 @@ func (f fixedAuth) Authenticate(_ context.Context, address, password string) (*a
 	return f.p, nil
 }
 
-// sendBackend is the Bridge plus the send engine, as the lead will wire
-// it. Both *Bridge and *Sender have a Send at the same depth, which Go
-// would drop silently as ambiguous: the struct names the one it means.
-type sendBackend struct {
-	*Bridge
-	*Sender
+// frontSendEnv is one test user on the real Dovecot whose mail the
+// bridge sends through its own send engine.
+type frontSendEnv struct {
+	acct  *Account
+	store state.Store
+	ctx   context.Context
 }
 
-func (s sendBackend) Send(ctx context.Context, acct activesync.Account, deviceID string, m *activesync.OutgoingMail) error {
-	return s.Sender.Send(ctx, acct, deviceID, m)
+// newFrontSendEnv needs the test Dovecot; smtpAddr is the submission
+// server.
+func newFrontSendEnv(t *testing.T, smtpAddr string) *frontSendEnv {
+	t.Helper()
+	imapAddr, pass := testenv.IMAP(t)
+	user := testenv.UniqueUser(t)
+	e := &frontSendEnv{ctx: context.Background()}
+	e.acct = &Account{Principal: &accounts.Principal{
+		User: &accounts.User{Address: user, IMAP: endpointOf(t, imapAddr), SMTP: endpointOf(t, smtpAddr),
+			Login: accounts.Login{Mode: accounts.ModeAppPassword}},
+		Upstream: accounts.Credentials{Username: user, Password: pass},
+	}}
+	st, err := state.OpenEmbedded(filepath.Join(t.TempDir(), "s.db"), state.EmbeddedOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	e.store = st
+	return e
+}
+
+// bridge is the production wiring over the env's store, letting in the
+// env's user with "devpass".
+func (e *frontSendEnv) bridge(t *testing.T) *Bridge {
+	t.Helper()
+	b := New(Config{Store: e.store, Auth: fixedAuth{p: e.acct.Principal, pass: "devpass"},
+		SenderOptions: send.Options{SMTPTimeout: 5 * time.Second}})
+	t.Cleanup(b.Close)
+	return b
+}
+
+func endpointOf(t *testing.T, addr string) accounts.Endpoint {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	return accounts.Endpoint{Host: host, Port: p, Security: accounts.SecurityNone}
+}
+
+// mailboxMessages returns every message of a mailbox.
+func (e *frontSendEnv) mailboxMessages(t *testing.T, mailbox string) [][]byte {
+	t.Helper()
+	s, release, err := send.DialSessions{}.Acquire(e.ctx, e.acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release(false)
+	if _, err := s.Select(e.ctx, mailbox, true); err != nil {
+		t.Fatal(err)
+	}
+	infos, err := s.FetchFlags(e.ctx, imap.AllUIDs(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs [][]byte
+	for _, fi := range infos {
+		var b bytes.Buffer
+		if _, err := s.FetchMessage(e.ctx, fi.UID, &b); err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, b.Bytes())
+	}
+	return msgs
 }
 
 // TestSendMailThroughFront sends through the HTTP front to the shared
 // aiosmtpd sink, in both request forms.
 func TestSendMailThroughFront(t *testing.T) {
 	sinkAddr, maildir := testenv.SMTP(t)
-	e := newSendEnv(t, sinkAddr)
-	b := New(Config{Store: e.store, Auth: fixedAuth{p: e.acct.Principal, pass: "devpass"}})
-	t.Cleanup(b.Close)
-	srv := &activesync.Server{Backend: sendBackend{Bridge: b, Sender: e.sender}, MaxRequestBytes: 1 << 20}
+	e := newFrontSendEnv(t, sinkAddr)
+	srv := &activesync.Server{Backend: e.bridge(t), MaxRequestBytes: 1 << 20}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 
@@ -92,7 +159,7 @@ func TestSendMailThroughFront(t *testing.T) {
 			}
 		})
 	}
-	if sent, _ := e.mailboxMessages(t, "Sent"); len(sent) != 2 {
+	if sent := e.mailboxMessages(t, "Sent"); len(sent) != 2 {
 		t.Errorf("Sent holds %d, want 2", len(sent))
 	}
 
@@ -137,4 +204,39 @@ func sinkMessages(t *testing.T, maildir, subject string) []string {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return out
+}
+
+// TestDeviceRequestRepairsOwedSentCopy: a send whose process died after
+// the server accepted it left its Sent copy owed in the store; the user's
+// next request (a Sync, not a send) writes it, once, through the
+// bridge's production wiring.
+func TestDeviceRequestRepairsOwedSentCopy(t *testing.T) {
+	sinkAddr, _ := testenv.SMTP(t)
+	e := newFrontSendEnv(t, sinkAddr)
+	marker := "owed-" + time.Now().Format("150405.000000000")
+	msg := []byte("From: " + e.acct.Address() + "\r\nTo: bob@example.test\r\nSubject: " + marker + "\r\n\r\nhi\r\n")
+	dead := time.Now().Add(-time.Hour) // its owner is long gone
+	if _, err := e.store.PutSubmission(e.ctx, e.acct.Address(), &state.Submission{
+		Key: "c:dev1:owed", Device: "dev1", Phase: state.SubmissionAccepted, Owner: "gone/1",
+		Updated: dead, Expires: time.Now().Add(time.Hour), SentCopy: msg,
+	}, 0); err != nil {
+		t.Fatal(err)
+	}
+	b := e.bridge(t)
+	b.DeviceRequest(e.acct, "dev1", "SendMail") // a send repairs only its own message
+	b.DeviceRequest(e.acct, "dev1", "Sync")
+	b.DeviceRequest(e.acct, "dev1", "Sync") // within ResumeEvery: no second repair
+	testenv.WaitFor(t, 30*time.Second, "the owed copy written by the request hook", func() bool {
+		rec, err := e.store.GetSubmission(e.ctx, e.acct.Address(), "c:dev1:owed")
+		return err == nil && rec.Phase == state.SubmissionDone
+	})
+	var copies int
+	for _, m := range e.mailboxMessages(t, "Sent") {
+		if bytes.Contains(m, []byte(marker)) {
+			copies++
+		}
+	}
+	if copies != 1 {
+		t.Fatalf("Sent holds %d copies of the owed message, want 1", copies)
+	}
 }

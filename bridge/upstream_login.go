@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
@@ -30,26 +31,7 @@ func (c IMAPLoginChecker) CheckIMAPLogin(ctx context.Context, ep accounts.Endpoi
 }
 
 // IMAPConfig turns a user's endpoint and credentials into an upstream
-// connection config.
+// connection config (bridge/login).
 func IMAPConfig(ep accounts.Endpoint, base *tls.Config, username, password string, timeout time.Duration) imap.Config {
-	var tc *tls.Config
-	if base != nil {
-		tc = base.Clone()
-	} else {
-		tc = &tls.Config{}
-	}
-	if tc.ServerName == "" {
-		tc.ServerName = ep.Host
-	}
-	if timeout <= 0 {
-		timeout = 20 * time.Second
-	}
-	return imap.Config{
-		Addr:        ep.Addr(),
-		Security:    string(ep.Security),
-		TLSConfig:   tc,
-		Username:    username,
-		Password:    password,
-		DialTimeout: timeout,
-	}
+	return login.IMAPConfig(ep, base, username, password, timeout)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/send"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/internal/httpserve"
 	"github.com/idlebridge/idlebridge/internal/metrics"
@@ -93,7 +94,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 			OnConn:            m.UpstreamConns,
 			OnPanic:           m.PushPanic,
 		},
-		SenderOptions: bridge.SenderOptions{SoleInstance: rdb == nil},
+		SenderOptions: send.Options{SoleInstance: rdb == nil},
 		Classes:       davClasses(cfg.DAV, store, log),
 		Domains:       dir.Domain,
 	})

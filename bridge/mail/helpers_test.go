@@ -1,0 +1,295 @@
+package mail
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/foldermap"
+	"github.com/idlebridge/idlebridge/bridge/imappools"
+	"github.com/idlebridge/idlebridge/bridge/login"
+	"github.com/idlebridge/idlebridge/bridge/state"
+	"github.com/idlebridge/idlebridge/internal/testenv"
+	"github.com/idlebridge/idlebridge/upstream/imap"
+)
+
+// mailRig is one test user on the real Dovecot with the mail engine in
+// front of it, a device ID, and a second IMAP client playing "another
+// mail client" of the same user.
+type mailRig struct {
+	t      testing.TB
+	m      *Engine
+	store  state.Store
+	acct   *login.Account
+	device string
+	other  *imap.Session
+	cfg    imap.Config
+
+	mu       sync.Mutex
+	commands map[string]int64 // IMAP commands of the last call per op
+	total    int64            // IMAP commands of all calls
+}
+
+func testCtx(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func embeddedStore(t testing.TB) state.Store {
+	t.Helper()
+	st, err := state.OpenEmbedded(filepath.Join(t.TempDir(), "state.db"), state.EmbeddedOptions{NoSync: true})
+	if err != nil {
+		t.Fatalf("OpenEmbedded: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+func redisStore(t testing.TB) state.Store {
+	t.Helper()
+	client, err := state.OpenRedisClient(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatalf("OpenRedisClient: %v", err)
+	}
+	st := state.NewRedisStore(client, state.RedisOptions{OwnClient: true})
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// testAccount is a passthrough user on the test Dovecot.
+func testAccount(t testing.TB) (*login.Account, imap.Config) {
+	t.Helper()
+	addr, pw := testenv.IMAP(t)
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("IMAP addr %q: %v", addr, err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	user := testenv.UniqueUser(t)
+	u := &accounts.User{
+		Address: user,
+		IMAP:    accounts.Endpoint{Host: host, Port: port, Security: accounts.SecurityNone},
+		Login:   accounts.Login{Mode: accounts.ModePassthrough},
+	}
+	acct := &login.Account{Principal: &accounts.Principal{User: u, Upstream: accounts.Credentials{Username: user, Password: pw}}}
+	cfg := imap.Config{Addr: addr, Security: imap.SecurityNone, Username: user, Password: pw,
+		DialTimeout: 10 * time.Second, CommandTimeout: 2 * time.Minute}
+	return acct, cfg
+}
+
+func newRig(t testing.TB, store state.Store) *mailRig {
+	t.Helper()
+	return newRigWith(t, store, slog.New(slog.DiscardHandler), Options{})
+}
+
+// newRigWith is newRig with the engine's log and options (OnIMAP is the
+// rig's own).
+func newRigWith(t testing.TB, store state.Store, log *slog.Logger, opts Options) *mailRig {
+	t.Helper()
+	acct, cfg := testAccount(t)
+	r := &mailRig{t: t, store: store, acct: acct, device: "dev1", cfg: cfg, commands: map[string]int64{}}
+	up := imappools.New(imappools.Options{CommandTimeout: 2 * time.Minute}, slog.New(slog.DiscardHandler))
+	t.Cleanup(up.Close)
+	opts.OnIMAP = func(op string, n int64) {
+		r.mu.Lock()
+		r.commands[op] = n
+		r.total += n
+		r.mu.Unlock()
+	}
+	r.m = New(store, up, log, opts)
+	other, err := imap.Dial(testCtx(t), cfg)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	r.other = other
+	return r
+}
+
+func (r *mailRig) lastCommands(op string) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.commands[op]
+}
+
+// message is a small text/plain message with a unique subject.
+func message(subject, body string) []byte {
+	return fmt.Appendf(nil, "From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: %s\r\n"+
+		"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\nMessage-ID: <%s.%d@test>\r\nMIME-Version: 1.0\r\n"+
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", subject, subject, time.Now().UnixNano(), body)
+}
+
+// appendMsg appends with the other client and returns the UID.
+func (r *mailRig) appendMsg(mailbox string, raw []byte, date time.Time, flags ...string) uint32 {
+	r.t.Helper()
+	uid, err := r.other.Append(testCtx(r.t), mailbox, flags, date, bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		r.t.Fatalf("Append: %v", err)
+	}
+	return uid
+}
+
+// seed appends n small messages to mailbox.
+func (r *mailRig) seed(mailbox string, n int) {
+	r.t.Helper()
+	seedMailbox(r.t, r.other, mailbox, n)
+}
+
+func seedMailbox(t testing.TB, s *imap.Session, mailbox string, n int) {
+	t.Helper()
+	ctx := testCtx(t)
+	for i := range n {
+		raw := message("seed "+strconv.Itoa(i), "body "+strconv.Itoa(i))
+		if _, err := s.Append(ctx, mailbox, nil, time.Time{}, bytes.NewReader(raw), int64(len(raw))); err != nil {
+			t.Fatalf("Append %d: %v", i, err)
+		}
+	}
+}
+
+// folderID looks a mailbox's ID up in the folder map, giving every
+// listed mailbox an ID first as FolderSync would (the device state is
+// untouched).
+func (r *mailRig) folderID(mailbox string) string {
+	r.t.Helper()
+	ctx := testCtx(r.t)
+	fm, err := r.m.loadFolderMap(ctx, r.acct.Address())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if id, ok := fm.ByName[mailbox]; ok {
+		return id
+	}
+	listed, err := r.other.ListFolders(ctx)
+	if err != nil {
+		r.t.Fatalf("LIST: %v", err)
+	}
+	if fm, err = foldermap.ReconcileMail(ctx, r.store, r.acct.Address(), listed); err != nil {
+		r.t.Fatal(err)
+	}
+	id, ok := fm.ByName[mailbox]
+	if !ok {
+		r.t.Fatalf("no folder ID for %q", mailbox)
+	}
+	return id
+}
+
+// syncOpts are the Sync parameters of a test request.
+type syncOpts struct {
+	window   int
+	filter   int
+	noMoves  bool
+	commands []activesync.SyncCommand
+	device   string
+	maxBytes int64 // SyncCollection.MaxBytes
+	notFirst bool  // the answer already holds items: FirstItemFree false
+	bodyType int   // BodyPreference Type (default 1, truncated at 2048)
+}
+
+func (r *mailRig) sync(folder, key string, o syncOpts) *activesync.SyncResult {
+	r.t.Helper()
+	res, err := r.trySync(folder, key, o)
+	if err != nil {
+		r.t.Fatalf("Sync %s key %s: %v", folder, key, err)
+	}
+	return res
+}
+
+func (r *mailRig) trySync(folder, key string, o syncOpts) (*activesync.SyncResult, error) {
+	if o.window == 0 {
+		o.window = 100
+	}
+	dev := r.device
+	if o.device != "" {
+		dev = o.device
+	}
+	bp := activesync.BodyPreference{Type: 1, TruncationSize: 2048}
+	if o.bodyType != 0 {
+		bp = activesync.BodyPreference{Type: o.bodyType}
+	}
+	return r.m.SyncCollection(testCtx(r.t), r.acct, dev, &activesync.SyncCollection{
+		Version: activesync.V161, CollectionID: folder, SyncKey: key, GetChanges: key != "0",
+		WindowSize: o.window, DeletesAsMoves: !o.noMoves, Commands: o.commands, MaxBytes: o.maxBytes, FirstItemFree: !o.notFirst,
+		Options: activesync.SyncOptions{Class: "Email", FilterType: o.filter, MIMETruncation: -1,
+			BodyPrefs: []activesync.BodyPreference{bp}},
+	})
+}
+
+// primed runs key 0 and returns "1".
+func (r *mailRig) primed(folder string, o syncOpts) string {
+	r.t.Helper()
+	res := r.sync(folder, "0", o)
+	if res.Status != 1 || res.SyncKey != "1" || len(res.Commands) != 0 {
+		r.t.Fatalf("initial Sync: status %d key %q commands %d, want 1, \"1\", 0", res.Status, res.SyncKey, len(res.Commands))
+	}
+	return res.SyncKey
+}
+
+// drain syncs until MoreAvailable is false and returns the last key and
+// every command seen.
+func (r *mailRig) drain(folder, key string, o syncOpts) (string, []activesync.SyncItem) {
+	r.t.Helper()
+	var all []activesync.SyncItem
+	for range 1000 {
+		res := r.sync(folder, key, o)
+		if res.Status != 1 {
+			r.t.Fatalf("Sync status %d", res.Status)
+		}
+		all = append(all, res.Commands...)
+		key = res.SyncKey
+		if !res.MoreAvailable {
+			return key, all
+		}
+	}
+	r.t.Fatal("Sync never finished")
+	return "", nil
+}
+
+func kinds(items []activesync.SyncItem) map[string]int {
+	out := map[string]int{}
+	for _, it := range items {
+		out[it.Kind]++
+	}
+	return out
+}
+
+func readAllClose(t testing.TB, rc io.ReadCloser) []byte {
+	t.Helper()
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return b
+}
+
+// selectOther selects mailbox on the other client.
+func (r *mailRig) selectOther(mailbox string) imap.Status {
+	r.t.Helper()
+	st, err := r.other.Select(testCtx(r.t), mailbox, false)
+	if err != nil {
+		r.t.Fatalf("Select %s: %v", mailbox, err)
+	}
+	return st
+}
+
+// statusOf is the command Status an error carries (0: none).
+func statusOf(err error) int {
+	var ae *activesync.Error
+	if errors.As(err, &ae) {
+		return int(ae.Status)
+	}
+	return 0
+}
