@@ -87,6 +87,7 @@ flags:
 	fs.StringVar(&o.URL, "url", "", "use a running bridge at this base URL instead of starting one (needs --user-prefix)")
 	fs.IntVar(&o.BridgePID, "bridge-pid", 0, "with --url: pid of the bridge, for RSS/CPU/connection figures")
 	fs.StringVar(&o.Redis, "redis", "", "redis:// URL for the started bridge's store (default: embedded store in a temp data dir)")
+	fs.IntVar(&o.Instances, "instances", 1, "bridge processes to start on the one --redis store, users spread over them round robin (one process's RLIMIT_NOFILE caps it at about half as many users as descriptors)")
 	fs.BoolVar(&o.Metrics, "metrics", true, "give the started bridge a metrics listener and read go_goroutines from it")
 	fs.StringVar(&o.WorkDir, "work-dir", "", "directory for the generated config, users, data and bridge log (default: a temp dir, removed afterwards)")
 	fs.BoolVar(&o.KeepWork, "keep", false, "keep the temp work dir (bridge log) after the run")

@@ -18,7 +18,7 @@ import (
 // fleet is the set of simulated devices and their shared counters.
 type fleet struct {
 	o     Options
-	url   string
+	in    *instances
 	http  *http.Client
 	rec   *recorder
 	runID string
@@ -57,7 +57,7 @@ func (f *fleet) deviceUser(dev int) int { return dev % f.o.Users }
 func (f *fleet) run(ctx context.Context, dev int) {
 	user := f.deviceUser(dev)
 	c := &client.Client{
-		BaseURL:    f.url,
+		BaseURL:    f.in.urlFor(user),
 		User:       f.o.userName(user),
 		Password:   f.o.Password,
 		DeviceID:   fmt.Sprintf("load%s%06d", f.runID, dev),

@@ -169,3 +169,60 @@ func TestRunFoldersOverTLS(t *testing.T) {
 		t.Errorf("deliveries per folder %v: want mail in at least two folders", rep.DeliveriesPerFolder)
 	}
 }
+
+// TestRunTwoInstancesOnRedis spreads 4 one-device users over two bridge
+// processes on one Redis, the shape that holds more users than one
+// process's descriptor limit allows: every device is woken, and each
+// process holds the upstream connections of its own half of the users.
+func TestRunTwoInstancesOnRedis(t *testing.T) {
+	imapAddr, pass := testenv.IMAP(t)
+	redisURL := testenv.RedisURL(t)
+	if testing.Short() {
+		t.Skip("builds and starts the bridge")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	o := Options{
+		IMAPAddr: imapAddr, Password: pass, SMTPAddr: os.Getenv(testenv.EnvSMTPAddr),
+		Redis: redisURL, Instances: 2,
+		Devices: 4, Users: 4, Deliveries: 4, Rate: 2,
+		Settle: time.Second, IdleMeasure: time.Second, WakeTimeout: 15 * time.Second,
+		Metrics: true, Log: &progress, BridgeBin: testBridge(t),
+	}
+	rep, err := Run(ctx, o)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report:\n%s", text.String())
+	checks := []struct {
+		name      string
+		got, want int
+	}{
+		{"instances", rep.Instances, 2},
+		{"devices parked", rep.DevicesParked, 4},
+		{"wake-ups seen", rep.WakeSeen, 4},
+		{"missed", rep.WakeMissed, 0},
+		{"duplicates", rep.WakeDuplicate, 0},
+		{"instances with connections", len(rep.UpstreamConnsPerInstance), 2},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %d, want %d", c.name, c.got, c.want)
+		}
+	}
+	// Users 0 and 2 are the first instance's, 1 and 3 the second's: a
+	// watcher each at least, on both.
+	for i, n := range rep.UpstreamConnsPerInstance {
+		if n < 2 {
+			t.Errorf("instance %d holds %d upstream connections, want >= 2 (its two users): %v", i, n, rep.UpstreamConnsPerInstance)
+		}
+	}
+	if rep.GoroutinesPerUser == nil || rep.RSSPerUserKiB == 0 || rep.IdleSeconds <= 0 {
+		t.Errorf("summed process figures missing: goroutines/user %v rss/user %.1f idle %v s", rep.GoroutinesPerUser, rep.RSSPerUserKiB, rep.IdleSeconds)
+	}
+}

@@ -23,6 +23,9 @@ type Options struct {
 	URL       string
 	BridgePID int    // with URL: the pid to read RSS/CPU/connections from
 	Redis     string // redis:// URL for the spawned bridge's store; "" = embedded
+	// Instances is how many bridge processes to start on the one Redis
+	// (default 1); users are spread over them round robin.
+	Instances int
 	Metrics   bool   // give the spawned bridge a metrics listener and scrape it
 	WorkDir   string // temp dir for config, users, data and logs; "" = a fresh one
 	KeepWork  bool   // leave WorkDir behind (logs) after the run
@@ -77,6 +80,9 @@ func (o Options) WithDefaults() Options {
 	if o.Users > o.Devices {
 		o.Users = o.Devices
 	}
+	if o.Instances <= 0 {
+		o.Instances = 1
+	}
 	if o.Folders <= 0 {
 		o.Folders = 1
 	}
@@ -130,6 +136,15 @@ func (o Options) Validate() error {
 	}
 	if o.URL != "" && o.Redis != "" {
 		errs = append(errs, errors.New("--redis only applies to a bridge this tool starts, not to --url"))
+	}
+	if o.Instances > 1 && o.Redis == "" {
+		errs = append(errs, errors.New("--instances above 1 needs --redis: the embedded store belongs to one process"))
+	}
+	if o.Instances > 1 && o.URL != "" {
+		errs = append(errs, errors.New("--instances only applies to bridges this tool starts, not to --url"))
+	}
+	if o.Instances > o.Users && o.Users > 0 {
+		errs = append(errs, fmt.Errorf("--instances %d is more than the %d users spread over them", o.Instances, o.Users))
 	}
 	if o.Folders > len(loadMailboxes) {
 		errs = append(errs, fmt.Errorf("folders %d: at most %d (%s)", o.Folders, len(loadMailboxes), strings.Join(loadMailboxes, ", ")))

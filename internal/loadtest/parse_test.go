@@ -137,3 +137,33 @@ func TestRecorderAttribution(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateInstances(t *testing.T) {
+	base := Options{IMAPAddr: "127.0.0.1:1143", Password: "pw", Devices: 4, Users: 4}
+	tests := []struct {
+		name    string
+		mod     func(*Options)
+		wantErr string
+	}{
+		{"one instance, embedded", func(o *Options) {}, ""},
+		{"two on redis", func(o *Options) { o.Instances, o.Redis = 2, "redis://127.0.0.1:6379/0" }, ""},
+		{"two embedded", func(o *Options) { o.Instances = 2 }, "needs --redis"},
+		{"two with url", func(o *Options) {
+			o.Instances, o.Redis, o.URL, o.UserPrefix = 2, "", "http://127.0.0.1:1", "p-"
+		}, "not to --url"},
+		{"more than users", func(o *Options) { o.Instances, o.Redis = 5, "redis://127.0.0.1:6379/0" }, "more than the 4 users"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := base
+			tt.mod(&o)
+			err := o.WithDefaults().Validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -19,7 +19,8 @@ type Report struct {
 	Folders     int       `json:"folders_per_device"`
 	TLS         bool      `json:"upstream_tls"`
 	Store       string    `json:"store"`
-	BridgeURL   string    `json:"bridge_url"`
+	BridgeURL   string    `json:"bridge_url"` // space-separated with several instances
+	Instances   int       `json:"instances"`  // bridge processes; every process figure is their sum
 	NoFileLimit uint64    `json:"nofile_limit"`
 
 	DevicesParked int     `json:"devices_parked"`
@@ -85,9 +86,11 @@ type Report struct {
 	Goroutines            *float64 `json:"goroutines_parked,omitempty"` // from the metrics endpoint, when served
 	UpstreamConns         int      `json:"upstream_connections_parked"`
 	UpstreamConnsMetric   *float64 `json:"upstream_connections_metric,omitempty"`
-	IdleSeconds           float64  `json:"idle_measure_seconds,omitempty"`
-	IdleCPUSeconds        float64  `json:"idle_cpu_seconds,omitempty"`
-	IdleCPUPercent        float64  `json:"idle_cpu_percent,omitempty"` // of one core
+	// UpstreamConnsPerInstance splits UpstreamConns by instance (several only).
+	UpstreamConnsPerInstance []int   `json:"upstream_connections_parked_per_instance,omitempty"`
+	IdleSeconds              float64 `json:"idle_measure_seconds,omitempty"`
+	IdleCPUSeconds           float64 `json:"idle_cpu_seconds,omitempty"`
+	IdleCPUPercent           float64 `json:"idle_cpu_percent,omitempty"` // of one core
 
 	// Slowest lists the slowest bridge wake-ups, to tell one stuck user
 	// from general slowness.
@@ -122,6 +125,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	row("devices / users", "%d / %d (%d parked, %d failed; store %s; %d folders pinged per device; %s upstream)",
 		r.Devices, r.Users, r.DevicesParked, r.DevicesFailed, r.Store, max(r.Folders, 1), tlsNote)
+	if r.Instances > 1 {
+		row("bridge instances", "%d on one store; process figures below are their sums", r.Instances)
+	}
 	row("setup (start → all parked)", "%.1f s", r.SetupSeconds)
 	row("deliveries", "%d in %.1f s (asked %.1f/s), %d errors; APPEND median %.1f ms", r.Deliveries, r.DeliverySeconds, r.RateRequested, r.DeliveryErrors, r.AppendLatency.Median)
 	row("wake-ups expected / seen", "%d / %d (%d coalesced into an earlier wake's Sync)", r.WakeExpected, r.WakeSeen, r.WakeCoalesced)
@@ -154,6 +160,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		row("goroutines / threads (parked)", "%s / %d", g, r.ThreadsParked)
 		row("upstream IMAP connections (parked)", "%d ESTABLISHED (from /proc), %.2f per user", r.UpstreamConns, r.UpstreamPerUser)
+		if len(r.UpstreamConnsPerInstance) > 1 {
+			row("  by instance", "%v", r.UpstreamConnsPerInstance)
+		}
 		pu := fmt.Sprintf("%.1f KiB", r.RSSPerUserKiB)
 		if r.RSSIdlePerUserKiB > 0 {
 			pu += fmt.Sprintf(" (after idle %.1f KiB)", r.RSSIdlePerUserKiB)

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,10 +54,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Store = "redis"
 	}
 
-	// The bridge under test.
-	url, pid := o.URL, o.BridgePID
-	var metricsAddr string
-	if url == "" {
+	// The bridge under test: one process, or --instances on one Redis.
+	in := &instances{}
+	if o.URL == "" {
 		work := o.WorkDir
 		if work == "" {
 			if work, err = os.MkdirTemp("", "idlebridge-load-"); err != nil {
@@ -72,33 +73,42 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				return nil, err
 			}
 		}
-		bp, err := startBridge(ctx, bin, work, o)
-		if err != nil {
-			return nil, err
-		}
-		defer bp.stop()
-		url, pid, metricsAddr = bp.url, bp.pid(), bp.metricsAddr
-		logf("bridge pid %d on %s (log %s)", pid, url, bp.logPath)
-		defer func() {
-			if err, gone := bp.exited(); gone {
-				logf("the bridge had exited: %v; log tail:\n%s", err, tail(bp.logPath, 2000))
+		for i := range o.Instances {
+			dir := work
+			if o.Instances > 1 {
+				dir = filepath.Join(work, fmt.Sprintf("instance%d", i))
 			}
-		}()
+			bp, err := startBridge(ctx, bin, dir, o)
+			if err != nil {
+				return nil, err
+			}
+			defer bp.stop()
+			in.urls, in.pids, in.metrics = append(in.urls, bp.url), append(in.pids, bp.pid()), append(in.metrics, bp.metricsAddr)
+			logf("bridge pid %d on %s (log %s)", bp.pid(), bp.url, bp.logPath)
+			defer func() {
+				if err, gone := bp.exited(); gone {
+					logf("the bridge pid %d had exited: %v; log tail:\n%s", bp.pid(), err, tail(bp.logPath, 2000))
+				}
+			}()
+		}
 	} else {
+		in.urls, in.pids, in.metrics = []string{o.URL}, []int{o.BridgePID}, []string{""}
 		rep.Store = "external"
 	}
-	rep.BridgeURL = url
+	rep.BridgeURL = strings.Join(in.urls, " ")
+	rep.Instances = len(in.urls)
 	var startGoroutines *float64
-	if metricsAddr != "" {
-		if m, err := scrapeMetrics(ctx, metricsAddr, "go_goroutines"); err == nil {
+	if in.scrapable() {
+		if m, err := in.scrape(ctx, "go_goroutines"); err == nil {
 			if v, ok := m["go_goroutines"]; ok {
 				startGoroutines = &v
 			}
 		}
 	}
-	if pid > 0 {
+	measured := in.measurable()
+	if measured {
 		time.Sleep(500 * time.Millisecond) // let start-up allocations settle
-		if rss, anon, err := memBytes(pid); err == nil {
+		if rss, anon, err := in.mem(); err == nil {
 			rep.RSSBeforeMiB, rep.AnonBeforeMiB = mib(rss), mib(anon)
 		}
 	}
@@ -107,7 +117,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rec := newRecorder()
 	devCtx, stopDevices := context.WithCancel(ctx)
 	defer stopDevices()
-	f := &fleet{o: o, url: url, http: newHTTPClient(o.Devices), rec: rec, runID: runID, ready: make([]atomic.Int32, o.Users)}
+	f := &fleet{o: o, in: in, http: newHTTPClient(o.Devices), rec: rec, runID: runID, ready: make([]atomic.Int32, o.Users)}
 	var devWG sync.WaitGroup
 	f.parkedWG.Add(o.Devices)
 	setupStart := time.Now()
@@ -155,23 +165,30 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	sleepCtx(ctx, o.Settle)
 
-	if pid > 0 {
-		if rss, anon, err := memBytes(pid); err == nil {
+	if measured {
+		if rss, anon, err := in.mem(); err == nil {
 			rep.RSSParkedMiB, rep.AnonParkedMiB = mib(rss), mib(anon)
 			rep.RSSPerDeviceKiB = round3((rep.RSSParkedMiB - rep.RSSBeforeMiB) * 1024 / float64(rep.DevicesParked))
 			rep.RSSPerUserKiB = round3((rep.RSSParkedMiB - rep.RSSBeforeMiB) * 1024 / float64(o.Users))
 			rep.AnonPerDeviceKiB = round3((rep.AnonParkedMiB - rep.AnonBeforeMiB) * 1024 / float64(rep.DevicesParked))
 		}
-		rep.ThreadsParked, _ = threads(pid)
-		if n, err := upstreamConns(pid, imapPort); err == nil {
+		rep.ThreadsParked, _ = in.threads()
+		if each, err := in.upstreamConnsEach(imapPort); err == nil {
+			n := 0
+			for _, k := range each {
+				n += k
+			}
+			if len(each) > 1 {
+				rep.UpstreamConnsPerInstance = each
+			}
 			rep.UpstreamConns = n
 			rep.UpstreamPerUser = round3(float64(n) / float64(o.Users))
 		} else {
 			logf("counting upstream connections: %v", err)
 		}
 	}
-	if metricsAddr != "" {
-		if m, err := scrapeMetrics(ctx, metricsAddr, "go_goroutines", "idlebridge_upstream_connections"); err == nil {
+	if in.scrapable() {
+		if m, err := in.scrape(ctx, "go_goroutines", "idlebridge_upstream_connections"); err == nil {
 			if v, ok := m["go_goroutines"]; ok {
 				rep.Goroutines = &v
 				if startGoroutines != nil {
@@ -199,12 +216,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		logf("baseline IDLE clients ready on %d users", targets(o))
 	}
 
-	if pid > 0 && o.IdleMeasure > 0 {
+	if measured && o.IdleMeasure > 0 {
 		logf("measuring idle CPU for %v", o.IdleMeasure)
-		c0, err0 := cpuTime(pid)
+		c0, err0 := in.cpu()
 		t0 := time.Now()
 		sleepCtx(ctx, o.IdleMeasure)
-		c1, err1 := cpuTime(pid)
+		c1, err1 := in.cpu()
 		if err := errors.Join(err0, err1); err == nil {
 			el := time.Since(t0).Seconds()
 			rep.IdleSeconds = round3(el)
@@ -214,7 +231,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		// Memory again, in the steady state: the set-up burst's garbage
 		// has been collected (Go forces a GC every 2 minutes at the
 		// latest) and returned to the OS.
-		if rss, anon, err := memBytes(pid); err == nil {
+		if rss, anon, err := in.mem(); err == nil {
 			rep.RSSIdleMiB, rep.AnonIdleMiB = round3(mib(rss)), round3(mib(anon))
 			rep.RSSIdlePerDeviceKiB = round3((mib(rss) - rep.RSSBeforeMiB) * 1024 / float64(rep.DevicesParked))
 			rep.RSSIdlePerUserKiB = round3((mib(rss) - rep.RSSBeforeMiB) * 1024 / float64(o.Users))
@@ -223,12 +240,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		// Connections and goroutines at rest: the sync path's pooled
 		// sessions of the set-up have been logged out by now
 		// (upstream.session_idle), so what remains is the push cost.
-		if n, err := upstreamConns(pid, imapPort); err == nil {
+		if n, err := in.upstreamConns(imapPort); err == nil {
 			rep.UpstreamConnsIdle = n
 			rep.UpstreamIdlePerUser = round3(float64(n) / float64(o.Users))
 		}
-		if metricsAddr != "" {
-			if m, err := scrapeMetrics(ctx, metricsAddr, "go_goroutines"); err == nil {
+		if in.scrapable() {
+			if m, err := in.scrape(ctx, "go_goroutines"); err == nil {
 				if v, ok := m["go_goroutines"]; ok {
 					rep.GoroutinesIdle = &v
 					if startGoroutines != nil {
@@ -259,8 +276,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	// A short grace for duplicate wake-ups to show up.
 	sleepCtx(ctx, 500*time.Millisecond)
-	if pid > 0 {
-		if rss, err := rssBytes(pid); err == nil {
+	if measured {
+		if rss, err := in.rss(); err == nil {
 			rep.RSSEndMiB = mib(rss)
 		}
 	}
