@@ -6,17 +6,12 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/foldermap"
 	"github.com/idlebridge/idlebridge/bridge/state"
-	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
 // The folder ID map is bridge/foldermap's; these names keep the call
 // sites of the mail engine and the router as they were.
 
 type folderMap = foldermap.Map
-
-func updateFolderMap(ctx context.Context, st state.Store, user string, edit func(fm *folderMap) *state.Delta) (*folderMap, error) {
-	return foldermap.Update(ctx, st, user, edit)
-}
 
 func reconcileKinds(ctx context.Context, st state.Store, user string, kinds []engine.Kind, listed []engine.Ref) (*folderMap, error) {
 	return foldermap.ReconcileKinds(ctx, st, user, kinds, listed)
@@ -28,14 +23,6 @@ func refOf(ctx context.Context, st state.Store, user, folderID string) (engine.R
 
 func (m *Mail) loadFolderMap(ctx context.Context, user string) (*folderMap, error) {
 	return foldermap.Load(ctx, m.store, user)
-}
-
-func (m *Mail) updateFolderMap(ctx context.Context, user string, edit func(fm *folderMap) *state.Delta) (*folderMap, error) {
-	return foldermap.Update(ctx, m.store, user, edit)
-}
-
-func (m *Mail) reconcileFolders(ctx context.Context, user string, listed []imap.Folder) (*folderMap, error) {
-	return foldermap.ReconcileMail(ctx, m.store, user, listed)
 }
 
 func (m *Mail) mailboxOf(ctx context.Context, user, folderID string) (string, bool, error) {

@@ -40,23 +40,23 @@ func pingFolderSync() error {
 // anything now. A device with no FolderSync state has nothing to compare
 // (its Ping already fails with Status 7 for unknown folders).
 func (m *Mail) hierarchyChanged(ctx context.Context, acct *Account, deviceID string) (bool, error) {
-	return hierarchies{m: m}.changed(ctx, acct, deviceID)
+	return m.hierarchies().changed(ctx, acct, deviceID)
 }
 
 // changed is hierarchyChanged over every folder source; folders of a
 // source that cannot be listed now count as unchanged.
 func (h hierarchies) changed(ctx context.Context, acct *Account, deviceID string) (bool, error) {
 	user := acct.Address()
-	col, err := engine.Header(ctx, h.m.store, user, deviceID, hierarchyCollection)
+	col, err := engine.Header(ctx, h.store, user, deviceID, hierarchyCollection)
 	if err != nil || col == nil || col.SyncKey == "" || col.SyncKey == "0" {
 		return false, err
 	}
-	now, err := h.current(ctx, acct, deviceID, "PingHierarchy")
+	now, err := h.current(ctx, acct, deviceID)
 	if err != nil {
 		return false, err
 	}
 	// What the device holds once it has the answer that issued its key.
-	view, err := engine.DeviceView(ctx, h.m.store, user, deviceID, hierarchyCollection, col, engine.Current)
+	view, err := engine.DeviceView(ctx, h.store, user, deviceID, hierarchyCollection, col, engine.Current)
 	if err != nil {
 		return false, err
 	}

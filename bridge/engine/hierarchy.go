@@ -49,6 +49,26 @@ type FolderEditor interface {
 	DeleteFolder(ctx context.Context, p *accounts.Principal, ref Ref) error
 }
 
+// FolderTree is a FolderEditor whose folders nest upstream, so an edit
+// reaches below the folder edited (IMAP mailboxes: RENAME carries the
+// inferiors along, a folder is deleted with its children). The bridge
+// calls MoveFolder and DeleteTree in place of RenameFolder and
+// DeleteFolder, and passes CreateFolder's parent whatever its kind (a
+// tree refuses a parent it does not hold; other editors get the zero
+// Ref for a parent of another kind).
+type FolderTree interface {
+	FolderEditor
+	// MoveFolder renames ref to name under parent (the zero Ref: the
+	// root) and returns the folder as the next listing will show it. The
+	// tree updates the folder map itself, since the refs of every folder
+	// below ref change with it.
+	MoveFolder(ctx context.Context, p *accounts.Principal, ref, parent Ref, name string) (Folder, error)
+	// DeleteTree deletes ref and every folder below it and returns the
+	// refs deleted, ref's own included; the bridge drops them from the
+	// folder map.
+	DeleteTree(ctx context.Context, p *accounts.Principal, ref Ref) ([]Ref, error)
+}
+
 // Watcher watches a user's collections of its kinds upstream while the
 // user is active (IMAP IDLE/NOTIFY/STATUS for mail, the DAV change ladder
 // for calendars and contacts). Watch starts the watch and returns at once

@@ -135,6 +135,16 @@ func (fm *Map) AssignRef(r engine.Ref, d *state.Delta) string {
 	return id
 }
 
+// IDOf is the ID of r of any kind (mail by mailbox name).
+func (fm *Map) IDOf(r engine.Ref) (string, bool) {
+	if r.Kind == engine.KindMail || r.Kind == "" {
+		id, ok := fm.ByName[r.Path]
+		return id, ok
+	}
+	id, ok := fm.ByRef[r]
+	return id, ok
+}
+
 // SetRef points id at r (a class renamed its collection and the href
 // moved): the ID stays, so the device keeps the folder and its items.
 func (fm *Map) SetRef(id string, r engine.Ref, d *state.Delta) {

@@ -93,6 +93,16 @@ func TestMapKeepsIDs(t *testing.T) {
 			if _, ok, err := MailboxOf(ctx, st, user, calID); err != nil || ok {
 				t.Fatalf("a calendar resolved as a mailbox: %v %v", ok, err)
 			}
+			// IDOf finds both kinds, a mailbox by name.
+			if id, ok := fm.IDOf(engine.Ref{Kind: engine.KindMail, Path: "INBOX"}); !ok || id != inbox {
+				t.Fatalf("IDOf INBOX: %q %v, want %q", id, ok, inbox)
+			}
+			if id, ok := fm.IDOf(cal); !ok || id != calID {
+				t.Fatalf("IDOf calendar: %q %v, want %q", id, ok, calID)
+			}
+			if _, ok := fm.IDOf(engine.Ref{Kind: engine.KindCalendar, Path: "INBOX"}); ok {
+				t.Fatal("IDOf found a calendar by a mailbox's name")
+			}
 		})
 	}
 }
