@@ -15,7 +15,10 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/accounts"
 	"github.com/idlebridge/idlebridge/bridge/directory"
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/foldermap"
+	"github.com/idlebridge/idlebridge/bridge/imappools"
 	"github.com/idlebridge/idlebridge/bridge/login"
+	"github.com/idlebridge/idlebridge/bridge/mail"
 	"github.com/idlebridge/idlebridge/bridge/outage"
 	"github.com/idlebridge/idlebridge/bridge/send"
 	"github.com/idlebridge/idlebridge/bridge/state"
@@ -73,13 +76,13 @@ type Config struct {
 	Log   *slog.Logger // nil: slog.Default()
 	// Upstreams is the request path's IMAP pools; nil: a default set,
 	// closed by Close.
-	Upstreams *Upstreams
+	Upstreams *imappools.Registry
 	// Bus and Leases are the change bus and the watch lease; nil: the
 	// in-process ones (a single instance).
 	Bus    state.Bus
 	Leases state.Leases
 
-	MailOptions   MailOptions
+	MailOptions   mail.Options
 	PushOptions   PushOptions
 	SenderOptions send.Options
 	// Classes are the item classes served beside mail (calendar, tasks,
@@ -121,7 +124,7 @@ func New(cfg Config) *Bridge {
 	}
 	up := cfg.Upstreams
 	if up == nil {
-		up = NewUpstreams(UpstreamOptions{}, log)
+		up = imappools.New(imappools.Options{}, log)
 		b.closers = append(b.closers, up.Close)
 	}
 	bus, leases := cfg.Bus, cfg.Leases
@@ -135,7 +138,7 @@ func New(cfg Config) *Bridge {
 	b.Mail = NewMail(cfg.Store, up, log, cfg.MailOptions)
 	b.Push = NewPush(bus, leases, cfg.Store, b, log, cfg.PushOptions)
 	b.Push.classes = b.classes
-	b.Sender = send.New(cfg.Store, up, MailFolders(b.Mail), log, cfg.SenderOptions)
+	b.Sender = send.New(cfg.Store, up, mailFolders{cfg.Store}, log, cfg.SenderOptions)
 	b.domains = cfg.Domains
 	b.directory = directory.New(b.directoryUser, cfg.DirectoryOptions, log)
 	b.closers = append(b.closers, b.directory.Close)
@@ -154,16 +157,14 @@ func New(cfg Config) *Bridge {
 }
 
 // The send engine borrows the request path's IMAP pools.
-var _ send.IMAPSessions = (*Upstreams)(nil)
+var _ send.IMAPSessions = (*imappools.Registry)(nil)
 
-// MailFolders resolves folder IDs for the send engine with the mail
-// engine's folder map.
-func MailFolders(m *Mail) send.FolderResolver { return mailFolders{m} }
-
-type mailFolders struct{ m *Mail }
+// mailFolders resolves folder IDs for the send engine with the user's
+// folder map.
+type mailFolders struct{ st state.Store }
 
 func (f mailFolders) MailboxOf(ctx context.Context, acct *Account, folderID string) (string, bool, error) {
-	return f.m.mailboxOf(ctx, acct.Address(), folderID)
+	return foldermap.MailboxOf(ctx, f.st, acct.Address(), folderID)
 }
 
 // Close answers parked requests and stops the watchers (and what New

@@ -14,7 +14,7 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync/client"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
-	"github.com/idlebridge/idlebridge/bridge"
+	"github.com/idlebridge/idlebridge/bridge/imappools"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/internal/bridgetest"
 	"github.com/idlebridge/idlebridge/internal/testenv"
@@ -67,7 +67,7 @@ func TestStoredAppPasswordRefusedIs503(t *testing.T) {
 	var refused atomic.Int32
 	e := bridgetest.Start(t, bridgetest.Options{
 		AppPassword: &bridgetest.AppPassword{Device: "phone-secret", Upstream: "not-the-provider-password"},
-		Upstream:    bridge.UpstreamOptions{OnRefused: func() { refused.Add(1) }},
+		Upstream:    imappools.Options{OnRefused: func() { refused.Add(1) }},
 		Log:         slog.New(slog.NewTextHandler(logs, nil)),
 	})
 	dev := e.Device(t, "apdev", "16.1")

@@ -11,6 +11,7 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/calconv"
 	"github.com/idlebridge/idlebridge/bridge/imip"
 	"github.com/idlebridge/idlebridge/bridge/mailconv"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/bridge/send"
 )
 
@@ -89,7 +90,7 @@ func (mt *Meetings) answer(ctx context.Context, acct *Account, ver activesync.Ve
 	}
 	if ans.LongID != "" {
 		// A Search result's LongId is the item's ServerId (docs/architecture.md).
-		folderID, _, ok := parseItemID(ans.LongID)
+		folderID, _, ok := mailid.ParseItem(ans.LongID)
 		if !ok {
 			return fail(activesync.MeetingRespStatusInvalidRequest, fmt.Errorf("LongId %q names no item", ans.LongID))
 		}
@@ -174,7 +175,7 @@ func (mt *Meetings) invitation(ctx context.Context, acct *Account, ans activesyn
 
 // fetch reads the invitation mail, bounded.
 func (mt *Meetings) fetch(ctx context.Context, acct *Account, mailbox, itemID string) ([]byte, error) {
-	_, uid, ok := parseItemID(itemID)
+	_, uid, ok := mailid.ParseItem(itemID)
 	if !ok {
 		return nil, fmt.Errorf("%w: item %q", send.ErrOriginalGone, itemID)
 	}

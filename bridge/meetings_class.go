@@ -15,6 +15,7 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/calconv"
 	"github.com/idlebridge/idlebridge/bridge/caltz"
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/foldermap"
 	"github.com/idlebridge/idlebridge/bridge/imip"
 	"github.com/idlebridge/idlebridge/bridge/send"
 )
@@ -75,7 +76,7 @@ func (c *classMeetings) defaultCalendar(ctx context.Context, acct *Account) (str
 	if pick == nil {
 		return "", engine.Ref{}, errNoCalendar
 	}
-	fm, err := reconcileKinds(ctx, c.b.Store, acct.Address(), c.cls.Hierarchy.Kinds(), refs)
+	fm, err := foldermap.ReconcileKinds(ctx, c.b.Store, acct.Address(), c.cls.Hierarchy.Kinds(), refs)
 	if err != nil {
 		return "", engine.Ref{}, storeErr(err)
 	}
@@ -119,7 +120,7 @@ func (c *classMeetings) Answer(ctx context.Context, acct *Account, m *imip.Meeti
 // Invitation implements MeetingCalendar: a calendar item read as the
 // REQUEST it came from.
 func (c *classMeetings) Invitation(ctx context.Context, acct *Account, collectionID, serverID string, ver activesync.Version) (*imip.Meeting, bool, error) {
-	ref, ok, err := refOf(ctx, c.b.Store, acct.Address(), collectionID)
+	ref, ok, err := foldermap.RefOf(ctx, c.b.Store, acct.Address(), collectionID)
 	if err != nil {
 		return nil, false, storeErr(err)
 	}

@@ -13,6 +13,9 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/foldermap"
+	"github.com/idlebridge/idlebridge/bridge/imappools"
+	"github.com/idlebridge/idlebridge/bridge/mail"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/internal/testenv"
 	"github.com/idlebridge/idlebridge/upstream/imap"
@@ -74,9 +77,9 @@ func newRig(t testing.TB, store state.Store) *mailRig {
 	t.Helper()
 	acct, cfg := testAccount(t)
 	r := &mailRig{t: t, store: store, acct: acct, device: "dev1", cfg: cfg}
-	up := NewUpstreams(UpstreamOptions{CommandTimeout: 2 * time.Minute}, slog.New(slog.DiscardHandler))
+	up := imappools.New(imappools.Options{CommandTimeout: 2 * time.Minute}, slog.New(slog.DiscardHandler))
 	t.Cleanup(up.Close)
-	r.m = NewMail(store, up, slog.New(slog.DiscardHandler), MailOptions{})
+	r.m = NewMail(store, up, slog.New(slog.DiscardHandler), mail.Options{})
 	other, err := imap.Dial(testCtx(t), cfg)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
@@ -108,7 +111,7 @@ func (r *mailRig) appendMsg(mailbox string, raw []byte, date time.Time, flags ..
 func (r *mailRig) folderID(mailbox string) string {
 	r.t.Helper()
 	ctx := testCtx(r.t)
-	fm, err := r.m.loadFolderMap(ctx, r.acct.Address())
+	fm, err := foldermap.Load(ctx, r.store, r.acct.Address())
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -118,7 +121,7 @@ func (r *mailRig) folderID(mailbox string) string {
 	if _, err := r.m.FolderSync(ctx, r.acct, "lookup", "0"); err != nil {
 		r.t.Fatalf("FolderSync: %v", err)
 	}
-	if fm, err = r.m.loadFolderMap(ctx, r.acct.Address()); err != nil {
+	if fm, err = foldermap.Load(ctx, r.store, r.acct.Address()); err != nil {
 		r.t.Fatal(err)
 	}
 	id, ok := fm.ByName[mailbox]

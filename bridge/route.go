@@ -9,6 +9,9 @@ import (
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/foldermap"
+	"github.com/idlebridge/idlebridge/bridge/mail"
+	"github.com/idlebridge/idlebridge/bridge/mailid"
 )
 
 // The Bridge's item commands: each resolves the collection in the folder
@@ -56,7 +59,7 @@ func (b *Bridge) SyncCollection(ctx context.Context, a activesync.Account, devic
 	if err != nil {
 		return nil, err
 	}
-	ref, ok, err := refOf(ctx, b.Store, acct.Address(), c.CollectionID)
+	ref, ok, err := foldermap.RefOf(ctx, b.Store, acct.Address(), c.CollectionID)
 	if err != nil {
 		return nil, storeErr(err)
 	}
@@ -65,7 +68,7 @@ func (b *Bridge) SyncCollection(ctx context.Context, a activesync.Account, devic
 	case !ok:
 		return &activesync.SyncResult{Status: activesync.SyncStatusNotFound, SyncKey: c.SyncKey}, nil
 	case ref.Kind == engine.KindMail:
-		res, err = b.Mail.syncMailbox(ctx, acct, deviceID, c, ref.Path)
+		res, err = b.Mail.SyncMailbox(ctx, acct, deviceID, c, ref.Path)
 	case cls == nil:
 		return &activesync.SyncResult{Status: activesync.SyncStatusNotFound, SyncKey: c.SyncKey}, nil
 	default:
@@ -93,13 +96,13 @@ func (b *Bridge) Estimate(ctx context.Context, a activesync.Account, deviceID, c
 	if err != nil {
 		return 0, err
 	}
-	ref, ok, err := refOf(ctx, b.Store, acct.Address(), collectionID)
+	ref, ok, err := foldermap.RefOf(ctx, b.Store, acct.Address(), collectionID)
 	if err != nil {
 		return 0, storeErr(err)
 	}
 	switch cls := b.classOf(ref.Kind); {
 	case ok && ref.Kind == engine.KindMail:
-		return b.Mail.estimateMailbox(ctx, acct, deviceID, collectionID, ref.Path, syncKey, opts)
+		return b.Mail.EstimateMailbox(ctx, acct, deviceID, collectionID, ref.Path, syncKey, opts)
 	case ok && cls != nil:
 		n, err := b.engine.Estimate(ctx, cls.Source, b.call(ctx, acct, deviceID, collectionID, ref, opts), syncKey)
 		return n, b.classErr(err, "estimate", acct, deviceID, collectionID)
@@ -125,17 +128,17 @@ func (b *Bridge) FetchItem(ctx context.Context, a activesync.Account, deviceID, 
 		return nil, err
 	}
 	folder := itemFolder(collectionID, serverID)
-	ref, ok, err := refOf(ctx, b.Store, acct.Address(), folder)
+	ref, ok, err := foldermap.RefOf(ctx, b.Store, acct.Address(), folder)
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	switch cls := b.classOf(ref.Kind); {
 	case ok && ref.Kind == engine.KindMail:
-		f, uid, idOK := parseItemID(serverID)
+		f, uid, idOK := mailid.ParseItem(serverID)
 		if !idOK || f != folder {
 			return nil, activesync.CommandStatus(activesync.ItemOpsStatusNotFound, "no such item")
 		}
-		return b.Mail.fetchMailItem(ctx, acct, folder, uid, ref.Path, opts)
+		return b.Mail.FetchMailItem(ctx, acct, folder, uid, ref.Path, opts)
 	case ok && cls != nil:
 		it, err := b.engine.FetchItem(ctx, cls.Source, b.call(ctx, acct, deviceID, folder, ref, opts), serverID)
 		if err != nil {
@@ -158,13 +161,13 @@ func (b *Bridge) EmptyFolder(ctx context.Context, a activesync.Account, deviceID
 	if err != nil {
 		return err
 	}
-	ref, ok, err := refOf(ctx, b.Store, acct.Address(), collectionID)
+	ref, ok, err := foldermap.RefOf(ctx, b.Store, acct.Address(), collectionID)
 	if err != nil {
 		return storeErr(err)
 	}
 	switch cls := b.classOf(ref.Kind); {
 	case ok && ref.Kind == engine.KindMail:
-		err = b.Mail.emptyMailbox(ctx, acct, deviceID, collectionID, ref.Path, deleteSubfolders)
+		err = b.Mail.EmptyMailbox(ctx, acct, deviceID, collectionID, ref.Path, deleteSubfolders)
 	case ok && cls != nil:
 		err = b.emptyClassFolder(ctx, cls, acct, deviceID, collectionID, ref, deleteSubfolders)
 	default:
@@ -195,5 +198,5 @@ func (b *Bridge) emptyClassFolder(ctx context.Context, cls *engine.Class, acct *
 	if err := em.Empty(ctx, deleteSubfolders); err != nil {
 		return b.classErr(err, "empty folder", acct, deviceID, collectionID)
 	}
-	return forgetAll(ctx, b.Store, acct.Address(), deviceID, collectionID)
+	return mail.ForgetAll(ctx, b.Store, acct.Address(), deviceID, collectionID)
 }

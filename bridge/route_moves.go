@@ -6,6 +6,8 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/foldermap"
+	"github.com/idlebridge/idlebridge/bridge/mail"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -27,7 +29,7 @@ func (b *Bridge) MoveItems(ctx context.Context, a activesync.Account, deviceID s
 		if r, ok := refs[id]; ok {
 			return r, nil
 		}
-		r, ok, err := refOf(ctx, b.Store, user, id)
+		r, ok, err := foldermap.RefOf(ctx, b.Store, user, id)
 		if err != nil {
 			return nil, storeErr(err)
 		}
@@ -70,9 +72,9 @@ func (b *Bridge) MoveItems(ctx context.Context, a activesync.Account, deviceID s
 		}
 	}
 	if len(mail) > 0 {
-		err := b.Mail.withSession(ctx, acct, "MoveItems", func(s *imap.Session) error {
+		err := b.Mail.WithSession(ctx, acct, "MoveItems", func(s *imap.Session) error {
 			for _, mm := range mail {
-				r, err := b.Mail.moveResolved(ctx, s, user, deviceID, moves[mm.i], mm.src, mm.dst)
+				r, err := b.Mail.MoveResolved(ctx, s, user, deviceID, moves[mm.i], mm.src, mm.dst)
 				if err != nil {
 					return err
 				}
@@ -130,10 +132,10 @@ func (b *Bridge) moveClassItem(ctx context.Context, acct *Account, deviceID stri
 	if err != nil {
 		return b.classMoveErr(log, err)
 	}
-	if err := applyOnly(ctx, b.Store, user, deviceID, srcID, &state.Delta{Del: []string{mv.SrcMsgID}}); err != nil {
+	if err := mail.ApplyOnly(ctx, b.Store, user, deviceID, srcID, &state.Delta{Del: []string{mv.SrcMsgID}}); err != nil {
 		return activesync.MoveResult{}, err
 	}
-	if err := applyOnly(ctx, b.Store, user, deviceID, mv.DstFldID, &state.Delta{Set: map[string]string{newID: ""}}); err != nil {
+	if err := mail.ApplyOnly(ctx, b.Store, user, deviceID, mv.DstFldID, &state.Delta{Set: map[string]string{newID: ""}}); err != nil {
 		return activesync.MoveResult{}, err
 	}
 	return activesync.MoveResult{Status: activesync.MoveStatusOK, DstMsgID: newID}, nil

@@ -13,7 +13,7 @@ import (
 )
 
 // IMAPSessions lends the send engine an IMAP session of a user. The
-// bridge's *Upstreams (the per-user pool registry) implements it.
+// request path's pool registry (bridge/imappools.Registry) implements it.
 type IMAPSessions interface {
 	Acquire(ctx context.Context, acct *login.Account) (*imap.Session, func(broken bool), error)
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
+	"github.com/idlebridge/idlebridge/bridge/imappools"
+	"github.com/idlebridge/idlebridge/bridge/mail"
 	"github.com/idlebridge/idlebridge/bridge/send"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/internal/httpserve"
@@ -72,14 +74,14 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, cfg.Auth.PassthroughCacheTTL, time.Now)
 
-	up := bridge.NewUpstreams(bridge.UpstreamOptions{SessionIdle: cfg.Upstream.SessionIdle, OnConn: m.UpstreamConns, OnRefused: m.StoredSecretRefused}, log)
+	up := imappools.New(imappools.Options{SessionIdle: cfg.Upstream.SessionIdle, OnConn: m.UpstreamConns, OnRefused: m.StoredSecretRefused}, log)
 	defer up.Close()
 	// The embedded engine's file lock keeps every other process out, so a
 	// send record left by another process is a crash leftover.
 	br := bridge.New(bridge.Config{
 		Store: store, Auth: auth, Log: log, Upstreams: up, Bus: bus, Leases: leases,
 		MaxDevicesPerUser: cfg.Limits.MaxDevicesPerUser,
-		MailOptions:       bridge.MailOptions{OnSkipped: m.SyncSkipped},
+		MailOptions:       mail.Options{OnSkipped: m.SyncSkipped},
 		PushOptions: bridge.PushOptions{
 			Instance:          instanceName(),
 			NoNotify:          !cfg.Push.Notify,

@@ -23,6 +23,8 @@ import (
 	"github.com/idlebridge/idlebridge/bridge"
 	"github.com/idlebridge/idlebridge/bridge/accounts"
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/imappools"
+	"github.com/idlebridge/idlebridge/bridge/mail"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/internal/httpserve"
 	"github.com/idlebridge/idlebridge/internal/testenv"
@@ -56,7 +58,7 @@ type Options struct {
 	// of a passthrough one.
 	AppPassword *AppPassword
 	// Upstream tunes the request path's IMAP pools (hooks for counting).
-	Upstream bridge.UpstreamOptions
+	Upstream imappools.Options
 	// Limiter, when set, is the front's failed-login back-off.
 	Limiter *activesync.LoginLimiter
 	// MaxDevices is the per-user device cap (default the bridge's).
@@ -80,7 +82,7 @@ type Options struct {
 	// bridge is built.
 	Classes func(env *Env) []engine.Class
 	// MailOptions tune the mail engine under test.
-	MailOptions bridge.MailOptions
+	MailOptions mail.Options
 	// WatchUsers reloads the users directory when a file changes, as
 	// serve does (tests that rewrite Env.UserFile); off by default, so
 	// tests that count goroutines see none of it.
@@ -217,7 +219,7 @@ func Start(t testing.TB, o Options) *Env {
 		ttl = 0
 	}
 	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, ttl, time.Now)
-	up := bridge.NewUpstreams(o.Upstream, log)
+	up := imappools.New(o.Upstream, log)
 	t.Cleanup(up.Close)
 	po := o.Push
 	if po.Instance == "" {
