@@ -2,22 +2,16 @@ package bridge
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"log/slog"
-	"net"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
-	"github.com/idlebridge/idlebridge/bridge/accounts"
 	"github.com/idlebridge/idlebridge/bridge/foldermap"
 	"github.com/idlebridge/idlebridge/bridge/imappools"
 	"github.com/idlebridge/idlebridge/bridge/mail"
 	"github.com/idlebridge/idlebridge/bridge/state"
-	"github.com/idlebridge/idlebridge/internal/testenv"
+	"github.com/idlebridge/idlebridge/internal/mailrig"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
@@ -35,43 +29,14 @@ type mailRig struct {
 	cfg    imap.Config
 }
 
-func testCtx(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func embeddedStore(t testing.TB) state.Store {
-	t.Helper()
-	st, err := state.OpenEmbedded(filepath.Join(t.TempDir(), "state.db"), state.EmbeddedOptions{NoSync: true})
-	if err != nil {
-		t.Fatalf("OpenEmbedded: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
-// testAccount is a passthrough user on the test Dovecot.
-func testAccount(t testing.TB) (*Account, imap.Config) {
-	t.Helper()
-	addr, pw := testenv.IMAP(t)
-	host, portStr, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatalf("IMAP addr %q: %v", addr, err)
-	}
-	port, _ := strconv.Atoi(portStr)
-	user := testenv.UniqueUser(t)
-	u := &accounts.User{
-		Address: user,
-		IMAP:    accounts.Endpoint{Host: host, Port: port, Security: accounts.SecurityNone},
-		Login:   accounts.Login{Mode: accounts.ModePassthrough},
-	}
-	acct := &Account{Principal: &accounts.Principal{User: u, Upstream: accounts.Credentials{Username: user, Password: pw}}}
-	cfg := imap.Config{Addr: addr, Security: imap.SecurityNone, Username: user, Password: pw,
-		DialTimeout: 10 * time.Second, CommandTimeout: 2 * time.Minute}
-	return acct, cfg
-}
+// The shared set-up is internal/mailrig's; these short names keep the
+// tests' call sites.
+var (
+	testCtx       = mailrig.Context
+	embeddedStore = mailrig.EmbeddedStore
+	testAccount   = mailrig.Account
+	message       = mailrig.Message
+)
 
 func newRig(t testing.TB, store state.Store) *mailRig {
 	t.Helper()
@@ -80,20 +45,8 @@ func newRig(t testing.TB, store state.Store) *mailRig {
 	up := imappools.New(imappools.Options{CommandTimeout: 2 * time.Minute}, slog.New(slog.DiscardHandler))
 	t.Cleanup(up.Close)
 	r.m = NewMail(store, up, slog.New(slog.DiscardHandler), mail.Options{})
-	other, err := imap.Dial(testCtx(t), cfg)
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	t.Cleanup(func() { _ = other.Close() })
-	r.other = other
+	r.other = mailrig.Dial(t, cfg)
 	return r
-}
-
-// message is a small text/plain message with a unique subject.
-func message(subject, body string) []byte {
-	return fmt.Appendf(nil, "From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: %s\r\n"+
-		"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\nMessage-ID: <%s.%d@test>\r\nMIME-Version: 1.0\r\n"+
-		"Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", subject, subject, time.Now().UnixNano(), body)
 }
 
 // appendMsg appends with the other client and returns the UID.

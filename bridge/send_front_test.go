@@ -3,11 +3,9 @@ package bridge
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +16,8 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/accounts"
 	"github.com/idlebridge/idlebridge/bridge/send"
 	"github.com/idlebridge/idlebridge/bridge/state"
+	"github.com/idlebridge/idlebridge/internal/mailrig"
 	"github.com/idlebridge/idlebridge/internal/testenv"
-	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
 // fixedAuth lets one principal in with one password.
@@ -47,20 +45,8 @@ type frontSendEnv struct {
 // server.
 func newFrontSendEnv(t *testing.T, smtpAddr string) *frontSendEnv {
 	t.Helper()
-	imapAddr, pass := testenv.IMAP(t)
-	user := testenv.UniqueUser(t)
-	e := &frontSendEnv{ctx: context.Background()}
-	e.acct = &Account{Principal: &accounts.Principal{
-		User: &accounts.User{Address: user, IMAP: endpointOf(t, imapAddr), SMTP: endpointOf(t, smtpAddr),
-			Login: accounts.Login{Mode: accounts.ModeAppPassword}},
-		Upstream: accounts.Credentials{Username: user, Password: pass},
-	}}
-	st, err := state.OpenEmbedded(filepath.Join(t.TempDir(), "s.db"), state.EmbeddedOptions{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	e.store = st
+	e := &frontSendEnv{ctx: context.Background(), store: mailrig.EmbeddedStore(t)}
+	e.acct, _ = mailrig.SendAccount(t, smtpAddr)
 	return e
 }
 
@@ -74,16 +60,6 @@ func (e *frontSendEnv) bridge(t *testing.T) *Bridge {
 	return b
 }
 
-func endpointOf(t *testing.T, addr string) accounts.Endpoint {
-	t.Helper()
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := strconv.Atoi(port)
-	return accounts.Endpoint{Host: host, Port: p, Security: accounts.SecurityNone}
-}
-
 // mailboxMessages returns every message of a mailbox.
 func (e *frontSendEnv) mailboxMessages(t *testing.T, mailbox string) [][]byte {
 	t.Helper()
@@ -92,21 +68,7 @@ func (e *frontSendEnv) mailboxMessages(t *testing.T, mailbox string) [][]byte {
 		t.Fatal(err)
 	}
 	defer release(false)
-	if _, err := s.Select(e.ctx, mailbox, true); err != nil {
-		t.Fatal(err)
-	}
-	infos, err := s.FetchFlags(e.ctx, imap.AllUIDs(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msgs [][]byte
-	for _, fi := range infos {
-		var b bytes.Buffer
-		if _, err := s.FetchMessage(e.ctx, fi.UID, &b); err != nil {
-			t.Fatal(err)
-		}
-		msgs = append(msgs, b.Bytes())
-	}
+	msgs, _ := mailrig.Messages(t, s, mailbox)
 	return msgs
 }
 

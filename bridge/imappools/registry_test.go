@@ -4,33 +4,19 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
-	"github.com/idlebridge/idlebridge/bridge/accounts"
 	"github.com/idlebridge/idlebridge/bridge/login"
-	"github.com/idlebridge/idlebridge/internal/testenv"
+	"github.com/idlebridge/idlebridge/internal/mailrig"
 )
 
 // testAccount is a fresh passthrough user of the test Dovecot.
 func testAccount(t *testing.T) *login.Account {
 	t.Helper()
-	addr, pw := testenv.IMAP(t)
-	host, portStr, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatalf("IMAP addr %q: %v", addr, err)
-	}
-	port, _ := strconv.Atoi(portStr)
-	user := testenv.UniqueUser(t)
-	u := &accounts.User{
-		Address: user,
-		IMAP:    accounts.Endpoint{Host: host, Port: port, Security: accounts.SecurityNone},
-		Login:   accounts.Login{Mode: accounts.ModePassthrough},
-	}
-	return &login.Account{Principal: &accounts.Principal{User: u, Upstream: accounts.Credentials{Username: user, Password: pw}}}
+	acct, _ := mailrig.Account(t)
+	return acct
 }
 
 func TestRegistryReplaceAndIdle(t *testing.T) {

@@ -2,25 +2,19 @@ package mail
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
-	"github.com/idlebridge/idlebridge/bridge/accounts"
 	"github.com/idlebridge/idlebridge/bridge/foldermap"
 	"github.com/idlebridge/idlebridge/bridge/imappools"
 	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/bridge/state"
-	"github.com/idlebridge/idlebridge/internal/testenv"
+	"github.com/idlebridge/idlebridge/internal/mailrig"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
 
@@ -41,54 +35,16 @@ type mailRig struct {
 	total    int64            // IMAP commands of all calls
 }
 
-func testCtx(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func embeddedStore(t testing.TB) state.Store {
-	t.Helper()
-	st, err := state.OpenEmbedded(filepath.Join(t.TempDir(), "state.db"), state.EmbeddedOptions{NoSync: true})
-	if err != nil {
-		t.Fatalf("OpenEmbedded: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
-func redisStore(t testing.TB) state.Store {
-	t.Helper()
-	client, err := state.OpenRedisClient(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatalf("OpenRedisClient: %v", err)
-	}
-	st := state.NewRedisStore(client, state.RedisOptions{OwnClient: true})
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
-// testAccount is a passthrough user on the test Dovecot.
-func testAccount(t testing.TB) (*login.Account, imap.Config) {
-	t.Helper()
-	addr, pw := testenv.IMAP(t)
-	host, portStr, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatalf("IMAP addr %q: %v", addr, err)
-	}
-	port, _ := strconv.Atoi(portStr)
-	user := testenv.UniqueUser(t)
-	u := &accounts.User{
-		Address: user,
-		IMAP:    accounts.Endpoint{Host: host, Port: port, Security: accounts.SecurityNone},
-		Login:   accounts.Login{Mode: accounts.ModePassthrough},
-	}
-	acct := &login.Account{Principal: &accounts.Principal{User: u, Upstream: accounts.Credentials{Username: user, Password: pw}}}
-	cfg := imap.Config{Addr: addr, Security: imap.SecurityNone, Username: user, Password: pw,
-		DialTimeout: 10 * time.Second, CommandTimeout: 2 * time.Minute}
-	return acct, cfg
-}
+// The shared set-up is internal/mailrig's; these short names keep the
+// tests' call sites.
+var (
+	testCtx       = mailrig.Context
+	embeddedStore = mailrig.EmbeddedStore
+	redisStore    = mailrig.RedisStore
+	testAccount   = mailrig.Account
+	message       = mailrig.Message
+	seedMailbox   = mailrig.Seed
+)
 
 func newRig(t testing.TB, store state.Store) *mailRig {
 	t.Helper()
@@ -110,12 +66,7 @@ func newRigWith(t testing.TB, store state.Store, log *slog.Logger, opts Options)
 		r.mu.Unlock()
 	}
 	r.m = New(store, up, log, opts)
-	other, err := imap.Dial(testCtx(t), cfg)
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	t.Cleanup(func() { _ = other.Close() })
-	r.other = other
+	r.other = mailrig.Dial(t, cfg)
 	return r
 }
 
@@ -123,13 +74,6 @@ func (r *mailRig) lastCommands(op string) int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.commands[op]
-}
-
-// message is a small text/plain message with a unique subject.
-func message(subject, body string) []byte {
-	return fmt.Appendf(nil, "From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: %s\r\n"+
-		"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\nMessage-ID: <%s.%d@test>\r\nMIME-Version: 1.0\r\n"+
-		"Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", subject, subject, time.Now().UnixNano(), body)
 }
 
 // appendMsg appends with the other client and returns the UID.
@@ -146,17 +90,6 @@ func (r *mailRig) appendMsg(mailbox string, raw []byte, date time.Time, flags ..
 func (r *mailRig) seed(mailbox string, n int) {
 	r.t.Helper()
 	seedMailbox(r.t, r.other, mailbox, n)
-}
-
-func seedMailbox(t testing.TB, s *imap.Session, mailbox string, n int) {
-	t.Helper()
-	ctx := testCtx(t)
-	for i := range n {
-		raw := message("seed "+strconv.Itoa(i), "body "+strconv.Itoa(i))
-		if _, err := s.Append(ctx, mailbox, nil, time.Time{}, bytes.NewReader(raw), int64(len(raw))); err != nil {
-			t.Fatalf("Append %d: %v", i, err)
-		}
-	}
 }
 
 // folderID looks a mailbox's ID up in the folder map, giving every

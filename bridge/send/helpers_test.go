@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -16,10 +15,10 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/idlebridge/idlebridge/activesync"
-	"github.com/idlebridge/idlebridge/bridge/accounts"
 	"github.com/idlebridge/idlebridge/bridge/login"
 	"github.com/idlebridge/idlebridge/bridge/mailid"
 	"github.com/idlebridge/idlebridge/bridge/state"
+	"github.com/idlebridge/idlebridge/internal/mailrig"
 	"github.com/idlebridge/idlebridge/internal/testenv"
 	"github.com/idlebridge/idlebridge/upstream/imap"
 )
@@ -152,39 +151,20 @@ type sendEnv struct {
 	ctx     context.Context
 }
 
-func endpoint(t *testing.T, addr string) accounts.Endpoint {
-	t.Helper()
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := strconv.Atoi(port)
-	return accounts.Endpoint{Host: host, Port: p, Security: accounts.SecurityNone}
-}
-
 // newSendEnv needs the test Dovecot; smtpAddr "" starts a capture server.
 func newSendEnv(t *testing.T, smtpAddr string) *sendEnv {
 	t.Helper()
-	imapAddr, pass := testenv.IMAP(t)
-	user := testenv.UniqueUser(t)
-	e := &sendEnv{ctx: context.Background()}
+	e := &sendEnv{ctx: context.Background(), store: mailrig.EmbeddedStore(t)}
 	if smtpAddr == "" {
+		// The capture server takes the test user's password, as the
+		// provider's submission server would.
+		_, pass := testenv.IMAP(t)
 		e.smtp = startCaptureSMTP(t, pass)
 		smtpAddr = e.smtp.addr
 	}
-	e.acct = &login.Account{Principal: &accounts.Principal{
-		User: &accounts.User{Address: user, IMAP: endpoint(t, imapAddr), SMTP: endpoint(t, smtpAddr),
-			Login: accounts.Login{Mode: accounts.ModeAppPassword}},
-		Upstream: accounts.Credentials{Username: user, Password: pass},
-	}}
-	st, err := state.OpenEmbedded(filepath.Join(t.TempDir(), "s.db"), state.EmbeddedOptions{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	e.store = st
+	e.acct, _ = mailrig.SendAccount(t, smtpAddr)
 	e.folders = folderIDs{}
-	e.sender = New(st, DialSessions{}, e.folders, nil, Options{SMTPTimeout: 5 * time.Second})
+	e.sender = New(e.store, DialSessions{}, e.folders, nil, Options{SMTPTimeout: 5 * time.Second})
 	// The folder IDs, as FolderSync would have given them.
 	e.withIMAP(t, func(s *imap.Session) {
 		fs, err := s.ListFolders(e.ctx)
@@ -246,23 +226,7 @@ func (e *sendEnv) appendOriginal(t *testing.T, msg string) (string, uint32) {
 // mailboxMessages returns every message of a mailbox with its flags.
 func (e *sendEnv) mailboxMessages(t *testing.T, mailbox string) (msgs [][]byte, flags [][]string) {
 	t.Helper()
-	e.withIMAP(t, func(s *imap.Session) {
-		if _, err := s.Select(e.ctx, mailbox, true); err != nil {
-			t.Fatal(err)
-		}
-		infos, err := s.FetchFlags(e.ctx, imap.AllUIDs(), 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, fi := range infos {
-			var b bytes.Buffer
-			if _, err := s.FetchMessage(e.ctx, fi.UID, &b); err != nil {
-				t.Fatal(err)
-			}
-			msgs = append(msgs, b.Bytes())
-			flags = append(flags, fi.Flags)
-		}
-	})
+	e.withIMAP(t, func(s *imap.Session) { msgs, flags = mailrig.Messages(t, s, mailbox) })
 	return msgs, flags
 }
 
