@@ -1,9 +1,10 @@
 // Package mail is the mail engine: Sync of Email collections over the
 // user's IMAP server (as bridge/engine's first source), estimates, moves,
-// item and attachment fetches, drafts at 16.x, Mailbox Search, with the
-// conversions of bridge/mailconv. It depends on the engine, the store and
-// the upstream clients, never on bridge/: the bridge routes to it and adds
-// the hierarchy and the push checks on top.
+// item and attachment fetches, drafts at 16.x, Mailbox Search and the
+// mailbox hierarchy (Hierarchy), with the conversions of bridge/mailconv.
+// It depends on the engine, the store and the upstream clients, never on
+// bridge/: the bridge routes to it, keeps FolderSync's keys over every
+// hierarchy source and adds the push checks on top.
 package mail
 
 import (
@@ -50,8 +51,8 @@ const (
 
 // Engine is the mail engine: Sync of Email collections, estimates, moves
 // and item/attachment fetches on top of the user's IMAP server. It
-// implements activesync.Syncer, Estimator, Mover and ItemFetcher; the
-// bridge's Mail adds the folder commands.
+// implements activesync.Syncer, Estimator, Mover and ItemFetcher, and its
+// Hierarchy is the mailboxes' engine.Hierarchy and engine.FolderTree.
 type Engine struct {
 	store state.Store
 	up    *imappools.Registry
