@@ -81,8 +81,10 @@ func writeUsers(dir string, o Options) error {
 
 // bridgeConfig is the YAML the spawned bridge runs with. The heartbeat
 // range is as wide as the bridge allows, so any --heartbeat fits; the
-// failed-login back-off is off so a provisioning burst is never throttled.
-func bridgeConfig(listen, metricsAddr, dataDir, usersDir, redisURL string, pprof bool) string {
+// failed-login back-off is off so a provisioning burst is never throttled,
+// and the per-user device cap fits the run's devices per user (at 100
+// devices per user the default cap of 20 would evict devices mid-run).
+func bridgeConfig(listen, metricsAddr, dataDir, usersDir, redisURL string, pprof bool, devicesPerUser int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %s\npublic_url: http://%s\n", listen, listen)
 	fmt.Fprintf(&b, "data_dir: %s\nusers_dir: %s\n", dataDir, usersDir)
@@ -91,7 +93,7 @@ func bridgeConfig(listen, metricsAddr, dataDir, usersDir, redisURL string, pprof
 	}
 	b.WriteString("heartbeat: {min: 1s, max: 3540s}\n")
 	b.WriteString("log: {level: warn, format: text}\n")
-	b.WriteString("limits: {max_failed_logins: 0}\n")
+	fmt.Fprintf(&b, "limits: {max_failed_logins: 0, max_devices_per_user: %d}\n", max(20, devicesPerUser))
 	if metricsAddr != "" {
 		if pprof {
 			fmt.Fprintf(&b, "metrics: {listen: %s, pprof: true}\n", metricsAddr)
@@ -120,7 +122,7 @@ func startBridge(ctx context.Context, bin, work string, o Options) (*bridgeProc,
 		}
 	}
 	cfgPath := filepath.Join(work, "idlebridge.yaml")
-	cfg := bridgeConfig(listen, metricsAddr, filepath.Join(work, "data"), usersDir, o.Redis, o.PProf)
+	cfg := bridgeConfig(listen, metricsAddr, filepath.Join(work, "data"), usersDir, o.Redis, o.PProf, (o.Devices+o.Users-1)/o.Users)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
