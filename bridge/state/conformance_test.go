@@ -77,6 +77,7 @@ func runConformance(t *testing.T, h harness) {
 		{"SubmissionRestart", testSubmissionRestart},
 		{"SubmissionConcurrentClaim", testSubmissionConcurrentClaim},
 		{"Watches", testWatches},
+		{"Versions", testVersions},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, h) })

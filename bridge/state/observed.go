@@ -125,3 +125,16 @@ func (o *observed) Watched(ctx context.Context, user string, now time.Time) ([]s
 	fs, err := o.s.Watched(ctx, user, now)
 	return fs, o.check(ctx, "watched", err)
 }
+
+func (o *observed) PutVersion(ctx context.Context, user, ref string, v UpstreamVersion) error {
+	return o.check(ctx, "put_version", o.s.PutVersion(ctx, user, ref, v))
+}
+
+func (o *observed) StaleVersion(ctx context.Context, user, ref string, at time.Time) error {
+	return o.check(ctx, "stale_version", o.s.StaleVersion(ctx, user, ref, at))
+}
+
+func (o *observed) GetVersion(ctx context.Context, user, ref string, now time.Time) (UpstreamVersion, bool, error) {
+	v, ok, err := o.s.GetVersion(ctx, user, ref, now)
+	return v, ok, o.check(ctx, "get_version", err)
+}

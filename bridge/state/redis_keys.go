@@ -11,6 +11,7 @@ import "strings"
 //	ib:{u}:cols:<device>             hash    collection ID -> "<gen>\n<header JSON>"
 //	ib:{u}:snap:<device>:<coll>      hash    server ID -> version
 //	ib:{u}:watch                     hash    instance -> "<until ms>\n<watched folders JSON>"
+//	ib:{u}:upver                     hash    mailbox/collection -> upstream version record (versions.go)
 //	ib:users                         set     users with devices (global index, own slot)
 //
 // Headers live in one hash per device so ListCollections is one HGETALL and

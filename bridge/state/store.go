@@ -98,6 +98,7 @@ type Store interface {
 	Syncs
 	Submissions
 	Watches
+	Versions
 	// Ping reports whether the engine is reachable (readiness checks).
 	Ping(ctx context.Context) error
 	// Close releases the engine; the store is unusable afterwards.
