@@ -67,6 +67,17 @@ type MailboxWatchOptions struct {
 	// Run's goroutine, after the burst of responses that caused them.
 	OnChange    func(mailbox string)
 	OnHierarchy func()
+	// OnStatus, when set, is called just before each OnChange with what
+	// this connection knows of the mailbox now: known is true when its
+	// STATUS items, merged over the connection's responses, hold
+	// UIDVALIDITY, UIDNEXT, MESSAGES and HIGHESTMODSEQ (NOTIFY sends only
+	// the items that changed, over the full STATUS NOTIFY SET asked for at
+	// the start; a poll sends them all); false for an IDLE mailbox's
+	// EXISTS/FETCH/EXPUNGE or a newly covered mailbox. live tells a NOTIFY
+	// connection, which hears of every change as it happens. With NOTIFY
+	// it is also called, before OnReady, for each mailbox NOTIFY SET
+	// reported: OnReady's re-checks may then use it.
+	OnStatus func(mailbox string, st Status, known, live bool)
 }
 
 // NewMailboxWatch makes a watcher; Run connects.
@@ -185,6 +196,55 @@ type changes struct {
 	mailboxes map[string]bool // wire names
 	hierarchy bool
 	overflow  bool // NOTIFICATIONOVERFLOW: the server stopped telling
+	// items are the STATUS items each mailbox (wire name) was last
+	// reported with, merged over the connection's life; a mailbox whose
+	// state an untagged response changed without STATUS is dropped.
+	items map[string]map[string]uint64
+	live  bool // a NOTIFY connection
+}
+
+func newChanges(live bool) *changes {
+	return &changes{mailboxes: map[string]bool{}, items: map[string]map[string]uint64{}, live: live}
+}
+
+// status is what ch knows of a mailbox (wire name).
+func (ch *changes) status(wire string) (Status, bool) {
+	it := ch.items[wire]
+	uv, ok1 := it["UIDVALIDITY"]
+	next, ok2 := it["UIDNEXT"]
+	msgs, ok3 := it["MESSAGES"]
+	ms, ok4 := it["HIGHESTMODSEQ"]
+	if !(ok1 && ok2 && ok3 && ok4) {
+		return Status{}, false
+	}
+	return Status{UIDValidity: uint32(uv), UIDNext: uint32(next), Messages: uint32(msgs), Unseen: uint32(it["UNSEEN"]), HighestModSeq: ms}, true
+}
+
+// mergeStatus records a STATUS response's items.
+func (ch *changes) mergeStatus(st *mailboxStatus) {
+	it := ch.items[st.Mailbox]
+	if it == nil {
+		it = map[string]uint64{}
+		ch.items[st.Mailbox] = it
+	}
+	for k, v := range st.Items {
+		it[k] = v
+	}
+}
+
+// tell reports a changed mailbox: OnStatus with what ch knows of it,
+// then OnChange.
+func (w *MailboxWatch) tell(ch *changes, name, wire string) {
+	if w.opts.OnStatus != nil {
+		st, ok := Status{}, false
+		if ch != nil {
+			st, ok = ch.status(wire)
+		}
+		w.opts.OnStatus(name, st, ok, ch != nil && ch.live)
+	}
+	if w.opts.OnChange != nil {
+		w.opts.OnChange(name)
+	}
 }
 
 func (w *MailboxWatch) announce(ch *changes, watched []string) {
@@ -200,11 +260,11 @@ func (w *MailboxWatch) announce(ch *changes, watched []string) {
 		if err != nil {
 			name = wire // UTF8=ACCEPT servers, or a name we cannot read
 		}
-		if (slices.Contains(watched, name) || strings.EqualFold(name, "INBOX") && slices.ContainsFunc(watched, isInbox)) && w.opts.OnChange != nil {
+		if slices.Contains(watched, name) || strings.EqualFold(name, "INBOX") && slices.ContainsFunc(watched, isInbox) {
 			if strings.EqualFold(name, "INBOX") {
 				name = watched[slices.IndexFunc(watched, isInbox)]
 			}
-			w.opts.OnChange(name)
+			w.tell(ch, name, wire)
 		}
 	}
 	clear(ch.mailboxes)
@@ -223,16 +283,27 @@ func (w *MailboxWatch) runNotify(ctx context.Context, c *watchConn, done func(er
 			return err
 		}
 	}
-	ch := &changes{mailboxes: map[string]bool{}}
+	ch := newChanges(true)
 	c.untagged = func(r response) { w.note(ch, r, "") }
-	err := c.command(ctx, "notify", "NOTIFY SET (personal (MessageNew MessageExpunge FlagChange MailboxName))")
+	// STATUS: the server first reports every mailbox's status (RFC 5465
+	// 3.1), the base the later STATUS responses' changed items merge over.
+	err := c.command(ctx, "notify", "NOTIFY SET STATUS (personal (MessageNew MessageExpunge FlagChange MailboxName))")
 	if isServerError(err) {
 		return fmt.Errorf("%w: %w", errNotifyRefused, err)
 	}
 	if err != nil {
 		return err
 	}
-	// What NOTIFY SET itself brought is the state OnReady stands for.
+	// What NOTIFY SET itself brought is the state OnReady stands for; the
+	// watched mailboxes' statuses are told first, for its re-checks.
+	if w.opts.OnStatus != nil {
+		watched, _ := w.watched()
+		for _, name := range watched {
+			if st, ok := ch.status(encodeMUTF7(name)); ok {
+				w.opts.OnStatus(name, st, true, true)
+			}
+		}
+	}
 	clear(ch.mailboxes)
 	ch.hierarchy = false
 	if w.opts.OnReady != nil {
@@ -289,8 +360,8 @@ func (st *notifyState) step(deadline time.Time) error {
 			// announced once so nothing between its Ping's own check
 			// and now is missed.
 			for _, m := range now {
-				if !slices.Contains(st.watched, m) && w.opts.OnChange != nil {
-					w.opts.OnChange(m)
+				if !slices.Contains(st.watched, m) {
+					w.tell(ch, m, encodeMUTF7(m))
 				}
 			}
 			st.watched = now
@@ -333,12 +404,14 @@ func (w *MailboxWatch) note(ch *changes, r response, selected string) {
 	case "STATUS":
 		if r.status != nil {
 			ch.mailboxes[r.status.Mailbox] = true
+			ch.mergeStatus(r.status)
 		}
 	case "LIST":
 		ch.hierarchy = true
 	case "EXISTS", "EXPUNGE", "FETCH":
 		if selected != "" {
 			ch.mailboxes[selected] = true
+			delete(ch.items, selected)
 		}
 	case "OK", "NO":
 		if r.code == "NOTIFICATIONOVERFLOW" {

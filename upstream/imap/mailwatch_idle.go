@@ -15,7 +15,7 @@ import (
 // HierarchyInterval to LIST, all on the one connection. A server without
 // IDLE gets a NOOP (which brings the primary's news) at the same times.
 func (w *MailboxWatch) runIdle(ctx context.Context, c *watchConn) error {
-	ch := &changes{mailboxes: map[string]bool{}}
+	ch := newChanges(false)
 	var (
 		selected string                           // wire name EXAMINEd, "" if none
 		ready    bool                             // OnReady was called
@@ -33,6 +33,8 @@ func (w *MailboxWatch) runIdle(ctx context.Context, c *watchConn) error {
 				last[r.status.Mailbox] = r.status.Items
 				if ready {
 					ch.mailboxes[r.status.Mailbox] = true
+					delete(ch.items, r.status.Mailbox) // a poll's STATUS is whole
+					ch.mergeStatus(r.status)
 				}
 			}
 		case r.kind == "LIST":
@@ -75,8 +77,8 @@ func (w *MailboxWatch) runIdle(ctx context.Context, c *watchConn) error {
 			}
 			if err == nil {
 				selected = primary
-				if ready && w.opts.OnChange != nil {
-					w.opts.OnChange(watched[0]) // newly covered: re-check once
+				if ready {
+					w.tell(nil, watched[0], selected) // newly covered: re-check once
 				}
 			}
 			clear(ch.mailboxes) // the EXAMINE answer is the state we start from
