@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
@@ -39,18 +38,8 @@ func (m *Mail) hasChanges(ctx context.Context, acct *Account, deviceID, collecti
 }
 
 // mailboxChanged is hasChanges once the collection is known to be mailbox
-// and its header is read.
+// and its header is read: the mail engine compares versions, or asks
+// upstream (bridge/mail's Recheck).
 func (m *Mail) mailboxChanged(ctx context.Context, acct *Account, deviceID, collectionID, mailbox string, col *state.Collection) (bool, error) {
-	opts := activesync.SyncOptions{Class: "Email", FilterType: parseMailMeta(col.Meta).filter, MIMETruncation: -1, Conflict: 1}
-	n, err := m.estimate(ctx, acct, deviceID, collectionID, mailbox, col, col.SyncKey, opts)
-	if err != nil {
-		var e *activesync.Error
-		if errors.As(err, &e) && e.Command {
-			// Invalid key, folder gone: the device learns it on its next
-			// Sync; answering the Ping makes it Sync now.
-			return true, nil
-		}
-		return false, err
-	}
-	return n > 0, nil
+	return m.Recheck(ctx, acct, deviceID, collectionID, mailbox, col, false)
 }

@@ -50,6 +50,10 @@ func (uw *userWatch) startMail(parent context.Context, cfg imap.Config, folders 
 		OnReady:     func(mode string) { p.guard(panicWatcher, log, func() { m.ready(mode) }) },
 		OnChange:    func(mb string) { p.guard(panicWatcher, log, func() { m.changed(mb) }) },
 		OnHierarchy: func() { p.guard(panicWatcher, log, uw.publishHierarchy) },
+		// Recorded before OnChange publishes (push_versions.go).
+		OnStatus: func(mb string, st imap.Status, known, live bool) {
+			p.guard(panicWatcher, log, func() { m.observed(mb, st, known, live) })
+		},
 	})
 	m.set(folders)
 	m.wg.Add(1)

@@ -147,6 +147,9 @@ func (m *Engine) MoveResolved(ctx context.Context, s *imap.Session, user, device
 	if len(infos) == 0 {
 		return activesync.MoveResult{Status: activesync.MoveStatusBadSource}, nil
 	}
+	if err := m.markChanging(ctx, user, src, dst); err != nil {
+		return activesync.MoveResult{}, err
+	}
 	mapped, err := s.Move(ctx, imap.UIDs(uid), dst)
 	if err != nil {
 		if isServerNo(err) {
@@ -273,6 +276,9 @@ func (m *Engine) EmptyMailbox(ctx context.Context, acct *login.Account, deviceID
 	user := acct.Address()
 	err := m.withSession(ctx, acct, "EmptyFolderContents", func(s *imap.Session) error {
 		if _, err := s.Select(ctx, mailbox, false); err != nil {
+			return err
+		}
+		if err := m.markChanging(ctx, user, mailbox); err != nil {
 			return err
 		}
 		if err := s.Expunge(ctx, imap.AllUIDs()); err != nil {

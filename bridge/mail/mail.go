@@ -34,6 +34,9 @@ type Options struct {
 	// convert: outcome SkipRetry (a later Sync tries again) or SkipGivenUp
 	// (after MaxFetchAttempts the device got a placeholder instead).
 	OnSkipped func(outcome string)
+	// OnRecheck, when set, counts a parked device's re-check (Recheck)
+	// by what decided it: RecheckByVersion or RecheckByUpstream.
+	OnRecheck func(by string)
 	// MaxFetchAttempts is how many Syncs try a message that fails to
 	// fetch before it is given up; 0 means 3.
 	MaxFetchAttempts int

@@ -110,6 +110,11 @@ func (j *mailJob) Reset(ctx context.Context) (map[string]string, error) {
 // Apply carries out the device's commands other than Fetch.
 func (j *mailJob) Apply(ctx context.Context, cmds []activesync.SyncCommand) ([]activesync.SyncItemResponse, *state.Delta, error) {
 	res := &activesync.SyncResult{}
+	if edits(cmds) {
+		if err := j.m.markChanging(ctx, j.user, j.mailbox); err != nil {
+			return nil, nil, err
+		}
+	}
 	removed, err := j.deviceCommands(ctx, j.s, cmds, &j.mm, res, j.applied)
 	if err != nil {
 		return nil, nil, j.mailErr(err)
@@ -288,3 +293,13 @@ var (
 	_ engine.Source   = mailSource{}
 	_ engine.Finisher = (*mailJob)(nil)
 )
+
+// edits says whether cmds change the mailbox upstream (anything but Fetch).
+func edits(cmds []activesync.SyncCommand) bool {
+	for _, c := range cmds {
+		if c.Kind != "Fetch" {
+			return true
+		}
+	}
+	return false
+}

@@ -427,6 +427,9 @@ func (s *Sender) saveSentCopy(ctx context.Context, acct *login.Account, msg []by
 				return err
 			}
 		}
+		if err := s.markChanging(ctx, acct.Address(), name); err != nil {
+			return err
+		}
 		_, err = sess.Append(ctx, name, []string{`\Seen`}, time.Time{}, bytes.NewReader(msg), int64(len(msg)))
 		return err
 	})
@@ -441,6 +444,9 @@ func (s *Sender) flagOriginal(ctx context.Context, acct *login.Account, orig *or
 	}
 	return s.withSession(ctx, acct, func(sess *imap.Session) error {
 		if _, err := sess.Select(ctx, orig.mailbox, false); err != nil {
+			return err
+		}
+		if err := s.markChanging(ctx, acct.Address(), orig.mailbox); err != nil {
 			return err
 		}
 		return sess.Store(ctx, imap.UIDs(orig.uid), imap.StoreAdd, []string{flag})
@@ -462,4 +468,12 @@ func (s *Sender) withSession(ctx context.Context, acct *login.Account, fn func(*
 func isServerNo(err error) bool {
 	var se *imap.ServerError
 	return errors.As(err, &se)
+}
+
+// markChanging marks a mailbox's upstream version record stale before
+// the send engine changes the mailbox (the Sent copy, the original's
+// \Answered flag), so no parked device's re-check trusts a record the
+// change outdates (state.Versions; bridge/mail's Recheck).
+func (s *Sender) markChanging(ctx context.Context, user, mailbox string) error {
+	return s.store.StaleVersion(ctx, user, mailbox, time.Now())
 }

@@ -81,7 +81,7 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	br := bridge.New(bridge.Config{
 		Store: store, Auth: auth, Log: log, Upstreams: up, Bus: bus, Leases: leases,
 		MaxDevicesPerUser: cfg.Limits.MaxDevicesPerUser,
-		MailOptions:       mail.Options{OnSkipped: m.SyncSkipped},
+		MailOptions:       mail.Options{OnSkipped: m.SyncSkipped, OnRecheck: m.PushRecheck},
 		PushOptions: bridge.PushOptions{
 			Instance:          instanceName(),
 			NoNotify:          !cfg.Push.Notify,

@@ -41,6 +41,7 @@ type Metrics struct {
 	pushPanics      *prometheus.CounterVec
 	refusedSecrets  prometheus.Counter
 	syncSkipped     *prometheus.CounterVec
+	pushRechecks    *prometheus.CounterVec
 }
 
 // pushBuckets span 1 ms to 60 s: a push on a healthy path takes a few
@@ -110,10 +111,14 @@ func New() *Metrics {
 			Namespace: namespace, Name: "sync_messages_skipped_total",
 			Help: "Messages a Sync could not fetch or convert: retry (a later Sync tries again) or given_up (sent as a placeholder).",
 		}, []string{"outcome"}),
+		pushRechecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "push_rechecks_total",
+			Help: "Re-checks of a parked device's mail folder, by what decided: version (the watcher's recorded upstream version equalled the device's, no upstream I/O) or upstream (asked the provider).",
+		}, []string{"by"}),
 	}
 	m.reg.MustRegister(
 		m.requests, m.requestDuration, m.parkedPings, m.activeWatchers,
-		m.upstreamConns, m.reconnects, m.pushLatency, m.storeErrors, m.logins, m.connsShed, m.pushPanics, m.refusedSecrets, m.syncSkipped,
+		m.upstreamConns, m.reconnects, m.pushLatency, m.storeErrors, m.logins, m.connsShed, m.pushPanics, m.refusedSecrets, m.syncSkipped, m.pushRechecks,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -220,6 +225,20 @@ func (m *Metrics) PushPanic(where string) {
 	if m != nil {
 		m.pushPanics.WithLabelValues(where).Inc()
 	}
+}
+
+// PushRecheck counts a parked device's re-check of a mail folder; by is
+// "version" or "upstream" (bridge/mail's Recheck outcomes).
+func (m *Metrics) PushRecheck(by string) {
+	if m == nil {
+		return
+	}
+	switch by {
+	case "version", "upstream":
+	default:
+		by = "other"
+	}
+	m.pushRechecks.WithLabelValues(by).Inc()
 }
 
 // StoreError counts a failed store operation; op is a fixed name such as

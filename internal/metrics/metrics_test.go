@@ -44,6 +44,10 @@ func TestExposition(t *testing.T) {
 	m.SyncSkipped("retry")
 	m.SyncSkipped("given_up")
 	m.SyncSkipped("alice@example.com")
+	m.PushRecheck("version")
+	m.PushRecheck("version")
+	m.PushRecheck("upstream")
+	m.PushRecheck("alice@example.com")
 
 	text := scrape(t, m)
 	want := []string{
@@ -69,6 +73,9 @@ func TestExposition(t *testing.T) {
 		`idlebridge_sync_messages_skipped_total{outcome="retry"} 1`,
 		`idlebridge_sync_messages_skipped_total{outcome="given_up"} 1`,
 		`idlebridge_sync_messages_skipped_total{outcome="other"} 1`,
+		`idlebridge_push_rechecks_total{by="version"} 2`,
+		`idlebridge_push_rechecks_total{by="upstream"} 1`,
+		`idlebridge_push_rechecks_total{by="other"} 1`,
 		`go_goroutines `,
 	}
 	for _, w := range want {
@@ -114,6 +121,7 @@ func TestNilMetricsIsNoOp(t *testing.T) {
 	m.StoreError("x")
 	m.Login(LoginOK)
 	m.SyncSkipped("retry")
+	m.PushRecheck("version")
 }
 
 // Two instances in one process must not collide (no global registry).
