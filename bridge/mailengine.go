@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"context"
 	"log/slog"
 
 	"github.com/idlebridge/idlebridge/activesync"
@@ -31,15 +30,3 @@ func NewMail(store state.Store, up *imappools.Registry, log *slog.Logger, opts m
 }
 
 var _ activesync.FolderSyncer = (*Mail)(nil)
-
-// Kept for push_check.go, whose re-check path is being reworked on its
-// own branch: its call sites stay as they are until then.
-
-func (m *Mail) estimate(ctx context.Context, acct *Account, deviceID, collectionID, mailbox string, col *state.Collection, syncKey string, opts activesync.SyncOptions) (int, error) {
-	return m.EstimateCollection(ctx, acct, deviceID, collectionID, mailbox, col, syncKey, opts)
-}
-
-// mailMeta is what the push re-check reads of an Email collection's Meta.
-type mailMeta struct{ filter int }
-
-func parseMailMeta(meta map[string]string) mailMeta { return mailMeta{filter: mail.FilterOf(meta)} }

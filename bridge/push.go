@@ -77,7 +77,9 @@ type changeChecker interface {
 	// hasChanges reports whether the next Sync of the device's collection
 	// would carry anything. Changes the device made itself do not count:
 	// the device's snapshot already holds them.
-	hasChanges(ctx context.Context, acct *Account, deviceID, collectionID string) (bool, error)
+	// first says it is the check a Ping makes as it parks (mail trusts
+	// only a NOTIFY watcher's version record then; bridge/mail Recheck).
+	hasChanges(ctx context.Context, acct *Account, deviceID, collectionID string, first bool) (bool, error)
 	// hierarchyChanged reports whether the device's next FolderSync would
 	// carry anything (push_hierarchy.go).
 	hierarchyChanged(ctx context.Context, acct *Account, deviceID string) (bool, error)
@@ -233,7 +235,7 @@ func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, 
 	if err := p.growEntry(ctx, user, order); err != nil {
 		return nil, storeErr(err)
 	}
-	pk := &park{acct: acct, user: user, device: deviceID, folders: order, start: time.Now(), done: done}
+	pk := &park{acct: acct, user: user, device: deviceID, folders: order, start: time.Now(), done: done, first: true}
 	// Registered (and subscribed) before the first check, so a change
 	// between the check and the wait is not lost.
 	if err := p.register(ctx, pk); err != nil {

@@ -16,7 +16,7 @@ import (
 // A collection the device has never synced has no changes for Ping: the
 // device must Sync it first (and some devices Ping folders they never
 // sync; waking them for those would start a loop).
-func (m *Mail) hasChanges(ctx context.Context, acct *Account, deviceID, collectionID string) (bool, error) {
+func (m *Mail) hasChanges(ctx context.Context, acct *Account, deviceID, collectionID string, first bool) (bool, error) {
 	col, err := m.store.GetCollection(ctx, acct.Address(), deviceID, collectionID)
 	if errors.Is(err, state.ErrNotFound) {
 		return false, nil
@@ -34,12 +34,12 @@ func (m *Mail) hasChanges(ctx context.Context, acct *Account, deviceID, collecti
 	if !ok {
 		return true, nil // the folder is gone: the device learns it on its next Sync
 	}
-	return m.mailboxChanged(ctx, acct, deviceID, collectionID, mailbox, col)
+	return m.mailboxChanged(ctx, acct, deviceID, collectionID, mailbox, col, first)
 }
 
 // mailboxChanged is hasChanges once the collection is known to be mailbox
 // and its header is read: the mail engine compares versions, or asks
 // upstream (bridge/mail's Recheck).
-func (m *Mail) mailboxChanged(ctx context.Context, acct *Account, deviceID, collectionID, mailbox string, col *state.Collection) (bool, error) {
-	return m.Recheck(ctx, acct, deviceID, collectionID, mailbox, col, false)
+func (m *Mail) mailboxChanged(ctx context.Context, acct *Account, deviceID, collectionID, mailbox string, col *state.Collection, first bool) (bool, error) {
+	return m.Recheck(ctx, acct, deviceID, collectionID, mailbox, col, first)
 }

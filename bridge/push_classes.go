@@ -31,7 +31,7 @@ func (b *Bridge) refOf(ctx context.Context, user, folderID string) (engine.Ref, 
 // kinds by engine.HasChanges with the class's source (which compares what
 // the class's watcher recorded, without upstream I/O for sources that
 // keep it). A collection the device never synced has none.
-func (b *Bridge) hasChanges(ctx context.Context, acct *Account, deviceID, collectionID string) (bool, error) {
+func (b *Bridge) hasChanges(ctx context.Context, acct *Account, deviceID, collectionID string, first bool) (bool, error) {
 	user := acct.Address()
 	col, err := engine.Header(ctx, b.Store, user, deviceID, collectionID)
 	if err != nil || col == nil || col.SyncKey == "" || col.SyncKey == "0" {
@@ -44,7 +44,7 @@ func (b *Bridge) hasChanges(ctx context.Context, acct *Account, deviceID, collec
 	case !ok:
 		return true, nil // the folder is gone: the device learns it on its next Sync
 	case ref.Kind == engine.KindMail:
-		return b.Mail.mailboxChanged(ctx, acct, deviceID, collectionID, ref.Path, col)
+		return b.Mail.mailboxChanged(ctx, acct, deviceID, collectionID, ref.Path, col, first)
 	}
 	cls := b.classOf(ref.Kind)
 	if cls == nil {

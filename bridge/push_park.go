@@ -39,6 +39,7 @@ type park struct {
 	checking bool      // a re-check runs; changes queue in pending
 	pending  []string  // folders to re-check next
 	wakeAt   time.Time // when the change under check was seen upstream
+	first    bool      // the check on parking has not finished yet
 }
 
 // checkTimeout bounds one re-check of a folder for a parked device.
@@ -228,6 +229,7 @@ func (p *Push) runChecks(pk *park, folders []string) {
 	for {
 		changed := p.checkAll(pk, folders)
 		p.mu.Lock()
+		pk.first = false
 		if pk.finished {
 			p.mu.Unlock()
 			return
@@ -269,6 +271,9 @@ func (p *Push) runChecks(pk *park, folders []string) {
 
 // checkAll returns the folders with changes for the parked device.
 func (p *Push) checkAll(pk *park, ids []string) []string {
+	p.mu.Lock()
+	first := pk.first
+	p.mu.Unlock()
 	var changed []string
 	for _, id := range ids {
 		var ok bool
@@ -281,7 +286,7 @@ func (p *Push) checkAll(pk *park, ids []string) []string {
 			if id == hierarchyCollection {
 				ok, err = p.check.hierarchyChanged(ctx, pk.acct, pk.device)
 			} else {
-				ok, err = p.check.hasChanges(ctx, pk.acct, pk.device, id)
+				ok, err = p.check.hasChanges(ctx, pk.acct, pk.device, id, first)
 			}
 		}) {
 			ok, err = true, nil

@@ -41,3 +41,34 @@ func (m *mailWatch) observed(mailbox string, st imap.Status, known, live bool) {
 		}
 	}
 }
+
+// unlive demotes the watched mailboxes' records from live once the
+// connection that wrote them ended: nothing hears of a change now, so a
+// Ping's first check must not trust them (it asks upstream instead); a
+// woken device may, since the next connection's OnReady re-checks every
+// folder with fresh records. A stale mark stays stale (PutVersion keeps
+// it).
+func (m *mailWatch) unlive() {
+	p, user := m.uw.p, m.uw.user
+	ctx, cancel := context.WithTimeout(context.Background(), versionWriteTimeout)
+	defer cancel()
+	seen := map[string]bool{}
+	for _, id := range m.idsOf("") {
+		m.mu.Lock()
+		mb := m.folders[id]
+		m.mu.Unlock()
+		if seen[mb] {
+			continue
+		}
+		seen[mb] = true
+		v, ok, err := p.store.GetVersion(ctx, user, mb, time.Now())
+		if err == nil && ok && v.Live {
+			v.Live = false
+			err = p.store.PutVersion(ctx, user, mb, v)
+		}
+		if err != nil {
+			// Stale, then: the re-checks ask upstream.
+			_ = p.store.StaleVersion(ctx, user, mb, time.Now())
+		}
+	}
+}

@@ -186,6 +186,7 @@ func (m *mailWatch) begin(ctx context.Context) {
 
 // ended: the connection is gone; reconnect with backoff unless ctx ended.
 func (m *mailWatch) ended(ctx context.Context, err error) {
+	m.unlive() // no connection hears of changes now (push_versions.go)
 	if ctx.Err() != nil {
 		m.finished()
 		return

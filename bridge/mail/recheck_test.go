@@ -147,9 +147,9 @@ func (r *recheckRig) currentKey(folder, device string) string {
 // Each case fails if its path forgot the mark.
 func TestRecheckAfterBridgeChanges(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
+		name      string
 		mailboxes []string
-		do       func(r *recheckRig, ids map[string]string)
+		do        func(r *recheckRig, ids map[string]string)
 	}{
 		{"SyncCommands", []string{"INBOX"}, func(r *recheckRig, ids map[string]string) {
 			inbox := ids["INBOX"]
