@@ -86,6 +86,12 @@ type Report struct {
 	Goroutines            *float64 `json:"goroutines_parked,omitempty"` // from the metrics endpoint, when served
 	UpstreamConns         int      `json:"upstream_connections_parked"`
 	UpstreamConnsMetric   *float64 `json:"upstream_connections_metric,omitempty"`
+	// RechecksByVersion and RechecksByUpstream count the parked devices'
+	// mail re-checks from the first delivery to the end of the run, by
+	// what decided them (idlebridge_push_rechecks_total); nil when the
+	// bridge does not serve the metric.
+	RechecksByVersion  *float64 `json:"rechecks_by_version,omitempty"`
+	RechecksByUpstream *float64 `json:"rechecks_by_upstream,omitempty"`
 	// UpstreamConnsPerInstance splits UpstreamConns by instance (several only).
 	UpstreamConnsPerInstance []int   `json:"upstream_connections_parked_per_instance,omitempty"`
 	IdleSeconds              float64 `json:"idle_measure_seconds,omitempty"`
@@ -160,6 +166,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		row("goroutines / threads (parked)", "%s / %d", g, r.ThreadsParked)
 		row("upstream IMAP connections (parked)", "%d ESTABLISHED (from /proc), %.2f per user", r.UpstreamConns, r.UpstreamPerUser)
+		if r.RechecksByVersion != nil && r.RechecksByUpstream != nil {
+			row("re-checks during deliveries", "%.0f by version / %.0f upstream", *r.RechecksByVersion, *r.RechecksByUpstream)
+		}
 		if len(r.UpstreamConnsPerInstance) > 1 {
 			row("  by instance", "%v", r.UpstreamConnsPerInstance)
 		}

@@ -263,6 +263,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, err
 	}
 	defer dl.close()
+	rechecks := func() map[string]float64 {
+		if !in.scrapable() {
+			return nil
+		}
+		m, err := in.scrape(ctx, rechecksVersion, rechecksUpstream)
+		if err != nil {
+			return nil
+		}
+		return m
+	}
+	rc0 := rechecks()
 	logf("delivering %d messages at %.1f/s", o.Deliveries, o.Rate)
 	dStart := time.Now()
 	dl.run(ctx, func(u int) int { return int(f.ready[u].Load()) })
@@ -281,6 +292,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.RSSEndMiB = mib(rss)
 		}
 	}
+	if rc1 := rechecks(); len(rc1) > 0 {
+		// A bridge without the metric (an older build) has neither; a
+		// label never counted yet is absent, that is 0.
+		v, u := rc1[rechecksVersion]-rc0[rechecksVersion], rc1[rechecksUpstream]-rc0[rechecksUpstream]
+		rep.RechecksByVersion, rep.RechecksByUpstream = &v, &u
+	}
 	rep.Pings, rep.PingErrors, rep.SyncErrors = f.pings.Load(), f.pingErrs.Load(), f.syncErrs.Load()
 	rep.PingOtherStatus = f.pingStatuses()
 	rep.FirstError, _ = f.firstErr.Load().(string)
@@ -293,3 +310,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	logf("done")
 	return rep, ctx.Err()
 }
+
+// The re-check counters' samples (bridge/mail Recheck).
+const (
+	rechecksVersion  = `idlebridge_push_rechecks_total{by="version"}`
+	rechecksUpstream = `idlebridge_push_rechecks_total{by="upstream"}`
+)
