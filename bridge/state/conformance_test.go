@@ -19,6 +19,9 @@ type harness struct {
 	// newEnv prepares empty data for one test; ttl is the device TTL of
 	// every store opened on it (0 = default).
 	newEnv func(t *testing.T, ttl time.Duration) *engineEnv
+	// versionsInMemory: the engine's version records do not outlive the
+	// store value (the embedded engine, embedded_versions.go).
+	versionsInMemory bool
 }
 
 // engineEnv is one test's data and the engine-specific operations on it.

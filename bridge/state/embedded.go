@@ -50,8 +50,9 @@ type EmbeddedOptions struct {
 // collection ID is "" and bbolt refuses empty keys. A Commit touches the
 // header and only the snapshot keys of its delta.
 type Embedded struct {
-	db   *bolt.DB
-	opts EmbeddedOptions
+	db       *bolt.DB
+	opts     EmbeddedOptions
+	versions *memVersions // in memory (embedded_versions.go)
 }
 
 var _ Store = (*Embedded)(nil)
@@ -90,7 +91,7 @@ func OpenEmbedded(path string, opts EmbeddedOptions) (*Embedded, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: init %s: %w", path, err)
 	}
-	return &Embedded{db: db, opts: opts}, nil
+	return &Embedded{db: db, opts: opts, versions: newMemVersions()}, nil
 }
 
 // OpenEmbeddedDir opens the engine file inside dataDir, creating the

@@ -13,7 +13,7 @@ import (
 )
 
 func embeddedHarness() harness {
-	return harness{newEnv: func(t *testing.T, ttl time.Duration) *engineEnv {
+	return harness{versionsInMemory: true, newEnv: func(t *testing.T, ttl time.Duration) *engineEnv {
 		path := filepath.Join(t.TempDir(), EmbeddedFile)
 		return &engineEnv{
 			open: func(t *testing.T) Store {

@@ -26,7 +26,9 @@ import (
 // floor (an observation taken before the change, landing after the mark).
 //
 // Records lapse VersionTTL after they were written (both engines), so a
-// record left by a watcher that stopped long ago is not trusted.
+// record left by a watcher that stopped long ago is not trusted. Redis
+// shares them between instances; the embedded engine keeps them in
+// memory (embedded_versions.go).
 type Versions interface {
 	// PutVersion records v for (user, ref), unless the record is stale
 	// with a floor at or above v.ModSeq. v.At is when it was observed.
