@@ -162,6 +162,10 @@ func (j *syncJob) deleteMessages(ctx context.Context, s *imap.Session, uids []ui
 		}
 		for _, f := range folders {
 			if f.Special == imap.SpecialTrash && f.Name != j.mailbox {
+				// Trash changes too (the folder itself was marked by Apply).
+				if err := j.m.markChanging(ctx, j.user, f.Name); err != nil {
+					return err
+				}
 				_, err := s.Move(ctx, imap.UIDs(uids...), f.Name)
 				return err
 			}

@@ -160,6 +160,15 @@ func TestRecheckAfterBridgeChanges(t *testing.T) {
 				r.t.Fatalf("Sync status %d", res.Status)
 			}
 		}},
+		{"SyncDeleteToTrash", []string{"INBOX", "Trash"}, func(r *recheckRig, ids map[string]string) {
+			inbox := ids["INBOX"]
+			res := r.sync(inbox, r.currentKey(inbox, "a"), syncOpts{device: "a", commands: []activesync.SyncCommand{
+				{Kind: "Delete", ServerID: mailid.Item(inbox, 3)},
+			}})
+			if res.Status != 1 {
+				r.t.Fatalf("Sync status %d", res.Status)
+			}
+		}},
 		{"MoveItems", []string{"INBOX", "Trash"}, func(r *recheckRig, ids map[string]string) {
 			res, err := r.m.MoveItems(testCtx(r.t), r.acct, "a", []activesync.Move{
 				{SrcMsgID: mailid.Item(ids["INBOX"], 2), SrcFldID: ids["INBOX"], DstFldID: ids["Trash"]},
