@@ -72,3 +72,18 @@ func (m *mailWatch) unlive() {
 		}
 	}
 }
+
+// publishUnknown publishes a change of a folder whose new status the
+// watcher does not know (an extra IDLE connection's EXISTS): its record
+// is marked stale first, so the re-checks ask upstream rather than trust
+// a record from an earlier poll.
+func (uw *userWatch) publishUnknown(folderID, mailbox string) {
+	p := uw.p
+	ctx, cancel := context.WithTimeout(p.ctx, versionWriteTimeout)
+	err := p.store.StaleVersion(ctx, uw.user, mailbox, time.Now())
+	cancel()
+	if err != nil && p.ctx.Err() == nil {
+		p.log.Warn("push: marking an upstream version stale failed", "user", uw.user, "mailbox", mailbox, "err", err)
+	}
+	uw.publish(folderID)
+}

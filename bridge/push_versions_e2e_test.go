@@ -1,14 +1,17 @@
 package bridge_test
 
 import (
+	"bytes"
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync/client"
 	"github.com/idlebridge/idlebridge/bridge"
 	"github.com/idlebridge/idlebridge/bridge/mail"
+	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/internal/bridgetest"
 	"github.com/idlebridge/idlebridge/internal/testenv"
 )
@@ -152,5 +155,56 @@ func TestPushWakesWithoutUsableVersion(t *testing.T) {
 	st, _, err := a.Ping(context.Background(), 300, inbox)
 	if err != nil || st != "2" {
 		t.Fatalf("Ping after an unseen change: %v %s, want an immediate 2", err, st)
+	}
+}
+
+// An extra IDLE connection (push.extra_idle_connections, no NOTIFY) hears
+// only EXISTS/FETCH/EXPUNGE, no status, and takes its folder off the
+// STATUS polls: it marks the folder's record stale when it starts and
+// before each publish, so a record an earlier poll left, equal to the
+// device's version, cannot hide a delivery. Fails if the marks are
+// forgotten (the device would sleep through it).
+func TestPushExtraIdleMarksRecordStale(t *testing.T) {
+	var conns atomic.Int32
+	po := bridgetestPushPolled()
+	po.IdleBudget = 1
+	po.OnConn = func(d int) { conns.Add(int32(d)) }
+	e := bridgetest.Start(t, bridgetest.Options{Push: po, MaxDevices: 5})
+	ctx := context.Background()
+	dev := e.Device(t, "phone", "14.1")
+	fs, err := dev.FolderSync(ctx, "0")
+	if err != nil || fs.Status != "1" {
+		t.Fatalf("FolderSync: %v %+v", err, fs)
+	}
+	inbox, _ := client.FolderByType(fs.Add, 2)
+	sent, ok := client.FolderByType(fs.Add, 5)
+	if !ok {
+		t.Fatalf("no Sent in %+v", fs.Add)
+	}
+	for _, f := range []string{inbox.ServerID, sent.ServerID} {
+		if _, _, err := dev.SyncAll(ctx, f, client.SyncOptions{WindowSize: 50}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What an earlier STATUS poll would have recorded: the status the
+	// device synced at.
+	st, err := e.IMAP(t).Status(ctx, "Sent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Store.PutVersion(ctx, e.User, "Sent", state.UpstreamVersion{UIDValidity: st.UIDValidity, UIDNext: st.UIDNext,
+		ModSeq: st.HighestModSeq, Messages: st.Messages, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	res := parkPing(t, e, dev, 300, inbox.ServerID, sent.ServerID)
+	testenv.WaitFor(t, 20*time.Second, "the watcher and the extra IDLE connection", func() bool { return conns.Load() >= 2 })
+	time.Sleep(300 * time.Millisecond) // its IDLE starts
+	msg := bridgetest.Message("to sent", "x")
+	if _, err := e.IMAP(t).Append(ctx, "Sent", nil, time.Now(), bytes.NewReader(msg), int64(len(msg))); err != nil {
+		t.Fatal(err)
+	}
+	r := awaitPing(t, res, 30*time.Second)
+	if r.status != "2" {
+		t.Fatalf("Ping answered %s %v, want 2 for Sent", r.status, r.changed)
 	}
 }

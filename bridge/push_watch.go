@@ -462,8 +462,8 @@ func (uw *userWatch) idleLoop(ctx context.Context, cfg imap.Config, folderID, ma
 				}
 			}
 			failures = 0
-			uw.publish(folderID)
-		}}, func() { uw.publish(folderID) })
+			uw.publishUnknown(folderID, mailbox)
+		}}, func() { uw.publishUnknown(folderID, mailbox) })
 		if ctx.Err() != nil {
 			return
 		}
