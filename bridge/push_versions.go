@@ -25,6 +25,12 @@ func (m *mailWatch) observed(mailbox string, st imap.Status, known, live bool) {
 	ctx, cancel := context.WithTimeout(p.ctx, versionWriteTimeout)
 	defer cancel()
 	now := time.Now()
+	m.mu.Lock()
+	if m.told == nil {
+		m.told = map[string]bool{}
+	}
+	m.told[mailbox] = true
+	m.mu.Unlock()
 	var err error
 	if known && st.HighestModSeq > 0 && st.UIDValidity != 0 {
 		err = p.store.PutVersion(ctx, user, mailbox, state.UpstreamVersion{
@@ -52,15 +58,10 @@ func (m *mailWatch) unlive() {
 	p, user := m.uw.p, m.uw.user
 	ctx, cancel := context.WithTimeout(context.Background(), versionWriteTimeout)
 	defer cancel()
-	seen := map[string]bool{}
-	for _, id := range m.idsOf("") {
-		m.mu.Lock()
-		mb := m.folders[id]
-		m.mu.Unlock()
-		if seen[mb] {
-			continue
-		}
-		seen[mb] = true
+	m.mu.Lock()
+	m.told = nil
+	m.mu.Unlock()
+	for _, mb := range m.mailboxes() {
 		v, ok, err := p.store.GetVersion(ctx, user, mb, time.Now())
 		if err == nil && ok && v.Live {
 			v.Live = false
@@ -86,4 +87,41 @@ func (uw *userWatch) publishUnknown(folderID, mailbox string) {
 		p.log.Warn("push: marking an upstream version stale failed", "user", uw.user, "mailbox", mailbox, "err", err)
 	}
 	uw.publish(folderID)
+}
+
+// mailboxes lists the watched mailboxes once each.
+func (m *mailWatch) mailboxes() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, mb := range m.folders {
+		if !seen[mb] {
+			seen[mb] = true
+			out = append(out, mb)
+		}
+	}
+	return out
+}
+
+// staleUntold runs as a connection becomes ready, before it publishes
+// every folder: a mailbox whose status it did not tell (IDLE mode tells
+// none at the start; NOTIFY SET STATUS tells each) keeps the record of an
+// earlier connection, which a change while no connection watched would
+// have outdated, so it is marked stale and the re-checks ask upstream.
+func (m *mailWatch) staleUntold() {
+	p, user := m.uw.p, m.uw.user
+	ctx, cancel := context.WithTimeout(p.ctx, versionWriteTimeout)
+	defer cancel()
+	m.mu.Lock()
+	told := m.told
+	m.mu.Unlock()
+	for _, mb := range m.mailboxes() {
+		if told[mb] {
+			continue
+		}
+		if err := p.store.StaleVersion(ctx, user, mb, time.Now()); err != nil && p.ctx.Err() == nil {
+			p.log.Warn("push: marking an upstream version stale failed", "user", user, "mailbox", mb, "err", err)
+		}
+	}
 }

@@ -27,6 +27,8 @@ type mailWatch struct {
 	folders map[string]string // folder ID → mailbox
 	retry   *time.Timer       // the reconnect backoff, while it runs
 
+	told map[string]bool // mailboxes whose status this connection recorded (push_versions.go); guarded by mu
+
 	mode atomic.Value // string: the connection's imap.WatchMode*, "" before the first
 	// Touched only by the connection's current goroutine (Start's, the
 	// resumed waits', the backoff timer's; one at a time).
@@ -164,6 +166,7 @@ func (m *mailWatch) ready(mode string) {
 		default:
 		}
 	}
+	m.staleUntold() // what this connection could not tell (push_versions.go)
 	for _, id := range m.idsOf("") {
 		uw.publish(id)
 	}
