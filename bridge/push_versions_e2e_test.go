@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync/client"
-	"github.com/idlebridge/idlebridge/bridge"
 	"github.com/idlebridge/idlebridge/bridge/mail"
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/internal/bridgetest"
@@ -24,9 +23,9 @@ type recheckCounter struct {
 	commands int64
 }
 
-func (c *recheckCounter) options() bridge.MailOptions {
+func (c *recheckCounter) options() mail.Options {
 	c.by = map[string]int{}
-	return bridge.MailOptions{
+	return mail.Options{
 		OnRecheck: func(by string) { c.mu.Lock(); c.by[by]++; c.mu.Unlock() },
 		OnIMAP: func(op string, n int64) {
 			if op == "GetItemEstimate" {
