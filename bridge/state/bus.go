@@ -42,6 +42,19 @@ type Subscription interface {
 	Close() error
 }
 
+// Notifier is a Subscription that calls back when something arrives, so
+// a subscriber with thousands of mostly idle subscriptions (the push hub:
+// one per parked user) needs no goroutine blocked on each Changes
+// channel. Both engines' subscriptions implement it.
+type Notifier interface {
+	// Notify sets f, called after every change or resync signal handed to
+	// the subscription and once after Changes is closed; f must not block
+	// (it schedules a drain of Changes and Resync elsewhere). Notify calls
+	// f once itself, for whatever arrived before it was set. Calls of f
+	// may overlap: the subscriber serialises its drains.
+	Notify(f func())
+}
+
 // Leases make one instance at a time the owner of a named job (a user's
 // upstream watcher). A lease held past its TTL without renewal lapses and
 // another instance may take it.

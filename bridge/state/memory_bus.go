@@ -28,6 +28,26 @@ type localSub struct {
 	stopCtx func() bool // detaches the ctx watcher; guarded by mu
 
 	release func(*localSub) // removes the sub from its bus; set before it is shared
+	notify  func()          // Notifier's callback; guarded by mu
+}
+
+var _ Notifier = (*localSub)(nil)
+
+// Notify sets the callback told of every hand-over (see Notifier).
+func (s *localSub) Notify(f func()) {
+	s.mu.Lock()
+	s.notify = f
+	s.mu.Unlock()
+	f()
+}
+
+// notified returns the callback to call once mu is released. Called with
+// mu held.
+func (s *localSub) notified() func() {
+	if s.notify == nil {
+		return func() {}
+	}
+	return s.notify
 }
 
 func newLocalSub() *localSub {
@@ -56,19 +76,32 @@ func (s *localSub) Resync() <-chan struct{} { return s.resync }
 // change is dropped and the subscriber is told to re-check instead.
 func (s *localSub) deliver(c Change) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return
 	}
 	select {
 	case s.changes <- c:
 	default:
-		s.signalResync()
+		s.pushResync()
 	}
+	f := s.notified()
+	s.mu.Unlock()
+	f()
 }
 
-// signalResync leaves at most one pending signal; more would say nothing new.
+// signalResync tells the subscriber that events may have been lost.
 func (s *localSub) signalResync() {
+	s.mu.Lock()
+	s.pushResync()
+	f := s.notified()
+	s.mu.Unlock()
+	f()
+}
+
+// pushResync leaves at most one pending signal; more would say nothing
+// new. Called with mu held.
+func (s *localSub) pushResync() {
 	select {
 	case s.resync <- struct{}{}:
 	default:
@@ -85,10 +118,12 @@ func (s *localSub) Close() error {
 	s.closed = true
 	close(s.changes)
 	stop := s.stopCtx
+	f := s.notified()
 	s.mu.Unlock()
 	if stop != nil {
 		stop()
 	}
+	f()
 	if s.release != nil {
 		s.release(s)
 	}
