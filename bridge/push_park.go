@@ -20,7 +20,8 @@ type userParks struct {
 	ready chan struct{}    // closed once sub or err is set
 	sub   state.Subscription
 	err   error
-	gone  bool // no longer in Push.byUser: parks must not join it
+	gone  bool   // no longer in Push.byUser: parks must not join it
+	drain serial // reads sub when it calls back (state.Notifier)
 }
 
 // park is one Ping or hanging Sync waiting on this instance.
@@ -116,6 +117,10 @@ func (p *Push) subscribe(up *userParks) {
 		if p.byUser[up.user] == up {
 			delete(p.byUser, up.user)
 		}
+	} else if n, ok := sub.(state.Notifier); ok {
+		// No goroutine waits on the subscription: each delivery kicks a
+		// short-lived one that drains it.
+		n.Notify(func() { up.drain.kick(&p.wg, func() { p.drainSub(up) }) })
 	} else {
 		p.wg.Add(1)
 		go p.dispatch(up)
@@ -124,28 +129,51 @@ func (p *Push) subscribe(up *userParks) {
 }
 
 // dispatch wakes up's parked requests on the user's changes until the
-// subscription ends. A panic while routing an event is recovered and the
-// event counts as lost: every parked request re-checks everything it
-// watches, as after a Resync, so none sleeps through the change.
+// subscription ends, for a bus whose subscriptions cannot call back.
 func (p *Push) dispatch(up *userParks) {
 	defer p.wg.Done()
-	log := p.log.With("user", up.user)
 	for {
 		select {
 		case ch, ok := <-up.sub.Changes():
-			if !ok {
-				p.endUser(up)
+			if !p.route(up, ch, ok) {
 				return
 			}
-			if p.guard(panicDispatch, log, func() { p.onChange(up, ch) }) {
-				p.recheckAll(up)
-			}
 		case <-up.sub.Resync():
-			// Events may have been lost: every parked request re-checks
-			// everything it watches.
 			p.recheckAll(up)
 		}
 	}
+}
+
+// drainSub routes whatever the subscription holds now and returns.
+func (p *Push) drainSub(up *userParks) {
+	for {
+		select {
+		case ch, ok := <-up.sub.Changes():
+			if !p.route(up, ch, ok) {
+				return
+			}
+		case <-up.sub.Resync():
+			p.recheckAll(up)
+		default:
+			return
+		}
+	}
+}
+
+// route wakes up's parked requests on one change, and reports false once
+// the subscription ended (ok false). A panic while routing is recovered
+// and the event counts as lost: every parked request re-checks
+// everything it watches, as after a Resync, so none sleeps through the
+// change.
+func (p *Push) route(up *userParks, ch state.Change, ok bool) bool {
+	if !ok {
+		p.endUser(up)
+		return false
+	}
+	if p.guard(panicDispatch, p.log.With("user", up.user), func() { p.onChange(up, ch) }) {
+		p.recheckAll(up)
+	}
+	return true
 }
 
 // recheckAll queues a re-check of every folder of every parked request
