@@ -97,10 +97,12 @@ type changeChecker interface {
 // is what keeps a device's own changes (and spurious wake-ups) from
 // answering its Ping.
 //
-// A parked request holds no goroutine: a timer ends it, and one
-// dispatcher goroutine per user (with one bus subscription) wakes all of
-// that user's parked requests on this instance. Goroutines exist only
-// while a re-check runs.
+// A parked request holds no goroutine: a timer ends it, and the user's
+// one bus subscription calls back on each event (state.Notifier), which
+// wakes all of that user's parked requests on this instance from a
+// short-lived goroutine. The watch managers are driven by events and one
+// shared tick (push_wheel.go). Goroutines exist only while something
+// runs: a re-check, a manager's pass, an upstream connection's setup.
 type Push struct {
 	bus    state.Bus
 	leases state.Leases
@@ -121,9 +123,10 @@ type Push struct {
 	users   map[string]*userWatch    // by user
 	entries map[string]*watchedEntry // this instance's watched-set entries, by user
 	// renewals are the users whose unchanged entries wait for the
-	// renewer's next batch (push_renew.go); renewing: it runs.
+	// renewer's next batch (push_renew.go); renewRun writes them.
 	renewals map[string]struct{}
-	renewing bool
+	renewRun serial
+	wheeling bool // the shared tick runs (push_wheel.go)
 	closed   bool
 	wg       sync.WaitGroup
 

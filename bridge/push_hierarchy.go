@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
@@ -75,37 +76,79 @@ func (h hierarchies) changed(ctx context.Context, acct *Account, deviceID string
 	return false, nil
 }
 
-// classHierarchyLoop lists the classes' hierarchies (calendars, address
+// classHierarchy lists the classes' hierarchies (calendars, address
 // books) every HierarchyInterval while this instance holds the user's
 // lease, and publishes a hierarchy change when they differ from the
 // previous listing, so a calendar created upstream answers a parked Ping
 // with Status 7 too. The mail folders' list is the watcher connection's
-// (push_watch_mail.go); this loop holds no IMAP connection.
-func (uw *userWatch) classHierarchyLoop(ctx context.Context) {
-	last, seen := "", false
-	for {
-		if pr := uw.classHierarchyPrint(ctx); ctx.Err() == nil && (!seen || pr != last) {
-			if seen {
-				uw.publishHierarchy()
-			}
-			last, seen = pr, true
-		}
-		if !sleepCtx(ctx, uw.p.opts.HierarchyInterval) {
-			return
-		}
-	}
+// (push_watch_mail.go); this holds no IMAP connection, and between
+// listings no goroutine either: a timer starts each one.
+type classHierarchy struct {
+	uw     *userWatch
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the listing that runs or the timer that waits
+
+	mu    sync.Mutex
+	timer *time.Timer
+
+	// Touched only by the listing (one at a time: each schedules the next).
+	last   string
+	seen   bool
+	panics int
 }
 
-// startClassHierarchy runs classHierarchyLoop.
-func (uw *userWatch) startClassHierarchy(parent context.Context) *watchSet {
+// startClassHierarchy lists at once, then every HierarchyInterval.
+func (uw *userWatch) startClassHierarchy(parent context.Context) *classHierarchy {
 	ctx, cancel := context.WithCancel(parent)
-	ws := &watchSet{cancel: cancel}
-	ws.wg.Add(1)
-	go func() {
-		defer ws.wg.Done()
-		uw.p.supervise(ctx, uw.p.log.With("user", uw.user), uw.classHierarchyLoop)
-	}()
-	return ws
+	h := &classHierarchy{uw: uw, ctx: ctx, cancel: cancel}
+	h.schedule(0)
+	return h
+}
+
+func (h *classHierarchy) schedule(d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ctx.Err() != nil {
+		return
+	}
+	h.wg.Add(1)
+	h.timer = time.AfterFunc(d, func() {
+		defer h.wg.Done()
+		h.list()
+	})
+}
+
+// list compares one listing with the previous. A panic is recovered and
+// the listing starts afresh after a backoff (the first listing after it
+// only sets the baseline again).
+func (h *classHierarchy) list() {
+	uw := h.uw
+	next := uw.p.opts.HierarchyInterval
+	if uw.p.guard(panicWatcher, uw.p.log.With("user", uw.user), func() {
+		if pr := uw.classHierarchyPrint(h.ctx); h.ctx.Err() == nil && (!h.seen || pr != h.last) {
+			if h.seen {
+				uw.publishHierarchy()
+			}
+			h.last, h.seen = pr, true
+		}
+	}) {
+		h.seen = false
+		next = backoff(h.panics)
+		h.panics++
+	}
+	h.schedule(next)
+}
+
+// stop ends the listings and returns once none runs.
+func (h *classHierarchy) stop() {
+	h.cancel()
+	h.mu.Lock()
+	if h.timer != nil && h.timer.Stop() {
+		h.wg.Done() // it will not fire
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
 }
 
 func (uw *userWatch) publishHierarchy() {

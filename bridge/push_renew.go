@@ -13,8 +13,8 @@ import (
 // parked user; written one by one that is a store commit (and, on the
 // embedded store, an fdatasync) per user per minute, the bulk of an idle
 // bridge's CPU at thousands of users. So the users' watch loops only
-// queue such renewals, and one goroutine writes all queued ones in a
-// single SetWatchedBatch every renewEvery. A renewal is queued when half
+// queue such renewals, and the hub's shared tick (push_wheel.go) writes
+// all queued ones in a single SetWatchedBatch every renewEvery. A renewal is queued when half
 // of entryTTL is left, so waiting renewEvery more (a third of the lease
 // TTL, an eighth of entryTTL) leaves the entry valid throughout.
 
@@ -32,26 +32,7 @@ func (p *Push) queueRenewal(user string) {
 		p.renewals = map[string]struct{}{}
 	}
 	p.renewals[user] = struct{}{}
-	if !p.renewing {
-		p.renewing = true
-		p.wg.Add(1)
-		go p.renewLoop()
-	}
-}
-
-// renewLoop writes the queued renewals every renewEvery until Close.
-func (p *Push) renewLoop() {
-	defer p.wg.Done()
-	t := time.NewTicker(p.renewEvery())
-	defer t.Stop()
-	for {
-		select {
-		case <-p.ctx.Done():
-			return
-		case <-t.C:
-			p.guard(panicRenew, p.log, p.renewQueued)
-		}
-	}
+	p.startWheel()
 }
 
 // renewQueued writes every queued renewal still wanted in one batch. Each

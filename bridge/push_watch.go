@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"sort"
@@ -22,9 +23,19 @@ import (
 // the operator allows it, up to IdleBudget extra IDLE connections for the
 // folders after the inbox. Connections are the watcher's own, never the
 // sync path's pool.
+//
+// The manager is a state machine, not a loop: step runs one pass (hold
+// the lease, bring the connections in line with the folder set) when
+// something happens — a request's folders or credentials, another
+// instance's watched set, the connection's mode — and on the hub's shared
+// tick (push_wheel.go), then returns. At rest a watched user holds no
+// goroutine.
 type userWatch struct {
 	p    *Push
 	user string
+	// ctx ends at stop (the hub closes); the connections live under it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu         sync.Mutex
 	cfg        imap.Config
@@ -32,9 +43,36 @@ type userWatch struct {
 	refs       map[string]engine.Ref // folder ID → ref, other kinds (their classes' watchers)
 	principal  *accounts.Principal   // the latest request's, for the classes' watchers and hierarchies
 	lastActive time.Time
-	wake       chan struct{} // folder set or credentials changed
-	reread     bool          // another instance's watched set changed
-	cancel     context.CancelFunc
+	reread     bool // another instance's watched set changed
+
+	steps serial // runs step, one pass at a time
+
+	// Guarded by Push.mu.
+	nextTick time.Time // when the shared tick steps it next
+	stopping bool      // going quiet: tearing down, still in Push.users
+	revive   bool      // a request came meanwhile: go on after the teardown
+
+	// Touched only by step (passes never overlap).
+	st       watchState
+	done     bool      // torn down for good
+	panics   int       // recovered panics of the manager so far
+	pausedTo time.Time // after a recovered panic: no pass before then
+}
+
+// watchState is what the manager holds between passes.
+type watchState struct {
+	held    bool
+	token   uint64
+	mail    *mailWatch // the user's watcher connection, while held
+	running *watchSet  // extra IDLE connections (IdleBudget), while held
+	follow  *follower  // while held: other instances' set changes
+	remote  map[string]string
+	remoteR map[string]engine.Ref // folders parked on other instances only
+	classes classWatches          // the classes' watchers, while held
+	// classHier lists the classes' hierarchies (calendars, address
+	// books) every HierarchyInterval, while held and classes exist.
+	classHier *classHierarchy
+	ticks     int
 }
 
 // watchUser makes sure the user has a watch manager on this instance with
@@ -52,22 +90,20 @@ func (p *Push) watchUser(acct *Account, deviceID string, folders map[string]stri
 		return
 	}
 	uw := p.users[acct.Address()]
-	if uw == nil {
+	fresh := uw == nil
+	if fresh {
 		ctx, cancel := context.WithCancel(context.Background())
-		uw = &userWatch{p: p, user: acct.Address(), folders: map[string]string{}, refs: map[string]engine.Ref{}, wake: make(chan struct{}, 1), cancel: cancel}
+		uw = &userWatch{p: p, user: acct.Address(), ctx: ctx, cancel: cancel, folders: map[string]string{}, refs: map[string]engine.Ref{}}
+		uw.nextTick = time.Now().Add(p.opts.LeaseTTL / 3)
 		p.users[uw.user] = uw
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.supervise(ctx, p.log.With("user", uw.user), uw.run)
-			p.mu.Lock()
-			if p.users[uw.user] == uw {
-				delete(p.users, uw.user)
-			}
-			p.mu.Unlock()
-		}()
+		p.startWheel()
+	} else if uw.stopping {
+		uw.revive = true
 	}
 	uw.update(cfg, folders, refs, acct.Principal)
+	if fresh {
+		uw.kick()
+	}
 }
 
 func (uw *userWatch) touch() {
@@ -76,7 +112,14 @@ func (uw *userWatch) touch() {
 	uw.mu.Unlock()
 }
 
-func (uw *userWatch) stop() { uw.cancel() }
+// kick runs a pass of the manager soon (after the one running, if any).
+func (uw *userWatch) kick() { uw.steps.kick(&uw.p.wg, uw.step) }
+
+// stop ends the manager: the next pass tears everything down.
+func (uw *userWatch) stop() {
+	uw.cancel()
+	uw.kick()
+}
 
 func (uw *userWatch) setReread() {
 	uw.mu.Lock()
@@ -115,10 +158,7 @@ func (uw *userWatch) update(cfg imap.Config, folders map[string]string, refs map
 	uw.lastActive = time.Now()
 	uw.mu.Unlock()
 	if changed {
-		select {
-		case uw.wake <- struct{}{}:
-		default:
-		}
+		uw.kick()
 	}
 }
 
@@ -128,210 +168,222 @@ func (uw *userWatch) snapshot() (imap.Config, map[string]string, map[string]engi
 	return uw.cfg, maps.Clone(uw.folders), maps.Clone(uw.refs), uw.principal, uw.lastActive
 }
 
-// active reports whether the user still has reasons to be watched here:
-// a parked request, or a request within ActiveFor.
-func (uw *userWatch) active(last time.Time) bool {
+// goingQuiet reports whether the user has no reason left to be watched
+// here — no parked request, no request within ActiveFor — and if so marks
+// the manager as stopping, in the same critical section as the check, so
+// a request arriving during the teardown revives it (watchUser) rather
+// than updating a manager that no longer runs.
+func (uw *userWatch) goingQuiet(last time.Time) bool {
 	p := uw.p
 	if time.Since(last) < p.opts.ActiveFor {
-		return true
+		return false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.parkedFor(uw.user)
+	if p.parkedFor(uw.user) {
+		return false
+	}
+	uw.stopping = true
+	return true
 }
 
-// run is the manager loop: hold the lease, run the connections for the
-// current folder set, stop when the user goes quiet or the lease is lost.
-// It runs under Push.supervise: after a panic its defers release the lease
-// and stop the connections, and it starts again.
-func (uw *userWatch) run(ctx context.Context) {
+// step is one pass of the manager under a recovery point. After a panic
+// everything it held is torn down (the lease released, the connections
+// stopped) and it starts afresh after a backoff, so a bug hit on every
+// pass does not spin.
+func (uw *userWatch) step() {
 	p := uw.p
-	log := p.log.With("user", uw.user)
-	lease := "watch:" + uw.user
-	var (
-		held    bool
-		token   uint64
-		mail    *mailWatch         // the user's watcher connection, while held
-		running *watchSet          // extra IDLE connections (IdleBudget), while held
-		follow  state.Subscription // while held: other instances' set changes
-		remote  map[string]string  // folders parked on other instances only
-		remoteR map[string]engine.Ref
-		classes classWatches // the classes' watchers, while held
-		// classHier lists the classes' hierarchies (calendars, address
-		// books) every HierarchyInterval, while held and classes exist.
-		classHier *watchSet
-		ticks     int
-	)
-	stopAll := func() {
-		classes.stop()
-		if classHier != nil {
-			classHier.stop()
-			classHier = nil
-		}
-		if running != nil {
-			running.stop()
-			running = nil
-		}
-		if mail != nil {
-			mail.stop()
-			mail = nil
-		}
-		if follow != nil {
-			_ = follow.Close()
-			follow, remote, remoteR = nil, nil, nil
-		}
+	if uw.done {
+		return
 	}
-	defer func() {
-		stopAll()
-		if held {
-			_ = p.leases.Release(context.Background(), lease, p.opts.Instance, token)
-		}
-		// Nothing parked here any more (or the hub stops): drop this
-		// instance's entry now rather than at its deadline.
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := p.syncEntry(sctx, uw.user); err != nil {
-			log.Warn("push: clearing the watched folders failed", "err", err)
-		}
-	}()
-	tick := time.NewTicker(p.opts.LeaseTTL / 3)
-	defer tick.Stop()
-	for ; ; ticks++ {
-		cfg, folders, refs, principal, last := uw.snapshot()
-		if !uw.active(last) {
-			log.Debug("push: user inactive, stopping watchers")
-			return
-		}
-		// This instance's entry follows what is parked here (and is
-		// renewed), whether or not it holds the lease.
-		sctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
-		if err := p.syncEntry(sctx, uw.user); err != nil {
-			log.Warn("push: recording the watched folders failed", "err", err)
-		}
-		cancel()
-		lctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
-		var err error
-		if held {
-			err = p.leases.Renew(lctx, lease, p.opts.Instance, token, p.opts.LeaseTTL)
-			if errors.Is(err, state.ErrNotFound) {
-				// Fenced: another instance took over; stop acting at once.
-				log.Warn("push: watch lease lost; another instance watches this user")
-				held = false
-				stopAll()
-			}
-		} else {
-			var ok bool
-			ok, token, err = p.leases.Acquire(lctx, lease, p.opts.Instance, p.opts.LeaseTTL)
-			if err == nil && ok {
-				held = true
-				log.Info("push: watching upstream", "folders", len(folders))
-			}
-		}
-		cancel()
-		if err != nil && !errors.Is(err, state.ErrNotFound) {
-			log.Warn("push: lease check failed", "err", err)
-		}
-		if held {
-			if follow == nil {
-				var err error
-				if follow, err = uw.followWatched(ctx); err != nil {
-					log.Warn("push: cannot follow other instances' watched folders; re-reading them on ticks", "err", err)
-				}
-				uw.setReread()
-			}
-			// Re-read the union when told, and every few ticks (a lapsed
-			// entry, a lost event).
-			if uw.takeReread() || ticks%3 == 0 {
-				rctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
-				r, rr, err := p.remoteWatched(rctx, uw.user, folders, refs)
-				cancel()
-				if err != nil {
-					log.Warn("push: reading other instances' watched folders failed", "err", err)
-				} else {
-					remote, remoteR = r, rr
-				}
-			}
-			for id, mb := range remote {
-				if _, ok := folders[id]; !ok {
-					folders[id] = mb
-				}
-			}
-			for id, r := range remoteR {
-				if _, ok := refs[id]; !ok {
-					refs[id] = r
-				}
-			}
-			if len(p.classes) > 0 {
-				classes = uw.runClassWatchers(ctx, classes, principal, refs)
-				if classHier == nil {
-					classHier = uw.startClassHierarchy(ctx)
-				}
-			}
-			if mail == nil || !sameUpstream(mail.cfg, cfg) {
-				if mail != nil {
-					mail.stop()
-				}
-				mail = uw.startMail(ctx, cfg, folders)
-			} else {
-				mail.set(folders)
-			}
-			extra := uw.extraIdle(folders, mail.Mode())
-			if running == nil || !sameUpstream(running.cfg, cfg) || !sameFolders(running.folders, extra) {
-				if running != nil {
-					running.stop()
-				}
-				running = uw.start(ctx, cfg, extra)
-			}
-		}
-		switch uw.waitNext(ctx, tick.C, follow) {
-		case waitDone:
-			return
-		case waitFollowEnded:
-			_ = follow.Close()
-			follow = nil // subscribed again on the next pass
-		}
+	log := p.log.With("user", uw.user)
+	if uw.ctx.Err() != nil {
+		uw.teardown(log)
+		uw.finish()
+		return
+	}
+	if time.Now().Before(uw.pausedTo) {
+		return // the shared tick steps it at pausedTo
+	}
+	var quiet bool
+	if p.guard(panicWatcher, log, func() { quiet = uw.pass(log) }) {
+		uw.teardown(log)
+		d := backoff(uw.panics)
+		uw.panics++
+		uw.pausedTo = time.Now().Add(d)
+		p.mu.Lock()
+		uw.nextTick = uw.pausedTo
+		p.mu.Unlock()
+		log.Info("push: restarting a watcher after a panic", "in", d.Round(time.Millisecond))
+		return
+	}
+	if !quiet {
+		return
+	}
+	log.Debug("push: user inactive, stopping watchers")
+	uw.teardown(log)
+	p.mu.Lock()
+	revive := uw.revive
+	uw.stopping, uw.revive = false, false
+	p.mu.Unlock()
+	if revive {
+		uw.kick()
+		return
+	}
+	uw.finish()
+}
+
+// finish drops the manager from the hub for good.
+func (uw *userWatch) finish() {
+	p := uw.p
+	uw.done = true
+	p.mu.Lock()
+	if p.users[uw.user] == uw {
+		delete(p.users, uw.user)
+	}
+	p.mu.Unlock()
+}
+
+// teardown stops everything the manager holds, releases the lease and
+// drops this instance's watched-set entry if nothing is parked here. Each
+// part runs once: the state is cleared as it goes.
+func (uw *userWatch) teardown(log *slog.Logger) {
+	p := uw.p
+	p.guard(panicWatcher, log, func() { uw.stopAll() })
+	if st := &uw.st; st.held {
+		st.held = false
+		_ = p.leases.Release(context.Background(), "watch:"+uw.user, p.opts.Instance, st.token)
+	}
+	uw.st = watchState{}
+	// Nothing parked here any more (or the hub stops): drop this
+	// instance's entry now rather than at its deadline.
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.syncEntry(sctx, uw.user); err != nil {
+		log.Warn("push: clearing the watched folders failed", "err", err)
 	}
 }
 
-// What ended the manager's wait.
-const (
-	waitAgain       = iota // a tick, a wake, another instance's set changed
-	waitDone               // ctx ended
-	waitFollowEnded        // the bus subscription closed
-)
-
-// waitNext waits for the next reason to run the manager loop. Other
-// instances' watched-set changes arrive on follow (the user's bus events,
-// most of them for others); reading them here rather than in a goroutine
-// of their own saves one goroutine per watched user.
-func (uw *userWatch) waitNext(ctx context.Context, tick <-chan time.Time, follow state.Subscription) int {
-	var changes <-chan state.Change
-	var resync <-chan struct{}
-	if follow != nil {
-		changes, resync = follow.Changes(), follow.Resync()
+// stopAll stops the connections and watchers the manager holds.
+func (uw *userWatch) stopAll() {
+	st := &uw.st
+	st.classes.stop()
+	if st.classHier != nil {
+		st.classHier.stop()
+		st.classHier = nil
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			return waitDone
-		case <-tick:
-			return waitAgain
-		case <-uw.wake:
-			return waitAgain
-		case ch, ok := <-changes:
-			if !ok {
-				uw.setReread()
-				return waitFollowEnded
-			}
-			if ch.Collection == watchedCollection {
-				uw.setReread()
-				return waitAgain
-			}
-		case <-resync:
-			uw.setReread()
-			return waitAgain
+	if st.running != nil {
+		st.running.stop()
+		st.running = nil
+	}
+	if st.mail != nil {
+		st.mail.stop()
+		st.mail = nil
+	}
+	if st.follow != nil {
+		st.follow.close()
+		st.follow, st.remote, st.remoteR = nil, nil, nil
+	}
+}
+
+// pass holds the lease and runs the connections for the current folder
+// set; it reports true when the user went quiet (the caller tears down).
+func (uw *userWatch) pass(log *slog.Logger) (quiet bool) {
+	p, st, ctx := uw.p, &uw.st, uw.ctx
+	lease := "watch:" + uw.user
+	defer func() { st.ticks++ }()
+	cfg, folders, refs, principal, last := uw.snapshot()
+	if uw.goingQuiet(last) {
+		return true
+	}
+	// This instance's entry follows what is parked here (and is
+	// renewed), whether or not it holds the lease.
+	sctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
+	if err := p.syncEntry(sctx, uw.user); err != nil {
+		log.Warn("push: recording the watched folders failed", "err", err)
+	}
+	cancel()
+	lctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
+	var err error
+	if st.held {
+		err = p.leases.Renew(lctx, lease, p.opts.Instance, st.token, p.opts.LeaseTTL)
+		if errors.Is(err, state.ErrNotFound) {
+			// Fenced: another instance took over; stop acting at once.
+			log.Warn("push: watch lease lost; another instance watches this user")
+			st.held = false
+			uw.stopAll()
+		}
+	} else {
+		var ok bool
+		var token uint64
+		ok, token, err = p.leases.Acquire(lctx, lease, p.opts.Instance, p.opts.LeaseTTL)
+		if err == nil && ok {
+			st.held, st.token = true, token
+			log.Info("push: watching upstream", "folders", len(folders))
 		}
 	}
+	cancel()
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		log.Warn("push: lease check failed", "err", err)
+	}
+	if !st.held {
+		return false
+	}
+	if st.follow != nil && st.follow.ended.Load() {
+		st.follow.close()
+		st.follow = nil // subscribed again below
+	}
+	if st.follow == nil {
+		var err error
+		if st.follow, err = uw.followWatched(ctx); err != nil {
+			log.Warn("push: cannot follow other instances' watched folders; re-reading them on ticks", "err", err)
+		}
+		uw.setReread()
+	}
+	// Re-read the union when told, and every few ticks (a lapsed
+	// entry, a lost event).
+	if uw.takeReread() || st.ticks%3 == 0 {
+		rctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
+		r, rr, err := p.remoteWatched(rctx, uw.user, folders, refs)
+		cancel()
+		if err != nil {
+			log.Warn("push: reading other instances' watched folders failed", "err", err)
+		} else {
+			st.remote, st.remoteR = r, rr
+		}
+	}
+	for id, mb := range st.remote {
+		if _, ok := folders[id]; !ok {
+			folders[id] = mb
+		}
+	}
+	for id, r := range st.remoteR {
+		if _, ok := refs[id]; !ok {
+			refs[id] = r
+		}
+	}
+	if len(p.classes) > 0 {
+		st.classes = uw.runClassWatchers(ctx, st.classes, principal, refs)
+		if st.classHier == nil {
+			st.classHier = uw.startClassHierarchy(ctx)
+		}
+	}
+	if st.mail == nil || !sameUpstream(st.mail.cfg, cfg) {
+		if st.mail != nil {
+			st.mail.stop()
+		}
+		st.mail = uw.startMail(ctx, cfg, folders)
+	} else {
+		st.mail.set(folders)
+	}
+	extra := uw.extraIdle(folders, st.mail.Mode())
+	if st.running == nil || !sameUpstream(st.running.cfg, cfg) || !sameFolders(st.running.folders, extra) {
+		if st.running != nil {
+			st.running.stop()
+		}
+		st.running = uw.start(ctx, cfg, extra)
+	}
+	return false
 }
 
 // sameUpstream compares what matters of two configs (the TLS config is a

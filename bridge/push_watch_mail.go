@@ -48,7 +48,7 @@ func (uw *userWatch) startMail(parent context.Context, cfg imap.Config, folders 
 		PollInterval:      p.opts.PollInterval,
 		HierarchyInterval: p.opts.HierarchyInterval,
 		// The callbacks run in the watcher's own goroutines, outside
-		// Push.supervise: each has its recovery point.
+		// the manager's pass: each has its recovery point.
 		OnReady:     func(mode string) { p.guard(panicWatcher, log, func() { m.ready(mode) }) },
 		OnChange:    func(mb string) { p.guard(panicWatcher, log, func() { m.changed(mb) }) },
 		OnHierarchy: func() { p.guard(panicWatcher, log, uw.publishHierarchy) },
@@ -161,10 +161,7 @@ func (m *mailWatch) ready(mode string) {
 		m.mode.Store(mode)
 		p.log.Debug("push: upstream watcher mode", "user", uw.user, "mode", mode)
 		// Extra IDLE connections depend on the mode (none with NOTIFY).
-		select {
-		case uw.wake <- struct{}{}:
-		default:
-		}
+		uw.kick()
 	}
 	m.staleUntold() // what this connection could not tell (push_versions.go)
 	for _, id := range m.idsOf("") {

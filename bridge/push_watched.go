@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/idlebridge/idlebridge/bridge/engine"
@@ -180,10 +181,91 @@ func (p *Push) remoteWatched(ctx context.Context, user string, local map[string]
 	return out, refs, nil
 }
 
-// followWatched subscribes the lease holder to the user's bus events:
+// follower is the lease holder's subscription to the user's bus events:
 // another instance's watched set changed, or events were lost, and the
-// union is read again (userWatch.waitNext reads the subscription). It
-// ends with Close.
-func (uw *userWatch) followWatched(ctx context.Context) (state.Subscription, error) {
-	return uw.p.bus.Subscribe(ctx, uw.user)
+// union is read again on the manager's next pass, which it kicks. Most of
+// the user's events are mail changes for the parked requests and are
+// dropped here.
+type follower struct {
+	sub   state.Subscription
+	drain serial
+	ended atomic.Bool // the subscription closed underneath: subscribe anew
+	// stopReader ends the goroutine that reads a subscription which
+	// cannot call back (nil with a state.Notifier).
+	stopReader context.CancelFunc
+}
+
+// followWatched subscribes the lease holder to the user's bus events. It
+// ends with close.
+func (uw *userWatch) followWatched(ctx context.Context) (*follower, error) {
+	sub, err := uw.p.bus.Subscribe(ctx, uw.user)
+	if err != nil {
+		return nil, err
+	}
+	f := &follower{sub: sub}
+	if n, ok := sub.(state.Notifier); ok {
+		n.Notify(func() { f.drain.kick(&uw.p.wg, func() { f.read(uw, false) }) })
+		return f, nil
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	f.stopReader = cancel
+	uw.p.wg.Add(1)
+	go func() {
+		defer uw.p.wg.Done()
+		for rctx.Err() == nil && f.read(uw, true) {
+		}
+	}()
+	return f, nil
+}
+
+// read takes what the subscription holds (waiting for the next when
+// block) and reports whether the subscription goes on.
+func (f *follower) read(uw *userWatch, block bool) bool {
+	if block {
+		select {
+		case ch, ok := <-f.sub.Changes():
+			return f.take(uw, ch, ok)
+		case <-f.sub.Resync():
+			uw.setReread()
+			uw.kick()
+			return true
+		}
+	}
+	for {
+		select {
+		case ch, ok := <-f.sub.Changes():
+			if !f.take(uw, ch, ok) {
+				return false
+			}
+		case <-f.sub.Resync():
+			uw.setReread()
+			uw.kick()
+		default:
+			return true
+		}
+	}
+}
+
+// take handles one event; false once the subscription ended.
+func (f *follower) take(uw *userWatch, ch state.Change, ok bool) bool {
+	if !ok {
+		if !f.ended.Swap(true) {
+			uw.setReread()
+			uw.kick()
+		}
+		return false
+	}
+	if ch.Collection == watchedCollection {
+		uw.setReread()
+		uw.kick()
+	}
+	return true
+}
+
+func (f *follower) close() {
+	if f.stopReader != nil {
+		f.stopReader()
+	}
+	f.ended.Store(true)
+	_ = f.sub.Close()
 }

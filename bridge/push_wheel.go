@@ -1,0 +1,73 @@
+package bridge
+
+import "time"
+
+// The hub's one clock. Each watched user's manager used to sleep on a
+// ticker of its own (a goroutine per user, woken every LeaseTTL/3 to renew
+// its lease and entry); now one goroutine per hub ticks every wheelEvery
+// and steps the managers whose time has come, each LeaseTTL/3 after its
+// previous tick. Users keep the phase they arrived with, so the passes
+// (lease renewals, entry renewals queued for the batch, the idle check)
+// spread over the period instead of arriving together. The same clock
+// writes the queued entry renewals in one batch every renewEvery
+// (push_renew.go). It stops when nothing is left to tick for.
+
+// wheelEvery is the shared tick: fine enough that a user is stepped
+// within a thirtieth of the lease TTL of its due time.
+func (p *Push) wheelEvery() time.Duration {
+	return min(max(p.opts.LeaseTTL/30, 10*time.Millisecond), time.Second)
+}
+
+// startWheel starts the shared tick unless it runs. Called with p.mu held.
+func (p *Push) startWheel() {
+	if p.wheeling || p.closed {
+		return
+	}
+	p.wheeling = true
+	p.wg.Add(1)
+	go p.wheel()
+}
+
+func (p *Push) wheel() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.wheelEvery())
+	defer t.Stop()
+	nextRenew := time.Now().Add(p.renewEvery())
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case now := <-t.C:
+			if !p.stepDue(now) {
+				return
+			}
+			if !now.Before(nextRenew) {
+				nextRenew = now.Add(p.renewEvery())
+				p.renewRun.kick(&p.wg, func() { p.guard(panicRenew, p.log, p.renewQueued) })
+			}
+		}
+	}
+}
+
+// stepDue kicks the managers due at now. It reports false (and the wheel
+// stops) when no manager and no queued renewal is left.
+func (p *Push) stepDue(now time.Time) bool {
+	p.mu.Lock()
+	if len(p.users) == 0 && len(p.renewals) == 0 {
+		p.wheeling = false
+		p.mu.Unlock()
+		return false
+	}
+	var due []*userWatch
+	for _, uw := range p.users {
+		if !now.Before(uw.nextTick) {
+			uw.nextTick = now.Add(p.opts.LeaseTTL / 3)
+			due = append(due, uw)
+		}
+	}
+	p.mu.Unlock()
+	for _, uw := range due {
+		uw.kick()
+	}
+	return true
+}
