@@ -22,6 +22,7 @@ import (
 	"github.com/idlebridge/idlebridge/bridge/state"
 	"github.com/idlebridge/idlebridge/internal/httpserve"
 	"github.com/idlebridge/idlebridge/internal/metrics"
+	"github.com/idlebridge/idlebridge/internal/quietmem"
 )
 
 func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
@@ -74,7 +75,15 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	auth := accounts.NewAuthenticator(dir, bridge.IMAPLoginChecker{}, cfg.Auth.PassthroughCacheTTL, time.Now)
 
-	up := imappools.New(imappools.Options{SessionIdle: cfg.Upstream.SessionIdle, OnConn: m.UpstreamConns, OnRefused: m.StoredSecretRefused}, log)
+	// The heap the set-up burst leaves free goes back to the OS once
+	// nothing parks and no upstream session opens or closes for a while.
+	quiet := quietmem.New(quietBeforeReturn, log, m.MemoryReturned)
+	defer quiet.Stop()
+	upstreamConns := func(delta int) {
+		m.UpstreamConns(delta)
+		quiet.Touch()
+	}
+	up := imappools.New(imappools.Options{SessionIdle: cfg.Upstream.SessionIdle, OnConn: upstreamConns, OnRefused: m.StoredSecretRefused}, log)
 	defer up.Close()
 	// The embedded engine's file lock keeps every other process out, so a
 	// send record left by another process is a crash leftover.
@@ -89,12 +98,17 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 			ActiveFor:         cfg.Push.ActiveFor,
 			PollInterval:      cfg.Push.MailPollInterval,
 			HierarchyInterval: cfg.Push.HierarchyInterval,
-			OnParked:          m.PingParked,
-			OnWatcher:         m.WatcherActive,
-			OnWake:            m.PushLatency,
-			OnReconnect:       m.UpstreamReconnect,
-			OnConn:            m.UpstreamConns,
-			OnPanic:           m.PushPanic,
+			OnParked: func(delta int) {
+				m.PingParked(delta)
+				if delta > 0 {
+					quiet.Touch()
+				}
+			},
+			OnWatcher:   m.WatcherActive,
+			OnWake:      m.PushLatency,
+			OnReconnect: m.UpstreamReconnect,
+			OnConn:      upstreamConns,
+			OnPanic:     m.PushPanic,
 		},
 		SenderOptions: send.Options{SoleInstance: rdb == nil},
 		Classes:       davClasses(cfg.DAV, store, log),
@@ -216,3 +230,8 @@ func instanceName() string {
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }
+
+// quietBeforeReturn is how long nothing may park and no upstream session
+// open or close before the free heap goes back to the OS (quietmem): a few
+// seconds is past any burst's tail, and at rest it runs once.
+const quietBeforeReturn = 5 * time.Second

@@ -42,6 +42,7 @@ type Metrics struct {
 	refusedSecrets  prometheus.Counter
 	syncSkipped     *prometheus.CounterVec
 	pushRechecks    *prometheus.CounterVec
+	memoryReturned  prometheus.Counter
 }
 
 // pushBuckets span 1 ms to 60 s: a push on a healthy path takes a few
@@ -115,10 +116,15 @@ func New() *Metrics {
 			Namespace: namespace, Name: "push_rechecks_total",
 			Help: "Re-checks of a parked device's mail folder, by what decided: version (the watcher's recorded upstream version equalled the device's, no upstream I/O) or upstream (asked the provider).",
 		}, []string{"by"}),
+		memoryReturned: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "memory_returned_total",
+			Help: "Times the heap left free by a burst (devices parking, sessions closing) was returned to the OS after a quiet period.",
+		}),
 	}
 	m.reg.MustRegister(
 		m.requests, m.requestDuration, m.parkedPings, m.activeWatchers,
 		m.upstreamConns, m.reconnects, m.pushLatency, m.storeErrors, m.logins, m.connsShed, m.pushPanics, m.refusedSecrets, m.syncSkipped, m.pushRechecks,
+		m.memoryReturned,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -239,6 +245,13 @@ func (m *Metrics) PushRecheck(by string) {
 		by = "other"
 	}
 	m.pushRechecks.WithLabelValues(by).Inc()
+}
+
+// MemoryReturned counts one return of free heap to the OS (quietmem).
+func (m *Metrics) MemoryReturned() {
+	if m != nil {
+		m.memoryReturned.Inc()
+	}
 }
 
 // StoreError counts a failed store operation; op is a fixed name such as
