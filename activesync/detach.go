@@ -113,7 +113,12 @@ func (c *call) detach(pw *pingWait, stop func(), then func(changed []string, err
 		conn = &prefixedConn{Conn: conn, r: io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)}
 	}
 	dr := &detachedResponse{conn: conn, close: c.r.Close, resume: c.s.Resume}
-	c.w, c.r = dr, nil
+	// Nothing of net/http may stay reachable from the parked call: the
+	// body deadline's ResponseController holds net/http's response, and
+	// through it the connection's read and write buffers and the request
+	// (~10 KiB per parked device). The body is read and its deadline
+	// cleared by now.
+	c.w, c.r, c.bodyDL = dr, nil, nil
 	c.s.detached.Add(1)
 	unwatch := func() {}
 	pw.then = func(changed []string, err error) {

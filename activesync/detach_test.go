@@ -392,3 +392,42 @@ func TestHangingSyncWaitsDetachedAndResyncsWhenWoken(t *testing.T) {
 		t.Fatalf("%d connections, want 1", n)
 	}
 }
+
+// TestParkedPingReleasesTheHTTPRequest: once a Ping is parked off its
+// handler nothing of net/http's request stays reachable — the request,
+// its response and the connection's buffers are ~10 KiB per parked device,
+// thousands at once.
+func TestParkedPingReleasesTheHTTPRequest(t *testing.T) {
+	ctx := context.Background()
+	p := newHeldPinger()
+	var released atomic.Int32
+	s := &activesync.Server{Backend: p, Log: slog.New(slog.DiscardHandler)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := httpserve.NewResumeListener(ln)
+	s.Resume = rl.Resume
+	h := s.Handler()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("Cmd") == "Ping" {
+			runtime.AddCleanup(r, func(int) { released.Add(1) }, 0)
+		}
+		h.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(rl) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	c := provisioned(t, "http://"+ln.Addr().String())
+
+	res := pingAsync(c, ctx, "5")
+	done := p.next(t)
+	testenv.WaitFor(t, 5*time.Second, "the parked Ping to leave its handler", func() bool { return serverConnGoroutines() == 0 })
+	testenv.WaitFor(t, 10*time.Second, "the parked Ping's http.Request to be collected", func() bool {
+		runtime.GC()
+		return released.Load() == 1
+	})
+	done([]string{"5"}, nil)
+	if r := <-res; r.err != nil || r.status != "2" {
+		t.Fatalf("woken Ping: %+v", r)
+	}
+}
