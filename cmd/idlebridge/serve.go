@@ -77,7 +77,16 @@ func cmdServe(ctx context.Context, args []string, logOut io.Writer) error {
 
 	// The heap the set-up burst leaves free goes back to the OS once
 	// nothing parks and no upstream session opens or closes for a while.
-	quiet := quietmem.New(quietBeforeReturn, log, m.MemoryReturned)
+	// The embedded store's mapped file pages go too: the burst read them
+	// all, a parked user needs almost none (state.Embedded.DropMappedPages).
+	quiet := quietmem.New(quietBeforeReturn, log, func() {
+		m.MemoryReturned()
+		if d, ok := engineStore.(interface{ DropMappedPages() error }); ok {
+			if err := d.DropMappedPages(); err != nil {
+				log.Warn("cannot drop the store's mapped pages", "err", err)
+			}
+		}
+	})
 	defer quiet.Stop()
 	upstreamConns := func(delta int) {
 		m.UpstreamConns(delta)
