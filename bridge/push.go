@@ -244,7 +244,7 @@ func (p *Push) Ping(ctx context.Context, a activesync.Account, deviceID string, 
 	if err := p.register(ctx, pk); err != nil {
 		return nil, err
 	}
-	// A tick of the watch loop may have shrunk the entry between the
+	// A pass of the watch manager may have shrunk the entry between the
 	// first write and the registration; usually a no-op.
 	if err := p.growEntry(ctx, user, order); err != nil {
 		p.log.Warn("push: recording the watched folders failed", "user", user, "device", deviceID, "err", err)

@@ -6,10 +6,10 @@ import (
 	"runtime/debug"
 )
 
-// The push hub's long-lived goroutines (the user's dispatcher, the
-// re-check queue, the upstream watchers) serve every parked request of
-// the instance: a panic in one of them, without a recovery point, ends the
-// process and with it every parked Ping. Each gets the same treatment as a
+// The push hub's work outside requests (routing a user's bus events, the
+// re-check queue, the watch managers' passes, the upstream watchers)
+// serves every parked request of the instance: a panic there, without a
+// recovery point, ends the process and with it every parked Ping. Each gets the same treatment as a
 // request on the front (activesync.Server.run): the panic is logged with
 // its stack, counted (OnPanic, label = where), and the work goes on in the
 // most conservative way for that place — see the callers.
@@ -43,7 +43,8 @@ func (p *Push) guard(where string, log *slog.Logger, f func()) (panicked bool) {
 
 // supervise runs loop until it returns without panicking or ctx ends;
 // after a panic it starts loop again after a backoff, so a bug hit on
-// every run does not spin.
+// every run does not spin. (The watch managers, which are not loops,
+// recover the same way in userWatch.step.)
 func (p *Push) supervise(ctx context.Context, log *slog.Logger, loop func(ctx context.Context)) {
 	for n := 0; ctx.Err() == nil; n++ {
 		if !p.guard(panicWatcher, log, func() { loop(ctx) }) {

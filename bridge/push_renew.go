@@ -12,7 +12,7 @@ import (
 // not change only needs its deadline pushed out, about once a minute per
 // parked user; written one by one that is a store commit (and, on the
 // embedded store, an fdatasync) per user per minute, the bulk of an idle
-// bridge's CPU at thousands of users. So the users' watch loops only
+// bridge's CPU at thousands of users. So the users' watch managers only
 // queue such renewals, and the hub's shared tick (push_wheel.go) writes
 // all queued ones in a single SetWatchedBatch every renewEvery. A renewal is queued when half
 // of entryTTL is left, so waiting renewEvery more (a third of the lease
@@ -72,7 +72,7 @@ func (p *Push) renewQueued() {
 		local := p.localWatched(u)
 		p.mu.Unlock()
 		if len(local) == 0 || !slices.Equal(local, e.written) || time.Until(e.until) > p.entryTTL()/2 {
-			// Changed or renewed since: the watch loop writes it itself.
+			// Changed or renewed since: the watch manager writes it itself.
 			e.mu.Unlock()
 			continue
 		}

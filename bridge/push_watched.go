@@ -21,7 +21,7 @@ import (
 // that dies stops renewing, and its entry lapses.
 //
 // Growing is immediate (a Ping waits on it); shrinking waits for the next
-// tick of the user's watch loop, so a device that Pings again right after
+// pass of the user's watch manager, so a device that Pings again right after
 // its answer costs no store write: watching a folder a little too long is
 // harmless, not watching one a device waits on is lost mail.
 
