@@ -96,59 +96,86 @@ func (m *Engine) planMail(ctx context.Context, s *imap.Session, in planInput) (*
 // those entries of the snapshot. ok is false when MESSAGES says something
 // was expunged, which only a full comparison can place.
 func (m *Engine) planIncremental(ctx context.Context, s *imap.Session, in planInput, st imap.Status, since time.Time) (*mailPlan, bool, error) {
-	infos, err := s.FetchFlags(ctx, imap.AllUIDs(), in.meta.modSeq)
+	d, ok, err := fetchIncremental(ctx, s, in.meta, st, since)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	p, err := m.applyIncremental(ctx, in, d)
+	return p, err == nil, err
+}
+
+// incremental is the upstream half of an incremental plan: what moved in
+// the mailbox since a basis, the same for every device holding that basis
+// with that filter (recheck_shared.go shares it between them).
+type incremental struct {
+	st    imap.Status
+	fresh []imap.FlagInfo // above the basis UIDNEXT, in the filter window, sorted
+	old   []imap.FlagInfo // at or below it, flags changed since the basis MODSEQ
+}
+
+// fetchIncremental asks the provider what moved since basis (the mailbox
+// selected, st its SELECT). ok is false when MESSAGES says something was
+// expunged.
+func fetchIncremental(ctx context.Context, s *imap.Session, basis mailMeta, st imap.Status, since time.Time) (*incremental, bool, error) {
+	infos, err := s.FetchFlags(ctx, imap.AllUIDs(), basis.modSeq)
 	if err != nil {
 		return nil, false, err
 	}
-	var fresh, old []imap.FlagInfo
+	d := &incremental{st: st}
 	for _, f := range infos {
 		switch {
 		case f.UID >= st.UIDNext:
 			// Arrived after our SELECT: the next pass takes it.
-		case f.UID >= in.meta.uidNext:
-			fresh = append(fresh, f)
+		case f.UID >= basis.uidNext:
+			d.fresh = append(d.fresh, f)
 		default:
-			old = append(old, f)
+			d.old = append(d.old, f)
 		}
 	}
-	if st.Messages != in.meta.messages+uint32(len(fresh)) {
+	if st.Messages != basis.messages+uint32(len(d.fresh)) {
 		return nil, false, nil
 	}
-	ids := make([]string, 0, len(infos))
-	for _, f := range fresh {
-		ids = append(ids, mailid.Item(in.folderID, f.UID))
-	}
-	for _, f := range old {
-		ids = append(ids, mailid.Item(in.folderID, f.UID))
-	}
-	view, err := m.partialView(ctx, in, ids)
-	if err != nil {
-		return nil, false, err
-	}
-	if !since.IsZero() && len(fresh) > 0 {
+	if !since.IsZero() && len(d.fresh) > 0 {
 		// Only the new arrivals' range: on a big folder the answer stays
 		// a few UIDs instead of the whole filter window. fresh is sorted.
-		inWin, err := s.SearchUIDRange(ctx, fresh[0].UID, fresh[len(fresh)-1].UID, since)
+		inWin, err := s.SearchUIDRange(ctx, d.fresh[0].UID, d.fresh[len(d.fresh)-1].UID, since)
 		if err != nil {
 			return nil, false, err
 		}
-		fresh = slices.DeleteFunc(fresh, func(f imap.FlagInfo) bool {
+		d.fresh = slices.DeleteFunc(d.fresh, func(f imap.FlagInfo) bool {
 			_, found := slices.BinarySearch(inWin, f.UID)
 			return !found
 		})
 	}
-	p := &mailPlan{st: st, basis: in.meta.modSeq}
-	for _, f := range old {
+	return d, true, nil
+}
+
+// applyIncremental is the device's half: d against the device's own
+// snapshot, so its own changes are no news to it (no echo).
+func (m *Engine) applyIncremental(ctx context.Context, in planInput, d *incremental) (*mailPlan, error) {
+	ids := make([]string, 0, len(d.fresh)+len(d.old))
+	for _, f := range d.fresh {
+		ids = append(ids, mailid.Item(in.folderID, f.UID))
+	}
+	for _, f := range d.old {
+		ids = append(ids, mailid.Item(in.folderID, f.UID))
+	}
+	view, err := m.partialView(ctx, in, ids)
+	if err != nil {
+		return nil, err
+	}
+	p := &mailPlan{st: d.st, basis: in.meta.modSeq}
+	for _, f := range d.old {
 		if sig, ok := view[mailid.Item(in.folderID, f.UID)]; ok && sig != flagSignature(f.Flags) {
 			p.changes = append(p.changes, flagChange{uid: f.UID, flags: f.Flags})
 		}
 	}
-	for i := len(fresh) - 1; i >= 0; i-- {
-		if _, ok := view[mailid.Item(in.folderID, fresh[i].UID)]; !ok {
-			p.adds = append(p.adds, fresh[i].UID)
+	for i := len(d.fresh) - 1; i >= 0; i-- {
+		if _, ok := view[mailid.Item(in.folderID, d.fresh[i].UID)]; !ok {
+			p.adds = append(p.adds, d.fresh[i].UID)
 		}
 	}
-	return p, true, nil
+	return p, nil
 }
 
 // planWindow compares the whole filter window with the device's snapshot:
