@@ -41,7 +41,7 @@ func (c *recheckCounter) options() mail.Options {
 func (c *recheckCounter) take() (version, upstream int, commands int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	version, upstream, commands = c.by[mail.RecheckByVersion], c.by[mail.RecheckByUpstream], c.commands
+	version, upstream, commands = c.by[mail.RecheckByVersion], c.by[mail.RecheckByUpstream]+c.by[mail.RecheckByShared], c.commands
 	c.by, c.commands = map[string]int{}, 0
 	return
 }

@@ -35,7 +35,7 @@ type Options struct {
 	// (after MaxFetchAttempts the device got a placeholder instead).
 	OnSkipped func(outcome string)
 	// OnRecheck, when set, counts a parked device's re-check (Recheck)
-	// by what decided it: RecheckByVersion or RecheckByUpstream.
+	// by what decided it: RecheckByVersion, RecheckByUpstream or RecheckByShared.
 	OnRecheck func(by string)
 	// MaxFetchAttempts is how many Syncs try a message that fails to
 	// fetch before it is given up; 0 means 3.
@@ -64,6 +64,8 @@ type Engine struct {
 	// onCancel is told of each meeting CANCEL a Sync sends to a device
 	// (the bridge's Meetings, SetOnCancel); nil: nobody is.
 	onCancel func(ctx context.Context, acct *login.Account, m *imip.Meeting)
+	// shared coalesces the woken devices' re-checks (recheck_shared.go).
+	shared sharedRechecks
 }
 
 // New returns the mail engine. log may be nil.

@@ -48,6 +48,12 @@ func (m *Engine) Recheck(ctx context.Context, acct *login.Account, deviceID, col
 			m.rechecked(RecheckByVersion)
 			return false, nil
 		}
+		if ok && !first {
+			n, used, err := m.recheckShared(ctx, acct, deviceID, collectionID, mailbox, col, mm, v)
+			if err != nil || used {
+				return n > 0, err
+			}
+		}
 	}
 	m.rechecked(RecheckByUpstream)
 	opts := activesync.SyncOptions{Class: "Email", FilterType: mm.filter, MIMETruncation: -1, Conflict: 1}
@@ -77,7 +83,9 @@ func (m *Engine) rechecked(by string) {
 // watcher's next observation. A store failure fails the operation: going
 // on unmarked could hide the change from the user's other devices.
 func (m *Engine) markChanging(ctx context.Context, user string, mailboxes ...string) error {
-	return MarkChanging(ctx, m.store, user, mailboxes...)
+	err := MarkChanging(ctx, m.store, user, mailboxes...)
+	m.shared.forget(user, mailboxes)
+	return err
 }
 
 // MarkChanging is markChanging for callers outside the engine that change

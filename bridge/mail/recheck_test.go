@@ -58,7 +58,7 @@ func (r *recheckRig) recheck(folder, mailbox, device string, first bool) (bool, 
 		r.t.Fatal(err)
 	}
 	r.mu.Lock()
-	before := map[string]int{RecheckByVersion: r.by[RecheckByVersion], RecheckByUpstream: r.by[RecheckByUpstream]}
+	before := map[string]int{RecheckByVersion: r.by[RecheckByVersion], RecheckByUpstream: r.by[RecheckByUpstream], RecheckByShared: r.by[RecheckByShared]}
 	r.mu.Unlock()
 	r.mailRig.mu.Lock()
 	cmds := r.total
@@ -69,7 +69,7 @@ func (r *recheckRig) recheck(folder, mailbox, device string, first bool) (bool, 
 	}
 	r.mu.Lock()
 	by := ""
-	for _, k := range []string{RecheckByVersion, RecheckByUpstream} {
+	for _, k := range []string{RecheckByVersion, RecheckByUpstream, RecheckByShared} {
 		if r.by[k] != before[k] {
 			by = k
 		}
@@ -87,8 +87,8 @@ func (r *recheckRig) wantRecheck(folder, mailbox, device string, first, wantChan
 	if changed != wantChanged || by != wantBy {
 		r.t.Fatalf("Recheck of %s for %s (first %v): changed %v by %s, want %v by %s", mailbox, device, first, changed, by, wantChanged, wantBy)
 	}
-	if by == RecheckByVersion && cmds != 0 {
-		r.t.Fatalf("Recheck by version cost %d IMAP commands, want 0", cmds)
+	if (by == RecheckByVersion || by == RecheckByShared) && cmds != 0 {
+		r.t.Fatalf("Recheck by %s cost %d IMAP commands, want 0", by, cmds)
 	}
 }
 
@@ -108,11 +108,12 @@ func TestRecheckByVersion(t *testing.T) {
 	r.wantRecheck(inbox, "INBOX", "a", false, false, RecheckByVersion)
 	r.wantRecheck(inbox, "INBOX", "b", true, false, RecheckByVersion)
 
-	// A delivery the watcher recorded: both devices go upstream and see it.
+	// A delivery the watcher recorded: a goes upstream and sees it, b
+	// (same version, same record) is answered from a's fetch.
 	r.appendMsg("INBOX", message("new", "x"), time.Time{})
 	r.observe("INBOX", true)
 	r.wantRecheck(inbox, "INBOX", "a", false, true, RecheckByUpstream)
-	r.wantRecheck(inbox, "INBOX", "b", false, true, RecheckByUpstream)
+	r.wantRecheck(inbox, "INBOX", "b", false, true, RecheckByShared)
 	// a catches up: its version is the record's again.
 	r.drain(inbox, r.currentKey(inbox, "a"), syncOpts{device: "a"})
 	r.wantRecheck(inbox, "INBOX", "a", false, false, RecheckByVersion)

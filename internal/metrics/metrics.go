@@ -240,7 +240,7 @@ func (m *Metrics) PushRecheck(by string) {
 		return
 	}
 	switch by {
-	case "version", "upstream":
+	case "version", "upstream", "shared":
 	default:
 		by = "other"
 	}
