@@ -23,6 +23,10 @@ const RecheckByShared = "shared"
 // mark (which hides the record) never finds the entry.
 const sharedLife = 3 * time.Second
 
+// sharedWait bounds how long a re-check waits for another's fetch before
+// it asks the provider itself, well inside the push hub's check timeout.
+const sharedWait = 5 * time.Second
+
 // sharedKey is exactly what a re-check's upstream data depends on: the
 // mailbox, the device's basis and filter, and the version record the
 // re-check was started for (its time too, so a re-observation of the same
@@ -96,11 +100,19 @@ func (m *Engine) recheckShared(ctx context.Context, acct *login.Account, deviceI
 	key.rec.At = time.Time{}
 	f, leader := m.shared.join(key, time.Now())
 	if leader {
-		f.d = m.fetchShared(ctx, acct, mailbox, mm, rec)
-		m.shared.finish(key, f)
+		func() {
+			// Finished whatever happens, or the devices waiting on it
+			// would wait out their checks' timeout and miss the change.
+			defer m.shared.finish(f)
+			f.d = m.fetchShared(ctx, acct, mailbox, mm, rec)
+		}()
 	} else {
+		wait := time.NewTimer(sharedWait)
+		defer wait.Stop()
 		select {
 		case <-f.done:
+		case <-wait.C:
+			return 0, false, nil // a slow leader: ask for this device alone
 		case <-ctx.Done():
 			return 0, false, ctx.Err()
 		}
@@ -148,17 +160,16 @@ func (r *sharedRechecks) join(key sharedKey, now time.Time) (*sharedFetch, bool)
 	return f, true
 }
 
-// finish publishes f's outcome; an unusable one is not kept for later.
-func (r *sharedRechecks) finish(key sharedKey, f *sharedFetch) {
+// finish publishes f's outcome. An unusable one is kept too: it only
+// sends the key's later re-checks upstream on their own, without a second
+// fetch that would come to the same (an expunge stays an expunge).
+func (r *sharedRechecks) finish(f *sharedFetch) {
 	r.mu.Lock()
 	life := sharedLife
 	if r.life > 0 {
 		life = r.life
 	}
 	f.expires = time.Now().Add(life)
-	if f.d == nil && r.m[key] == f {
-		delete(r.m, key)
-	}
 	r.mu.Unlock()
 	close(f.done)
 }
@@ -174,7 +185,7 @@ func (m *Engine) fetchShared(ctx context.Context, acct *login.Account, mailbox s
 			return nil
 		}
 		st, err := s.Select(ctx, mailbox, false)
-		if err != nil || st.UIDValidity != basis.uidValidity {
+		if err != nil || st.UIDValidity != basis.uidValidity || !covers(st, rec) {
 			return err
 		}
 		if basis.sameUpstream(st) {
@@ -198,6 +209,15 @@ func (m *Engine) fetchShared(ctx context.Context, acct *login.Account, mailbox s
 		return nil
 	}
 	return d
+}
+
+// covers reports whether a SELECT saw at least what the record says. One
+// that did not (a view older than the watcher's notice, or a record from
+// elsewhere) would tell every device sharing it "unchanged" for a change
+// the record announced and nothing would announce again: each device
+// asks for itself instead.
+func covers(st imap.Status, rec state.UpstreamVersion) bool {
+	return st.UIDValidity == rec.UIDValidity && st.UIDNext >= rec.UIDNext && st.HighestModSeq >= rec.ModSeq
 }
 
 // sameRecord reports whether two reads of a version record saw the same

@@ -235,3 +235,23 @@ func TestRecheckSharedNotUsedAcrossAStaleMark(t *testing.T) {
 		})
 	}
 }
+
+// A SELECT that shows less than the record announced (a view older than
+// the watcher's notice) is never shared: answered "unchanged" to every
+// device, it would hide the change the record announced. Each device
+// asks the provider for itself.
+func TestRecheckSharedNeedsASelectCoveringTheRecord(t *testing.T) {
+	r := newSharedRig(t)
+	r.seed("INBOX", 3)
+	inbox := r.folderID("INBOX")
+	r.syncDevice(inbox, "a")
+	r.syncDevice(inbox, "b")
+	st := r.selectOther("INBOX")
+	if err := r.store.PutVersion(testCtx(t), r.acct.Address(), "INBOX", state.UpstreamVersion{
+		UIDValidity: st.UIDValidity, UIDNext: st.UIDNext + 1, ModSeq: st.HighestModSeq + 1, Messages: st.Messages + 1, Live: true, At: time.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r.wantRecheck(inbox, "INBOX", "a", false, false, RecheckByUpstream)
+	r.wantRecheck(inbox, "INBOX", "b", false, false, RecheckByUpstream)
+}
