@@ -66,6 +66,20 @@ type Leases interface {
 	// Renew extends a lease owner still holds; ErrNotFound when it lost it
 	// (the owner must stop acting on it at once).
 	Renew(ctx context.Context, name, owner string, token uint64, ttl time.Duration) error
+	// RenewMany is Renew of many leases of one owner in one store call:
+	// results[i] is nil when leases[i] was extended, ErrNotFound when it
+	// was lost (lapsed, released, or fenced by a newer token), another
+	// error for an invalid entry. err is a failure of the call as a whole
+	// (the store is unreachable): then no result is known and results is
+	// nil. An empty list is no call.
+	RenewMany(ctx context.Context, owner string, ttl time.Duration, leases []LeaseRef) (results []error, err error)
 	// Release gives the lease up if owner holds it; otherwise a no-op.
 	Release(ctx context.Context, name, owner string, token uint64) error
+}
+
+// LeaseRef names one held lease for RenewMany: its name and the fencing
+// token its holder got from Acquire.
+type LeaseRef struct {
+	Name  string
+	Token uint64
 }

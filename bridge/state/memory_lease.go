@@ -91,6 +91,37 @@ func (l *MemoryLeases) Renew(ctx context.Context, name, owner string, token uint
 	return nil
 }
 
+// RenewMany renews each lease as Renew would, under one lock.
+func (l *MemoryLeases) RenewMany(ctx context.Context, owner string, ttl time.Duration, leases []LeaseRef) ([]error, error) {
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	if err := checkLeaseArgs("many", owner, ttl); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res := make([]error, len(leases))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	for i, lr := range leases {
+		if lr.Name == "" {
+			res[i] = checkLeaseArgs(lr.Name, owner, ttl)
+			continue
+		}
+		cur, ok := l.current(lr.Name, now)
+		if !ok || cur.owner != owner || cur.token != lr.Token {
+			res[i] = fmt.Errorf("lease %q is no longer held: %w", lr.Name, ErrNotFound)
+			continue
+		}
+		cur.expires = now.Add(ttl)
+		l.held[lr.Name] = cur
+	}
+	return res, nil
+}
+
 // Release frees the lease if owner holds it with token; otherwise nothing.
 func (l *MemoryLeases) Release(ctx context.Context, name, owner string, token uint64) error {
 	if err := ctx.Err(); err != nil {

@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -146,6 +147,56 @@ func TestLeaseContract(t *testing.T) {
 			mustAcquire(t, l, name, "a", time.Minute)
 			mustAcquire(t, l, name+"-other", "b", time.Minute)
 		}},
+		{"renew many extends each", func(t *testing.T, l Leases, name string) {
+			refs := acquireMany(t, l, name, "a", 3, 2*short)
+			for range 3 { // outlive the first TTL twice over
+				time.Sleep(short)
+				wantRenewed(t, l, "a", 2*short, refs, nil)
+			}
+			for _, r := range refs {
+				mustNotAcquire(t, l, r.Name, "b")
+			}
+		}},
+		{"renew many with one lapsed", func(t *testing.T, l Leases, name string) {
+			refs := acquireMany(t, l, name, "a", 3, time.Minute)
+			lapsed := name + "-lapsed"
+			refs = append(refs, LeaseRef{Name: lapsed, Token: mustAcquire(t, l, lapsed, "a", short)})
+			time.Sleep(short + 100*time.Millisecond)
+			wantRenewed(t, l, "a", time.Minute, refs, map[int]bool{3: true})
+			mustAcquire(t, l, lapsed, "b", time.Minute) // the failed renewal did not revive it
+			for _, r := range refs[:3] {
+				mustNotAcquire(t, l, r.Name, "b")
+			}
+		}},
+		{"renew many with one fenced", func(t *testing.T, l Leases, name string) {
+			refs := acquireMany(t, l, name, "a", 3, time.Minute)
+			// refs[1] was released and taken again by the same owner: its
+			// old token is fenced by the newer one.
+			if err := l.Release(t.Context(), refs[1].Name, "a", refs[1].Token); err != nil {
+				t.Fatal(err)
+			}
+			newer := mustAcquire(t, l, refs[1].Name, "a", short)
+			wantRenewed(t, l, "a", time.Minute, refs, map[int]bool{1: true})
+			// The fenced renewal did not extend the newer holding.
+			time.Sleep(short + 100*time.Millisecond)
+			mustAcquire(t, l, refs[1].Name, "b", time.Minute)
+			if err := l.Renew(t.Context(), refs[1].Name, "a", newer, time.Minute); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Renew of the lapsed newer token: err = %v, want ErrNotFound", err)
+			}
+			for _, i := range []int{0, 2} {
+				mustNotAcquire(t, l, refs[i].Name, "b")
+			}
+		}},
+		{"renew many of another owner's", func(t *testing.T, l Leases, name string) {
+			refs := acquireMany(t, l, name, "a", 2, time.Minute)
+			wantRenewed(t, l, "b", time.Minute, refs, map[int]bool{0: true, 1: true})
+		}},
+		{"renew many of none", func(t *testing.T, l Leases, name string) {
+			res, err := l.RenewMany(t.Context(), "a", time.Minute, nil)
+			if err != nil || len(res) != 0 {
+				t.Errorf("RenewMany(nil) = %v, %v; want no results, no error", res, err)
+			}
+		}},
 		{"invalid arguments", func(t *testing.T, l Leases, name string) {
 			for _, c := range []struct {
 				name, owner string
@@ -166,5 +217,37 @@ func TestLeaseContract(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// acquireMany takes n fresh leases named after name for owner.
+func acquireMany(t *testing.T, l Leases, name, owner string, n int, ttl time.Duration) []LeaseRef {
+	t.Helper()
+	refs := make([]LeaseRef, n)
+	for i := range refs {
+		refs[i].Name = fmt.Sprintf("%s-%d", name, i)
+		refs[i].Token = mustAcquire(t, l, refs[i].Name, owner, ttl)
+	}
+	return refs
+}
+
+// wantRenewed runs RenewMany and checks that exactly the entries in lost
+// came back ErrNotFound and the others nil.
+func wantRenewed(t *testing.T, l Leases, owner string, ttl time.Duration, refs []LeaseRef, lost map[int]bool) {
+	t.Helper()
+	res, err := l.RenewMany(t.Context(), owner, ttl, refs)
+	if err != nil {
+		t.Fatalf("RenewMany: %v", err)
+	}
+	if len(res) != len(refs) {
+		t.Fatalf("RenewMany: %d results for %d leases", len(res), len(refs))
+	}
+	for i, e := range res {
+		if lost[i] && !errors.Is(e, ErrNotFound) {
+			t.Errorf("lease %d (%s): %v, want ErrNotFound", i, refs[i].Name, e)
+		}
+		if !lost[i] && e != nil {
+			t.Errorf("lease %d (%s): %v, want renewed", i, refs[i].Name, e)
+		}
 	}
 }

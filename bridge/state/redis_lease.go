@@ -122,6 +122,64 @@ func (l *RedisLeases) Renew(ctx context.Context, name, owner string, token uint6
 	return nil
 }
 
+// RenewMany renews the leases in one pipelined round trip, each with the
+// renew script (EVALSHA), so each lease is still checked and extended
+// atomically with its own token. The leases' keys carry their own hash
+// tags and so may sit in different Cluster slots; a ClusterClient splits
+// the pipeline per node, and each script touches only its one key. If
+// Redis lost its script cache (a restart, SCRIPT FLUSH) the affected
+// entries are sent again with EVAL, which also reloads it.
+func (l *RedisLeases) RenewMany(ctx context.Context, owner string, ttl time.Duration, leases []LeaseRef) ([]error, error) {
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	if err := checkLeaseArgs("many", owner, ttl); err != nil {
+		return nil, err
+	}
+	res := make([]error, len(leases))
+	ms := leaseTTLMillis(ttl)
+	send := make([]int, 0, len(leases)) // indexes still to send
+	for i, lr := range leases {
+		if lr.Name == "" {
+			res[i] = checkLeaseArgs(lr.Name, owner, ttl)
+			continue
+		}
+		send = append(send, i)
+	}
+	for _, eval := range []bool{false, true} {
+		if len(send) == 0 {
+			break
+		}
+		pipe := l.client.Pipeline()
+		cmds := make([]*redis.Cmd, len(send))
+		for j, i := range send {
+			keys := []string{leaseKey(leases[i].Name)}
+			val := leaseValue(owner, leases[i].Token)
+			if eval {
+				cmds[j] = leaseRenewScript.Eval(ctx, pipe, keys, val, ms)
+			} else {
+				cmds[j] = leaseRenewScript.EvalSha(ctx, pipe, keys, val, ms)
+			}
+		}
+		// Exec's error is the first failed command's; each is read below.
+		_, _ = pipe.Exec(ctx)
+		var again []int
+		for j, i := range send {
+			ok, err := cmds[j].Int64()
+			switch {
+			case err != nil && !eval && redis.HasErrorPrefix(err, "NOSCRIPT"):
+				again = append(again, i)
+			case err != nil:
+				return nil, leaseUnavailable("renew", leases[i].Name, err)
+			case ok != 1:
+				res[i] = fmt.Errorf("lease %q is no longer held: %w", leases[i].Name, ErrNotFound)
+			}
+		}
+		send = again
+	}
+	return res, nil
+}
+
 // Release frees the lease if owner holds it with token; otherwise nothing.
 func (l *RedisLeases) Release(ctx context.Context, name, owner string, token uint64) error {
 	err := leaseReleaseScript.Run(ctx, l.client, []string{leaseKey(name)}, leaseValue(owner, token)).Err()

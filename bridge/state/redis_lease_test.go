@@ -66,6 +66,10 @@ func TestRedisLeasesUnavailable(t *testing.T) {
 			return err
 		}},
 		{"Renew", func(ctx context.Context) error { return leases.Renew(ctx, "watch:u", "a", 1, time.Minute) }},
+		{"RenewMany", func(ctx context.Context) error {
+			_, err := leases.RenewMany(ctx, "a", time.Minute, []LeaseRef{{Name: "watch:u", Token: 1}})
+			return err
+		}},
 		{"Release", func(ctx context.Context) error { return leases.Release(ctx, "watch:u", "a", 1) }},
 	}
 	for _, tc := range cases {
@@ -77,4 +81,18 @@ func TestRedisLeasesUnavailable(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestRedisRenewManyAfterScriptFlush(t *testing.T) {
+	// A Redis restart empties the script cache: the pipelined EVALSHAs
+	// then fail with NOSCRIPT and must be sent again, not reported lost.
+	client := newBusTestClient(t, testenv.RedisURL(t))
+	l := NewRedisLeases(client)
+	name := "watch:" + testenv.UniqueUser(t)
+	refs := acquireMany(t, l, name, "a", 2, time.Minute)
+	if err := client.ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	wantRenewed(t, l, "a", time.Minute, refs, nil)
+	wantRenewed(t, l, "a", time.Minute, refs, nil) // and again from the reloaded cache
 }
