@@ -49,8 +49,13 @@ type userWatch struct {
 
 	// Guarded by Push.mu.
 	nextTick time.Time // when the shared tick steps it next
-	stopping bool      // going quiet: tearing down, still in Push.users
-	revive   bool      // a request came meanwhile: go on after the teardown
+	// leaseToken is the token of the lease the passes hold (0: none),
+	// for the tick's batch renewal; renewed is that batch's outcome,
+	// taken by the next pass (push_lease.go).
+	leaseToken uint64
+	renewed    *leaseRenewal
+	stopping   bool // going quiet: tearing down, still in Push.users
+	revive     bool // a request came meanwhile: go on after the teardown
 
 	// Touched only by step (passes never overlap).
 	st       watchState
@@ -252,6 +257,7 @@ func (uw *userWatch) teardown(log *slog.Logger) {
 	p.guard(panicWatcher, log, func() { uw.stopAll() })
 	if st := &uw.st; st.held {
 		st.held = false
+		uw.setLeaseToken(0)
 		_ = p.leases.Release(context.Background(), "watch:"+uw.user, p.opts.Instance, st.token)
 	}
 	uw.st = watchState{}
@@ -303,26 +309,30 @@ func (uw *userWatch) pass(log *slog.Logger) (quiet bool) {
 		log.Warn("push: recording the watched folders failed", "err", err)
 	}
 	cancel()
-	lctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
 	var err error
 	if st.held {
-		err = p.leases.Renew(lctx, lease, p.opts.Instance, st.token, p.opts.LeaseTTL)
+		// The shared tick renewed the lease just before this pass
+		// (push_lease.go); here only its outcome is read.
+		err = uw.takeRenewal(st.token)
 		if errors.Is(err, state.ErrNotFound) {
 			// Fenced: another instance took over; stop acting at once.
 			log.Warn("push: watch lease lost; another instance watches this user")
 			st.held = false
+			uw.setLeaseToken(0)
 			uw.stopAll()
 		}
 	} else {
+		lctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
 		var ok bool
 		var token uint64
 		ok, token, err = p.leases.Acquire(lctx, lease, p.opts.Instance, p.opts.LeaseTTL)
+		cancel()
 		if err == nil && ok {
 			st.held, st.token = true, token
+			uw.setLeaseToken(token)
 			log.Info("push: watching upstream", "folders", len(folders))
 		}
 	}
-	cancel()
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		log.Warn("push: lease check failed", "err", err)
 	}

@@ -7,8 +7,9 @@ import "time"
 // its lease and entry); now one goroutine per hub ticks every wheelEvery
 // and steps the managers whose time has come, each LeaseTTL/3 after its
 // previous tick. Users keep the phase they arrived with, so the passes
-// (lease renewals, entry renewals queued for the batch, the idle check)
-// spread over the period instead of arriving together. The same clock
+// (entry renewals queued for the batch, the idle check) spread over the
+// period instead of arriving together; the leases of the users due at a
+// tick are renewed together in one store call (push_lease.go). The same clock
 // writes the queued entry renewals in one batch every renewEvery
 // (push_renew.go). It stops when nothing is left to tick for.
 
@@ -58,14 +59,20 @@ func (p *Push) stepDue(now time.Time) bool {
 		p.mu.Unlock()
 		return false
 	}
-	var due []*userWatch
+	var (
+		due    []*userWatch
+		tokens []uint64
+	)
 	for _, uw := range p.users {
 		if !now.Before(uw.nextTick) {
 			uw.nextTick = now.Add(p.opts.LeaseTTL / 3)
 			due = append(due, uw)
+			tokens = append(tokens, uw.leaseToken)
 		}
 	}
 	p.mu.Unlock()
+	// Their leases first, in one call, so each pass finds its outcome.
+	p.renewLeases(due, tokens)
 	for _, uw := range due {
 		uw.kick()
 	}
