@@ -139,32 +139,56 @@ func (h hierarchies) create(ctx context.Context, a activesync.Account, deviceID,
 	return key, newID, err
 }
 
+// folderTarget is what an edit of an existing folder starts from: the
+// device's hierarchy key, the folder's upstream reference and the editor
+// of its kind.
+type folderTarget struct {
+	acct *Account
+	user string
+	col  *state.Collection
+	role engine.Role
+	ref  engine.Ref
+	ed   engine.FolderEditor
+}
+
+// target checks the sync key and resolves serverID for update and remove,
+// in the order the statuses are answered: a bad key, an unknown folder
+// (Status 4), a kind whose source cannot edit folders (Status 3, with
+// refused as the message: a special folder, MS-ASCMD 2.2.3.177.6).
+func (h hierarchies) target(ctx context.Context, a activesync.Account, deviceID, syncKey, serverID, refused string) (folderTarget, error) {
+	acct, err := account(a)
+	if err != nil {
+		return folderTarget{}, err
+	}
+	t := folderTarget{acct: acct, user: acct.Address()}
+	if t.col, t.role, err = h.key(ctx, t.user, deviceID, syncKey); err != nil {
+		return folderTarget{}, err
+	}
+	ref, ok, err := foldermap.RefOf(ctx, h.store, t.user, serverID)
+	if err != nil {
+		return folderTarget{}, storeErr(err)
+	}
+	if !ok {
+		return folderTarget{}, activesync.CommandStatus(activesync.FolderStatusNotFound, "folder not found")
+	}
+	t.ref, t.ed = ref, h.editor(ref.Kind)
+	if t.ed == nil {
+		return folderTarget{}, activesync.CommandStatus(activesync.FolderStatusSpecial, refused)
+	}
+	return t, nil
+}
+
 // update renames a folder, keeping its ID. A FolderTree may move it under
 // parentID too; other editors rename in place, the device keeping the
 // folder's type and parent. A kind whose source cannot edit folders
 // answers Status 3 (a special folder: cannot be changed, MS-ASCMD
 // 2.2.3.177.6).
 func (h hierarchies) update(ctx context.Context, a activesync.Account, deviceID, syncKey, serverID, parentID, name string) (string, error) {
-	acct, err := account(a)
+	t, err := h.target(ctx, a, deviceID, syncKey, serverID, "this folder cannot be changed")
 	if err != nil {
 		return "", err
 	}
-	user := acct.Address()
-	col, role, err := h.key(ctx, user, deviceID, syncKey)
-	if err != nil {
-		return "", err
-	}
-	ref, ok, err := foldermap.RefOf(ctx, h.store, user, serverID)
-	if err != nil {
-		return "", storeErr(err)
-	}
-	if !ok {
-		return "", activesync.CommandStatus(activesync.FolderStatusNotFound, "folder not found")
-	}
-	ed := h.editor(ref.Kind)
-	if ed == nil {
-		return "", activesync.CommandStatus(activesync.FolderStatusSpecial, "this folder cannot be changed")
-	}
+	acct, user, col, role, ref, ed := t.acct, t.user, t.col, t.role, t.ref, t.ed
 	if !validFolderName(name) {
 		return "", activesync.CommandStatus(activesync.FolderStatusBadRequest, "bad folder name")
 	}
@@ -218,26 +242,11 @@ func (h hierarchies) update(ctx context.Context, a activesync.Account, deviceID,
 // drops them from the folder map and the device's sync state of them (the
 // device drops their items itself).
 func (h hierarchies) remove(ctx context.Context, a activesync.Account, deviceID, syncKey, serverID string) (string, error) {
-	acct, err := account(a)
+	t, err := h.target(ctx, a, deviceID, syncKey, serverID, "this folder cannot be deleted")
 	if err != nil {
 		return "", err
 	}
-	user := acct.Address()
-	col, role, err := h.key(ctx, user, deviceID, syncKey)
-	if err != nil {
-		return "", err
-	}
-	ref, ok, err := foldermap.RefOf(ctx, h.store, user, serverID)
-	if err != nil {
-		return "", storeErr(err)
-	}
-	if !ok {
-		return "", activesync.CommandStatus(activesync.FolderStatusNotFound, "folder not found")
-	}
-	ed := h.editor(ref.Kind)
-	if ed == nil {
-		return "", activesync.CommandStatus(activesync.FolderStatusSpecial, "this folder cannot be deleted")
-	}
+	acct, user, col, role, ref, ed := t.acct, t.user, t.col, t.role, t.ref, t.ed
 	deleted := []engine.Ref{ref}
 	if tree, ok := ed.(engine.FolderTree); ok {
 		deleted, err = tree.DeleteTree(ctx, acct.Principal, ref)
