@@ -94,4 +94,27 @@ func testWatches(t *testing.T, h harness) {
 	if err := s.SetWatchedBatch(tctx, "a", nil); err != nil {
 		t.Fatalf("empty SetWatchedBatch: %v", err)
 	}
+
+	// WatchedMany reads each user's union as Watched does, in the order
+	// asked, a user without entries as empty, lapsed entries left out.
+	nobody := env.user(t)
+	many, err := s.WatchedMany(tctx, []string{third, nobody, u, other}, now)
+	if err != nil {
+		t.Fatalf("WatchedMany: %v", err)
+	}
+	wantMany := [][]string{{"3"}, nil, {"1", "7", "8"}, nil}
+	if len(many) != len(wantMany) {
+		t.Fatalf("WatchedMany returned %d sets for 4 users", len(many))
+	}
+	for i, w := range wantMany {
+		if !slices.Equal(many[i], w) && !(len(many[i]) == 0 && len(w) == 0) {
+			t.Fatalf("WatchedMany[%d] = %v, want %v (all: %v)", i, many[i], w, many)
+		}
+	}
+	if many, err := s.WatchedMany(tctx, []string{third, u}, now.Add(45*time.Minute)); err != nil || len(many) != 2 || len(many[0]) != 0 || !slices.Equal(many[1], []string{"1", "7", "8"}) {
+		t.Fatalf("WatchedMany after third's entry lapsed = %v, %v", many, err)
+	}
+	if many, err := s.WatchedMany(tctx, nil, now); err != nil || len(many) != 0 {
+		t.Fatalf("empty WatchedMany = %v, %v", many, err)
+	}
 }

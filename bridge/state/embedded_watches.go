@@ -91,29 +91,43 @@ func setWatchedTx(tx *bolt.Tx, user, instance string, folders []string, until ti
 
 // Watched implements Watches.
 func (e *Embedded) Watched(ctx context.Context, user string, now time.Time) ([]string, error) {
+	out, err := e.WatchedMany(ctx, []string{user}, now)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// WatchedMany implements Watches: every user in one read transaction.
+func (e *Embedded) WatchedMany(ctx context.Context, users []string, now time.Time) ([][]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var entries []watchEntry
+	out := make([][]string, len(users))
 	err := e.view(func(tx *bolt.Tx) error {
 		root := tx.Bucket(bktWatches)
 		if root == nil {
 			return nil
 		}
-		ub := root.Bucket([]byte(user))
-		if ub == nil {
-			return nil
-		}
-		return ub.ForEach(func(_, v []byte) error {
-			var we watchEntry
-			if json.Unmarshal(v, &we) == nil {
-				entries = append(entries, we)
+		for i, user := range users {
+			ub := root.Bucket([]byte(user))
+			if ub == nil {
+				continue
 			}
-			return nil
-		})
+			var entries []watchEntry
+			_ = ub.ForEach(func(_, v []byte) error {
+				var we watchEntry
+				if json.Unmarshal(v, &we) == nil {
+					entries = append(entries, we)
+				}
+				return nil
+			})
+			out[i] = unionWatched(entries, now)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return unionWatched(entries, now), nil
+	return out, nil
 }

@@ -126,6 +126,11 @@ func (o *observed) Watched(ctx context.Context, user string, now time.Time) ([]s
 	return fs, o.check(ctx, "watched", err)
 }
 
+func (o *observed) WatchedMany(ctx context.Context, users []string, now time.Time) ([][]string, error) {
+	fs, err := o.s.WatchedMany(ctx, users, now)
+	return fs, o.check(ctx, "watched_many", err)
+}
+
 func (o *observed) PutVersion(ctx context.Context, user, ref string, v UpstreamVersion) error {
 	return o.check(ctx, "put_version", o.s.PutVersion(ctx, user, ref, v))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -454,4 +455,30 @@ func FuzzOpenRedisClient(f *testing.F) {
 			t.Fatalf("%q: pool size %d accepted", raw, tg.single.PoolSize)
 		}
 	})
+}
+
+func TestRedisSetWatchedBatchAfterScriptFlush(t *testing.T) {
+	// The batch's pipelined EVALSHAs fail with NOSCRIPT once Redis lost
+	// its script cache (a restart); the entries must be sent again with
+	// EVAL, not reported failed or silently dropped.
+	s, client := newTestRedisStore(t, time.Hour)
+	u, v := testenv.UniqueUser(t), testenv.UniqueUser(t)+"-2"
+	until := time.Now().Add(time.Hour)
+	if err := s.SetWatched(t.Context(), u, "a", []string{"1"}, until); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	err := s.SetWatchedBatch(t.Context(), "a", []WatchedEntry{
+		{User: u, Folders: []string{"2"}, Until: until},
+		{User: v, Folders: []string{"3"}, Until: until},
+	})
+	if err != nil {
+		t.Fatalf("SetWatchedBatch after SCRIPT FLUSH: %v", err)
+	}
+	got, err := s.WatchedMany(t.Context(), []string{u, v}, time.Now())
+	if err != nil || len(got) != 2 || !slices.Equal(got[0], []string{"2"}) || !slices.Equal(got[1], []string{"3"}) {
+		t.Fatalf("WatchedMany = %v, %v; want [[2] [3]]", got, err)
+	}
 }

@@ -28,6 +28,11 @@ type Watches interface {
 	// Watched returns the union of the user's entries still valid at now,
 	// sorted, without duplicates.
 	Watched(ctx context.Context, user string, now time.Time) ([]string, error)
+	// WatchedMany is Watched for many users at once, in one store round
+	// trip: the lease holder re-reads the union of every watched user
+	// every few ticks, and one call per user was a round trip per user
+	// at rest. out[i] is users[i]'s union.
+	WatchedMany(ctx context.Context, users []string, now time.Time) (out [][]string, err error)
 }
 
 // WatchedEntry is one user's entry for SetWatchedBatch, with the meaning
