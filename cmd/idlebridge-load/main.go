@@ -104,7 +104,7 @@ flags:
 	fs.StringVar(&o.CAFile, "ca", "", "with --tls: PEM CA the provider's certificate is signed by (default $IDLEBRIDGE_TEST_TLS_CA)")
 	fs.DurationVar(&o.Heartbeat, "heartbeat", 600*time.Second, "Ping HeartbeatInterval")
 	fs.DurationVar(&o.Ramp, "ramp", 0, "spread device start-up over this long (default 2ms per device)")
-	fs.DurationVar(&o.Settle, "settle", 0, "wait after all devices parked before measuring (default 2s + 0.5ms per device)")
+	fs.DurationVar(&o.Settle, "settle", 0, "wait after all devices parked before measuring (default 2s + 0.5ms per device, at least 35s: the set-up's upstream sessions log out after 20-30s)")
 	fs.IntVar(&o.Deliveries, "deliveries", 50, "messages to deliver")
 	fs.Float64Var(&o.Rate, "rate", 0, "deliveries per second, round robin over the users (default min(5, users/2): one delivery per user every 2 s at most, as Dovecot batches IDLE notices for 500 ms)")
 	fs.DurationVar(&o.WakeTimeout, "wake-timeout", 30*time.Second, "a device not woken this long after the APPEND counts as missed")

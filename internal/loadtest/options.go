@@ -97,8 +97,11 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.Settle <= 0 {
 		// The last Pings must reach the hub and the users' IDLE watchers
-		// must be established before the first delivery.
-		o.Settle = 2*time.Second + time.Duration(o.Devices)*time.Millisecond/2
+		// must be established before the first delivery; and the set-up's
+		// pool sessions must have logged out (upstream.session_idle, 20 s,
+		// 30 s for spares) before the idle CPU and memory at rest are
+		// read, or the figures hold the set-up's tail.
+		o.Settle = max(2*time.Second+time.Duration(o.Devices)*time.Millisecond/2, defaultSettleAtRest)
 	}
 	if o.Deliveries <= 0 {
 		o.Deliveries = 50
@@ -170,3 +173,7 @@ func (o Options) mailboxes() []string {
 func (o Options) userName(i int) string {
 	return fmt.Sprintf("%s%d@%s", o.UserPrefix, i, o.UserDomain)
 }
+
+// defaultSettleAtRest outlasts the bridge's default upstream session idle
+// times (20 s, 30 s for spare sessions) with a margin.
+const defaultSettleAtRest = 35 * time.Second
