@@ -133,6 +133,9 @@ type Push struct {
 	// fault, when set (tests only), is called at each recovery point
 	// before the guarded work, to inject a panic there.
 	fault func(where string)
+	// onPass, when set (tests only), is called as a watch manager's pass
+	// begins.
+	onPass func(user string)
 }
 
 // NewPush returns the hub. log may be nil.

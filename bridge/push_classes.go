@@ -147,8 +147,8 @@ func (uw *userWatch) classHierarchyPrint(ctx context.Context) string {
 		lines = append(lines, "contacts.merge_books\x00"+pr.User.Contacts.MergeBooks)
 	}
 	for i, c := range uw.p.classes {
-		if c.Hierarchy == nil {
-			continue
+		if c.Hierarchy == nil || !classServes(c, pr) {
+			continue // lists nothing for the user
 		}
 		folders, err := c.Hierarchy.Folders(ctx, pr, engine.Client{})
 		if err != nil {
@@ -161,4 +161,28 @@ func (uw *userWatch) classHierarchyPrint(ctx context.Context) string {
 	}
 	slices.Sort(lines)
 	return "\n" + strings.Join(lines, "\n")
+}
+
+// classServes reports whether c's hierarchy may list folders for pr.
+func classServes(c engine.Class, pr *accounts.Principal) bool {
+	if s, ok := c.Hierarchy.(engine.Served); ok {
+		return s.Serves(pr)
+	}
+	return c.Hierarchy != nil
+}
+
+// classesServe reports whether any class's hierarchy may list folders for
+// pr: otherwise the hierarchy poller is not run for the user (a timer, a
+// goroutine and a print a minute for each mail-only user), and the print
+// is known without listing.
+func (uw *userWatch) classesServe(pr *accounts.Principal) bool {
+	if pr == nil {
+		return false
+	}
+	for _, c := range uw.p.classes {
+		if c.Hierarchy != nil && classServes(c, pr) {
+			return true
+		}
+	}
+	return false
 }

@@ -98,10 +98,12 @@ type classHierarchy struct {
 	panics int
 }
 
-// startClassHierarchy lists at once, then every HierarchyInterval.
-func (uw *userWatch) startClassHierarchy(parent context.Context) *classHierarchy {
+// startClassHierarchy lists at once, then every HierarchyInterval. The
+// first listing sets the baseline, unless base is given (based): then it
+// is compared with that.
+func (uw *userWatch) startClassHierarchy(parent context.Context, base string, based bool) *classHierarchy {
 	ctx, cancel := context.WithCancel(parent)
-	h := &classHierarchy{uw: uw, ctx: ctx, cancel: cancel}
+	h := &classHierarchy{uw: uw, ctx: ctx, cancel: cancel, last: base, seen: based}
 	h.schedule(0)
 	return h
 }

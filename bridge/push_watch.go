@@ -56,6 +56,17 @@ type userWatch struct {
 	renewed    *leaseRenewal
 	stopping   bool // going quiet: tearing down, still in Push.users
 	revive     bool // a request came meanwhile: go on after the teardown
+	// ticks counts the shared tick's steps of this manager; the tick
+	// re-reads the watched union every rereadEvery of them, in one batch
+	// with the other users' (push_rest.go), into watchedRead for the next
+	// pass. watchedIDs is the union the last pass applied.
+	ticks       int
+	watchedRead *watchedRead
+	watchedIDs  []string
+	// settled: the last pass found everything in steady state (lease
+	// held, followers up, nothing failed), so a tick that brings nothing
+	// new needs no pass (push_rest.go).
+	settled bool
 
 	// Touched only by step (passes never overlap).
 	st       watchState
@@ -77,7 +88,10 @@ type watchState struct {
 	// classHier lists the classes' hierarchies (calendars, address
 	// books) every HierarchyInterval, while held and classes exist.
 	classHier *classHierarchy
-	ticks     int
+	// hierBase is the classes' print while none serves the user and no
+	// poller runs (hierBased: it is set).
+	hierBase  string
+	hierBased bool
 }
 
 // watchUser makes sure the user has a watch manager on this instance with
@@ -297,7 +311,12 @@ func (uw *userWatch) stopAll() {
 func (uw *userWatch) pass(log *slog.Logger) (quiet bool) {
 	p, st, ctx := uw.p, &uw.st, uw.ctx
 	lease := "watch:" + uw.user
-	defer func() { st.ticks++ }()
+	if p.onPass != nil {
+		p.onPass(uw.user)
+	}
+	// Settled again only if this pass gets to its end with nothing failed.
+	settled := true
+	uw.setSettled(false)
 	cfg, folders, refs, principal, last := uw.snapshot()
 	if uw.goingQuiet(last) {
 		return true
@@ -307,6 +326,7 @@ func (uw *userWatch) pass(log *slog.Logger) (quiet bool) {
 	sctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
 	if err := p.syncEntry(sctx, uw.user); err != nil {
 		log.Warn("push: recording the watched folders failed", "err", err)
+		settled = false
 	}
 	cancel()
 	var err error
@@ -347,19 +367,35 @@ func (uw *userWatch) pass(log *slog.Logger) (quiet bool) {
 		var err error
 		if st.follow, err = uw.followWatched(ctx); err != nil {
 			log.Warn("push: cannot follow other instances' watched folders; re-reading them on ticks", "err", err)
+			settled = false
 		}
 		uw.setReread()
 	}
-	// Re-read the union when told, and every few ticks (a lapsed
-	// entry, a lost event).
-	if uw.takeReread() || st.ticks%3 == 0 {
+	// Re-read the union when told (read now: the tick's batch may be
+	// older than the change), and every few ticks (a lapsed entry, a lost
+	// event; read by the tick for every user at once).
+	tickRead := uw.takeWatchedRead()
+	if told := uw.takeReread(); told || tickRead != nil {
 		rctx, cancel := context.WithTimeout(ctx, p.opts.LeaseTTL/3)
-		r, rr, err := p.remoteWatched(rctx, uw.user, folders, refs)
+		var ids []string
+		var err error
+		if told {
+			ids, err = p.store.Watched(rctx, uw.user, time.Now())
+		} else {
+			ids, err = tickRead.ids, tickRead.err
+		}
+		var r map[string]string
+		var rr map[string]engine.Ref
+		if err == nil {
+			r, rr, err = p.remoteWatched(rctx, uw.user, ids, folders, refs)
+		}
 		cancel()
 		if err != nil {
 			log.Warn("push: reading other instances' watched folders failed", "err", err)
+			settled = false
 		} else {
 			st.remote, st.remoteR = r, rr
+			uw.setWatchedIDs(ids)
 		}
 	}
 	for id, mb := range st.remote {
@@ -374,8 +410,24 @@ func (uw *userWatch) pass(log *slog.Logger) (quiet bool) {
 	}
 	if len(p.classes) > 0 {
 		st.classes = uw.runClassWatchers(ctx, st.classes, principal, refs)
-		if st.classHier == nil {
-			st.classHier = uw.startClassHierarchy(ctx)
+		serve := uw.classesServe(principal)
+		switch {
+		case serve && st.classHier == nil:
+			st.classHier = uw.startClassHierarchy(ctx, st.hierBase, st.hierBased)
+		case !serve && st.classHier != nil:
+			// No class serves the user any more (its server left the
+			// user file): their folders went, which the devices learn by
+			// a FolderSync.
+			st.classHier.stop()
+			st.classHier = nil
+			uw.publishHierarchy()
+		}
+		if !serve {
+			// The print without listing: if a class comes to serve the
+			// user (a CalDAV server added to the user file), the poller's
+			// first listing is compared with it, and the new folders
+			// answer parked Pings with Status 7.
+			st.hierBase, st.hierBased = uw.classHierarchyPrint(ctx), true
 		}
 	}
 	if st.mail == nil || !sameUpstream(st.mail.cfg, cfg) {
@@ -393,6 +445,7 @@ func (uw *userWatch) pass(log *slog.Logger) (quiet bool) {
 		}
 		st.running = uw.start(ctx, cfg, extra)
 	}
+	uw.setSettled(settled && err == nil && st.follow != nil)
 	return false
 }
 

@@ -150,14 +150,11 @@ func containsAll(have, want []string) bool {
 	return true
 }
 
-// remoteWatched returns the union of every instance's entry for the user,
-// resolved in the folder map, without the folders already in local:
-// mailboxes, and the refs of other kinds for their classes' watchers.
-func (p *Push) remoteWatched(ctx context.Context, user string, local map[string]string, localRefs map[string]engine.Ref) (map[string]string, map[string]engine.Ref, error) {
-	ids, err := p.store.Watched(ctx, user, time.Now())
-	if err != nil {
-		return nil, nil, err
-	}
+// remoteWatched resolves ids, the union of every instance's entry for the
+// user as read from the store, in the folder map, without the folders
+// already in local: mailboxes, and the refs of other kinds for their
+// classes' watchers.
+func (p *Push) remoteWatched(ctx context.Context, user string, ids []string, local map[string]string, localRefs map[string]engine.Ref) (map[string]string, map[string]engine.Ref, error) {
 	out, refs := map[string]string{}, map[string]engine.Ref{}
 	for _, id := range ids {
 		if _, ok := local[id]; ok {

@@ -60,21 +60,30 @@ func (p *Push) stepDue(now time.Time) bool {
 		return false
 	}
 	var (
-		due    []*userWatch
-		tokens []uint64
+		due, reread []*userWatch
+		tokens      []uint64
 	)
 	for _, uw := range p.users {
 		if !now.Before(uw.nextTick) {
 			uw.nextTick = now.Add(p.opts.LeaseTTL / 3)
+			uw.ticks++
 			due = append(due, uw)
 			tokens = append(tokens, uw.leaseToken)
+			if uw.leaseToken != 0 && uw.ticks%rereadEvery == 0 {
+				reread = append(reread, uw)
+			}
 		}
 	}
 	p.mu.Unlock()
-	// Their leases first, in one call, so each pass finds its outcome.
+	// Their leases and watched unions first, one call each, so each pass
+	// finds its outcome; a pass runs only where there is something to
+	// do (push_rest.go).
 	p.renewLeases(due, tokens)
+	p.rereadWatched(reread)
 	for _, uw := range due {
-		uw.kick()
+		if !uw.atRest() {
+			uw.kick()
+		}
 	}
 	return true
 }

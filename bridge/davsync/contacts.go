@@ -112,6 +112,11 @@ type addressBookHierarchy struct{ c *core }
 
 func (addressBookHierarchy) Kinds() []engine.Kind { return []engine.Kind{engine.KindContacts} }
 
+// Serves implements engine.Served: users with a CardDAV server.
+func (addressBookHierarchy) Serves(p *accounts.Principal) bool {
+	return p != nil && p.User != nil && p.User.CardDAV != ""
+}
+
 func (h addressBookHierarchy) Folders(ctx context.Context, p *accounts.Principal, c engine.Client) ([]engine.Folder, error) {
 	if p == nil || p.User == nil || p.User.CardDAV == "" {
 		return nil, nil

@@ -26,6 +26,11 @@ func (calendarHierarchy) Kinds() []engine.Kind {
 	return []engine.Kind{engine.KindCalendar, engine.KindTasks}
 }
 
+// Serves implements engine.Served: users with a CalDAV server.
+func (calendarHierarchy) Serves(p *accounts.Principal) bool {
+	return p != nil && p.User != nil && p.User.CalDAV != ""
+}
+
 // Folders lists the calendars. A user without a CalDAV server has none;
 // a server that cannot be reached is an error (FolderSync then keeps the
 // folders the device has).

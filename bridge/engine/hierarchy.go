@@ -40,6 +40,14 @@ type Hierarchy interface {
 	Folders(ctx context.Context, p *accounts.Principal, c Client) ([]Folder, error)
 }
 
+// Served is a Hierarchy that can tell, without upstream I/O, whom it
+// lists folders for (a calendar source serves only users with a CalDAV
+// server). For everyone else it lists nothing, and the push hub does not
+// poll it for them.
+type Served interface {
+	Serves(p *accounts.Principal) bool
+}
+
 // FolderEditor is a Hierarchy that creates, renames and deletes its
 // folders for FolderCreate/FolderUpdate/FolderDelete. folderType is the
 // device's requested type; parent is the zero Ref for the root.
