@@ -122,13 +122,9 @@ func (l *RedisLeases) Renew(ctx context.Context, name, owner string, token uint6
 	return nil
 }
 
-// RenewMany renews the leases in one pipelined round trip, each with the
-// renew script (EVALSHA), so each lease is still checked and extended
-// atomically with its own token. The leases' keys carry their own hash
-// tags and so may sit in different Cluster slots; a ClusterClient splits
-// the pipeline per node, and each script touches only its one key. If
-// Redis lost its script cache (a restart, SCRIPT FLUSH) the affected
-// entries are sent again with EVAL, which also reloads it.
+// RenewMany renews the leases in one pipelined round trip (runScripts),
+// each with the renew script, so each lease is still checked and extended
+// atomically with its own token.
 func (l *RedisLeases) RenewMany(ctx context.Context, owner string, ttl time.Duration, leases []LeaseRef) ([]error, error) {
 	if len(leases) == 0 {
 		return nil, nil
@@ -146,36 +142,25 @@ func (l *RedisLeases) RenewMany(ctx context.Context, owner string, ttl time.Dura
 		}
 		send = append(send, i)
 	}
-	for _, eval := range []bool{false, true} {
-		if len(send) == 0 {
-			break
-		}
-		pipe := l.client.Pipeline()
-		cmds := make([]*redis.Cmd, len(send))
-		for j, i := range send {
-			keys := []string{leaseKey(leases[i].Name)}
-			val := leaseValue(owner, leases[i].Token)
-			if eval {
-				cmds[j] = leaseRenewScript.Eval(ctx, pipe, keys, val, ms)
-			} else {
-				cmds[j] = leaseRenewScript.EvalSha(ctx, pipe, keys, val, ms)
+	calls := make([]scriptCall, len(send))
+	for j, i := range send {
+		calls[j] = scriptCall{keys: []string{leaseKey(leases[i].Name)}, args: []any{leaseValue(owner, leases[i].Token), ms}}
+	}
+	cmds, err := runScripts(ctx, l.client, leaseRenewScript, calls)
+	if err != nil {
+		name := leases[send[0]].Name
+		for j, c := range cmds {
+			if c != nil && c.Err() != nil {
+				name = leases[send[j]].Name
+				break
 			}
 		}
-		// Exec's error is the first failed command's; each is read below.
-		_, _ = pipe.Exec(ctx)
-		var again []int
-		for j, i := range send {
-			ok, err := cmds[j].Int64()
-			switch {
-			case err != nil && !eval && redis.HasErrorPrefix(err, "NOSCRIPT"):
-				again = append(again, i)
-			case err != nil:
-				return nil, leaseUnavailable("renew", leases[i].Name, err)
-			case ok != 1:
-				res[i] = fmt.Errorf("lease %q is no longer held: %w", leases[i].Name, ErrNotFound)
-			}
+		return nil, leaseUnavailable("renew", name, err)
+	}
+	for j, i := range send {
+		if ok, _ := cmds[j].Int64(); ok != 1 {
+			res[i] = fmt.Errorf("lease %q is no longer held: %w", leases[i].Name, ErrNotFound)
 		}
-		send = again
 	}
 	return res, nil
 }

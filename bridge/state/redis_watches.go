@@ -46,21 +46,14 @@ func (s *RedisStore) SetWatched(ctx context.Context, user, instance string, fold
 }
 
 // SetWatchedBatch implements Watches: the entries in one pipelined round
-// trip, each with the set script (EVALSHA), so each user's hash is still
-// written and pruned atomically. Each script touches only its user's key,
-// so a Cluster client may split the pipeline per node. If Redis lost its
-// script cache (a restart, SCRIPT FLUSH) the affected entries are sent
-// again with EVAL, which also reloads it.
+// trip (runScripts), each with the set script, so each user's hash is
+// still written and pruned atomically.
 func (s *RedisStore) SetWatchedBatch(ctx context.Context, instance string, entries []WatchedEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
 	now := time.Now()
-	type arg struct {
-		keys []string
-		args []any
-	}
-	all := make([]arg, len(entries))
+	calls := make([]scriptCall, len(entries))
 	for i, we := range entries {
 		value := ""
 		if len(we.Folders) > 0 && we.Until.After(now) {
@@ -71,39 +64,10 @@ func (s *RedisStore) SetWatchedBatch(ctx context.Context, instance string, entri
 			value = strconv.FormatInt(we.Until.UnixMilli(), 10) + "\n" + string(raw)
 		}
 		ttl := max(we.Until.Sub(now), time.Millisecond).Milliseconds() + 1
-		all[i] = arg{keys: []string{redisWatchKey(we.User)}, args: []any{keyPart(instance), value, now.UnixMilli(), ttl}}
+		calls[i] = scriptCall{keys: []string{redisWatchKey(we.User)}, args: []any{keyPart(instance), value, now.UnixMilli(), ttl}}
 	}
-	send := make([]int, len(entries))
-	for i := range send {
-		send[i] = i
-	}
-	for _, eval := range []bool{false, true} {
-		if len(send) == 0 {
-			break
-		}
-		pipe := s.rdb.Pipeline()
-		cmds := make([]*redis.Cmd, len(send))
-		for j, i := range send {
-			if eval {
-				cmds[j] = watchSetScript.Eval(ctx, pipe, all[i].keys, all[i].args...)
-			} else {
-				cmds[j] = watchSetScript.EvalSha(ctx, pipe, all[i].keys, all[i].args...)
-			}
-		}
-		// Exec's error is the first failed command's; each is read below.
-		_, _ = pipe.Exec(ctx)
-		var again []int
-		for j, i := range send {
-			err := cmds[j].Err()
-			switch {
-			case err == nil:
-			case !eval && redis.HasErrorPrefix(err, "NOSCRIPT"):
-				again = append(again, i)
-			default:
-				return redisErr(ctx, err)
-			}
-		}
-		send = again
+	if _, err := runScripts(ctx, s.rdb, watchSetScript, calls); err != nil {
+		return redisErr(ctx, err)
 	}
 	return nil
 }
