@@ -111,10 +111,9 @@ func (uw *userWatch) atRest() bool {
 	}
 	// What syncEntry would find: nothing to write, at most a renewal of
 	// the deadline to queue, which is done here as it would.
-	rest = slices.Equal(local, e.written)
-	renew := time.Until(e.until) <= p.entryTTL()/2
+	write, renew := p.entryDue(local, e)
 	e.mu.Unlock()
-	if !rest {
+	if write {
 		return false
 	}
 	if renew {

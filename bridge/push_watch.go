@@ -355,6 +355,7 @@ func (uw *userWatch) pass(log *slog.Logger) (quiet bool) {
 	}
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		log.Warn("push: lease check failed", "err", err)
+		settled = false
 	}
 	if !st.held {
 		return false
@@ -445,7 +446,7 @@ func (uw *userWatch) pass(log *slog.Logger) (quiet bool) {
 		}
 		st.running = uw.start(ctx, cfg, extra)
 	}
-	uw.setSettled(settled && err == nil && st.follow != nil)
+	uw.setSettled(settled)
 	return false
 }
 

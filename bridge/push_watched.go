@@ -99,13 +99,13 @@ func (p *Push) syncEntry(ctx context.Context, user string) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if slices.Equal(local, e.written) && (len(local) == 0 || time.Until(e.until) > p.entryTTL()/2) {
-		return nil
-	}
-	if slices.Equal(local, e.written) {
+	write, renew := p.entryDue(local, e)
+	if renew {
 		// Only the deadline is due: renewed with the other users' in
 		// one store write (push_renew.go).
 		p.queueRenewal(user)
+	}
+	if !write {
 		return nil
 	}
 	if err := p.writeEntry(ctx, user, e, local); err != nil {
@@ -119,6 +119,16 @@ func (p *Push) syncEntry(ctx context.Context, user string) error {
 		p.mu.Unlock()
 	}
 	return nil
+}
+
+// entryDue says what the entry needs for local, the folders parked here
+// now: a write (they differ from what it holds), or only a renewal of its
+// deadline (half its time has passed). Called with e.mu held.
+func (p *Push) entryDue(local []string, e *watchedEntry) (write, renew bool) {
+	if !slices.Equal(local, e.written) {
+		return true, false
+	}
+	return false, len(local) > 0 && time.Until(e.until) <= p.entryTTL()/2
 }
 
 // writeEntry stores set as this instance's entry and tells the lease
