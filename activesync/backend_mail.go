@@ -85,6 +85,10 @@ type SyncCommand struct {
 	ServerID string
 	ClientID string
 	Data     *wbxml.Element // AirSync:ApplicationData, nil for Delete/Fetch
+	// InstanceID is the airsyncbase:InstanceId of a 16.x Change or Delete
+	// (MS-ASCMD 2.2.3.24, 2.2.3.42.2): the original start, as a Compact
+	// DateTime, of the one occurrence of a series the command is for.
+	InstanceID string
 }
 
 // SyncCollection is one collection of a Sync request after the front has
@@ -129,8 +133,11 @@ type SyncItemResponse struct {
 	Kind     string // "Add", "Change", "Delete", "Fetch"
 	ClientID string // Add
 	ServerID string
-	Status   int            // MS-ASCMD 2.2.3.177.17: 1 ok, 6 error in item, 8 object not found
-	Data     *wbxml.Element // Fetch
+	// InstanceID echoes the command's airsyncbase:InstanceId (MS-ASAIRS
+	// 2.2.2.25: the server includes it beside the ServerId).
+	InstanceID string
+	Status     int            // MS-ASCMD 2.2.3.177.17: 1 ok, 6 error in item, 8 object not found
+	Data       *wbxml.Element // Fetch
 }
 
 // SyncResult is the answer for one collection.

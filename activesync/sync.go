@@ -265,6 +265,8 @@ func parseSyncCollection(el *wbxml.Element, ver Version) (*SyncCollection, int) 
 					ServerID: cm.ChildText(wbxml.AirSync, "ServerId"),
 					ClientID: cm.ChildText(wbxml.AirSync, "ClientId"),
 					Data:     cm.Child(wbxml.AirSync, "ApplicationData"),
+					// Only 16.x defines it; an older device never sends it.
+					InstanceID: cm.ChildText(wbxml.AirSyncBase, "InstanceId"),
 				})
 			}
 		}
@@ -342,6 +344,9 @@ func writeCollection(out *wbxml.Element, sc *SyncCollection, res *SyncResult, ve
 			}
 			if r.ServerID != "" {
 				el.AddText(wbxml.AirSync, "ServerId", r.ServerID)
+			}
+			if r.InstanceID != "" && ver >= V160 {
+				el.AddText(wbxml.AirSyncBase, "InstanceId", r.InstanceID)
 			}
 			st := r.Status
 			if st == 0 {

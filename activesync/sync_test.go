@@ -233,3 +233,38 @@ func TestHangingSyncWithoutChangesDoesNotSpin(t *testing.T) {
 		t.Fatalf("Wait out of range: %v %v, want status 14", err, r)
 	}
 }
+
+// TestSyncInstanceID: a 16.x Change or Delete of one occurrence carries
+// airsyncbase:InstanceId beside its ServerId (MS-ASCMD 2.2.3.24,
+// 2.2.3.42.2); it reaches the backend, and a response to it names the
+// instance again (MS-ASAIRS 2.2.2.25).
+func TestSyncInstanceID(t *testing.T) {
+	ctx := context.Background()
+	rs, c := newSyncHarness(t)
+	a := collection("7", "5")
+	cmds := a.Add(wbxml.AirSync, "Commands")
+	ch := cmds.Add(wbxml.AirSync, "Change")
+	ch.AddText(wbxml.AirSync, "ServerId", "7:10")
+	ch.AddText(wbxml.AirSyncBase, "InstanceId", "20260517T070000Z")
+	ch.Add(wbxml.AirSync, "ApplicationData").AddText(wbxml.Calendar, "Subject", "Hill run")
+	del := cmds.Add(wbxml.AirSync, "Delete")
+	del.AddText(wbxml.AirSync, "ServerId", "7:10")
+	del.AddText(wbxml.AirSyncBase, "InstanceId", "20260524T070000Z")
+	rs.next["7"] = &activesync.SyncResult{Status: 1, SyncKey: "6",
+		Responses: []activesync.SyncItemResponse{{Kind: "Delete", ServerID: "7:10", InstanceID: "20260524T070000Z", Status: 8}}}
+	r, err := c.Do(ctx, "Sync", syncReq(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rs.calls()
+	if len(got) != 1 || len(got[0].Commands) != 2 {
+		t.Fatalf("backend got %+v", got)
+	}
+	if cm := got[0].Commands; cm[0].InstanceID != "20260517T070000Z" || cm[1].Kind != "Delete" || cm[1].InstanceID != "20260524T070000Z" {
+		t.Errorf("commands parsed as %+v", cm)
+	}
+	resp := r.Doc.Child(wbxml.AirSync, "Collections").Child(wbxml.AirSync, "Collection").Child(wbxml.AirSync, "Responses").Child(wbxml.AirSync, "Delete")
+	if resp.ChildText(wbxml.AirSyncBase, "InstanceId") != "20260524T070000Z" || resp.ChildText(wbxml.AirSync, "Status") != "8" {
+		t.Errorf("response %s", r.Doc.XML())
+	}
+}
