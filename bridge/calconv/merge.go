@@ -1,7 +1,6 @@
 package calconv
 
 import (
-	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -45,8 +44,9 @@ type Patched struct {
 	Data    []byte // the object to PUT
 	Changed bool   // false: the device changed nothing the server holds; no PUT needed
 	UID     string
-	// Unsupported lists what the device sent that the merge does not apply
-	// yet (exception overrides other than deletions, InstanceId changes).
+	// Unsupported lists what the device sent that the merge could not
+	// apply (an exception at a time the series has no occurrence): the
+	// device should be sent the server's object again.
 	Unsupported []string
 }
 
@@ -71,20 +71,7 @@ func Merge(stored []byte, dev *items.Calendar, g Ghosting, opt Options, now time
 	if err := m.apply(); err != nil {
 		return nil, err
 	}
-	if !m.changed && stored != nil {
-		m.out.Data = stored
-		return m.out, nil
-	}
-	m.stamp()
-	var b bytes.Buffer
-	m.root.encode(&b)
-	m.out.Data, m.out.Changed = b.Bytes(), true
-	// What is written must read back: a patch that breaks the object is a
-	// bug here, never something to PUT.
-	if _, err := ParseICal(m.out.Data); err != nil {
-		return nil, fmt.Errorf("calconv: patched object does not parse: %w", err)
-	}
-	return m.out, nil
+	return m.finish(stored)
 }
 
 type merger struct {
@@ -102,6 +89,11 @@ type merger struct {
 	form        form // DTSTART as written after applyTimes
 	changed     bool
 	significant bool
+	// exact: an element dev leaves out has no value (an occurrence's
+	// target, built whole), rather than what Ghosting says.
+	exact bool
+	// occurrences: an override was patched or added (stamped on its own).
+	occurrences bool
 }
 
 // start builds a new object for an Add: PRODID, the device's UID (≤ 14.1
@@ -186,10 +178,27 @@ func target[T any](m *merger, element string, v T, present bool) (T, bool) {
 		return v, true
 	}
 	var zero T
-	return zero, !m.g.keeps(m.opt.Version, element)
+	return zero, m.exact || !m.g.keeps(m.opt.Version, element)
 }
 
+// apply patches the master with the device's Change, then the overrides:
+// the ones the device changed (≤ 14.1 Exceptions) and those whose
+// inherited values follow the master.
 func (m *merger) apply() error {
+	series := m.seriesAfter()
+	if err := m.applyEvent(); err != nil {
+		return err
+	}
+	if err := m.applyRecurrence(); err != nil {
+		return err
+	}
+	m.applyAttendees()
+	return m.applyOccurrences(series)
+}
+
+// applyEvent patches m.ev with the fields a series and one occurrence
+// share.
+func (m *merger) applyEvent() error {
 	d, o := m.dev, m.old
 	if s, ok := target(m, "Subject", d.Subject, d.Subject != nil); ok && !reflect.DeepEqual(norm(s), norm(o.Subject)) {
 		m.setText(ical.PropSummary, s)
@@ -217,13 +226,6 @@ func (m *merger) apply() error {
 	}
 	if cs, ok := target(m, "Categories", d.Categories, d.Categories != nil); ok && !sameStrings(cs, o.Categories) {
 		m.setCategories(cs)
-	}
-	if err := m.applyRecurrence(); err != nil {
-		return err
-	}
-	m.applyAttendees()
-	if d.InstanceID != nil {
-		m.out.Unsupported = append(m.out.Unsupported, "InstanceId change")
 	}
 	return nil
 }

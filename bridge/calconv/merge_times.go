@@ -253,8 +253,6 @@ func (m *merger) applyRecurrence() error {
 				order = append(order, x.Start)
 			}
 			newDel[x.Start] = true
-		} else if !hasOverride(o.Exceptions, x) {
-			m.out.Unsupported = append(m.out.Unsupported, "exception override "+items.FormatCompact(x.Start))
 		}
 	}
 	if mapsEqual(oldDel, newDel) {
@@ -278,15 +276,6 @@ func (m *merger) applyRecurrence() error {
 	}
 	m.changed, m.significant = true, true
 	return nil
-}
-
-func hasOverride(old []items.Exception, x items.Exception) bool {
-	for _, o := range old {
-		if o.Start.Equal(x.Start) && !o.Deleted {
-			return true
-		}
-	}
-	return false
 }
 
 func mapsEqual(a, b map[time.Time]bool) bool {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idlebridge/idlebridge/activesync"
+	"github.com/idlebridge/idlebridge/activesync/items"
 	"github.com/idlebridge/idlebridge/bridge/calconv"
 	"github.com/idlebridge/idlebridge/bridge/engine"
 	"github.com/idlebridge/idlebridge/bridge/state"
@@ -58,6 +59,10 @@ func (j *job) Apply(ctx context.Context, cmds []activesync.SyncCommand) ([]activ
 		case "Change":
 			r, aerr = j.change(ctx, l, cmd, held[cmd.ServerID], applied, ed)
 		case "Delete":
+			if cmd.InstanceID != "" {
+				r, aerr = j.change(ctx, l, cmd, held[cmd.ServerID], applied, ed)
+				break
+			}
 			r, aerr = j.delete(ctx, l, cmd, applied, ed)
 		default:
 			continue
@@ -74,6 +79,11 @@ func (j *job) Apply(ctx context.Context, cmds []activesync.SyncCommand) ([]activ
 			// MS-ASCMD 2.2.3.177.17: an Add always has its response,
 			// a Change or Delete only when it failed.
 			resps = append(resps, r)
+		}
+	}
+	for _, v := range applied.Set {
+		if v == resend {
+			j.resent = true
 		}
 	}
 	if !ed.empty() {
@@ -313,11 +323,20 @@ func versionOr(etag string) string {
 // object edited since the device last saw it is a conflict: by default
 // the server wins (MS-ASCMD 2.2.3.34), the device is told (Status 7) and
 // gets the server's object with its next Sync.
+//
+// A Change or Delete with a 16.x InstanceId is for one occurrence of a
+// series: it patches the series' object (an override, an EXDATE) the
+// same way, never the series as a whole.
 func (j *job) change(ctx context.Context, l *listing, cmd activesync.SyncCommand, held string, applied *state.Delta, ed *edit) (activesync.SyncItemResponse, error) {
-	r := activesync.SyncItemResponse{Kind: "Change", ServerID: cmd.ServerID, Status: activesync.SyncStatusNotFound}
+	r := activesync.SyncItemResponse{Kind: cmd.Kind, ServerID: cmd.ServerID, InstanceID: cmd.InstanceID, Status: activesync.SyncStatusNotFound}
 	e, ok := l.items[cmd.ServerID]
 	if !ok || e.foreign {
 		return r, nil
+	}
+	patch, err := j.patcher(cmd)
+	if err != nil {
+		r.Status = activesync.SyncStatusConversionError
+		return r, itemErr(err)
 	}
 	for try := 0; ; try++ {
 		obj, err := j.get(ctx, l, e.href)
@@ -333,7 +352,13 @@ func (j *job) change(ctx context.Context, l *listing, cmd activesync.SyncCommand
 			j.log.Info("dav: device changed an object edited upstream meanwhile; server wins", "item", cmd.ServerID, "href", e.href)
 			return r, nil
 		}
-		p, err := j.it.Patch(obj.Data, cmd.Data, j.call, j.c.opts.Now())
+		p, err := patch(obj.Data)
+		if errors.Is(err, calconv.ErrNoInstance) {
+			// The device believes in an occurrence the series does not
+			// have: it gets the server's series again.
+			applied.Set[cmd.ServerID] = resend
+			return r, itemErr(err)
+		}
 		if err != nil {
 			r.Status = activesync.SyncStatusConversionError
 			if errors.Is(err, calconv.ErrReadOnly) {
@@ -345,6 +370,9 @@ func (j *job) change(ctx context.Context, l *listing, cmd activesync.SyncCommand
 		}
 		if !p.Changed {
 			r.Status = activesync.SyncStatusOK
+			if p.Partial {
+				applied.Set[cmd.ServerID] = resend
+			}
 			return r, nil
 		}
 		etag, err := j.cl.Update(ctx, e.href, obj.ETag, j.it.ContentType(), p.Data)
@@ -364,12 +392,40 @@ func (j *job) change(ctx context.Context, l *listing, cmd activesync.SyncCommand
 		}
 		r.Status = activesync.SyncStatusOK
 		applied.Set[cmd.ServerID] = versionOr(etag)
+		if p.Partial {
+			j.log.Info("dav: part of the device's change has no place in the object; sending it the server's", "item", cmd.ServerID, "href", e.href)
+			applied.Set[cmd.ServerID] = resend
+		}
 		ed.set[e.href] = entry{etag: etag}
 		if h := j.organizerSends(); h != nil {
 			h(ctx, j.call.Principal, MethodRequest, p.Data)
 		}
 		return r, nil
 	}
+}
+
+// patcher is how a Change or an occurrence's Delete patches a stored
+// object.
+func (j *job) patcher(cmd activesync.SyncCommand) (func(stored []byte) (*Patched, error), error) {
+	now := j.c.opts.Now()
+	if cmd.InstanceID == "" {
+		if cmd.Kind == "Delete" {
+			return nil, fmt.Errorf("davsync: a Delete without InstanceId is not a patch")
+		}
+		return func(stored []byte) (*Patched, error) { return j.it.Patch(stored, cmd.Data, j.call, now) }, nil
+	}
+	occ, ok := j.it.(occurrences)
+	if !ok {
+		return nil, fmt.Errorf("davsync: InstanceId on a %s item", j.it.Kind())
+	}
+	inst, err := items.ParseDate(cmd.InstanceID)
+	if err != nil {
+		return nil, err
+	}
+	if cmd.Kind == "Delete" {
+		return func(stored []byte) (*Patched, error) { return occ.DeleteInstance(stored, inst, j.call, now) }, nil
+	}
+	return func(stored []byte) (*Patched, error) { return occ.PatchInstance(stored, cmd.Data, inst, j.call, now) }, nil
 }
 
 // delete removes the object if it is still what the listing knows; one

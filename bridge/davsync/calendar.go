@@ -84,7 +84,34 @@ func (e events) Patch(stored []byte, app *wbxml.Element, call *engine.Call, now 
 	if err != nil {
 		return nil, err
 	}
+	if dev.InstanceID != nil && stored != nil {
+		// Some clients put the InstanceId inside ApplicationData.
+		return e.PatchInstance(stored, app, *dev.InstanceID, call, now)
+	}
 	p, err := calconv.Merge(stored, dev, ghosting(call), opt, now)
+	if err != nil {
+		return nil, err
+	}
+	return &Patched{Data: p.Data, UID: p.UID, Changed: p.Changed, Partial: len(p.Unsupported) > 0}, nil
+}
+
+// PatchInstance applies a 16.x Change of one occurrence as its override.
+func (e events) PatchInstance(stored []byte, app *wbxml.Element, instance time.Time, call *engine.Call, now time.Time) (*Patched, error) {
+	opt := e.conv.options(call)
+	dev, err := items.DecodeCalendar(app, opt.Version)
+	if err != nil {
+		return nil, err
+	}
+	p, err := calconv.MergeInstance(stored, dev, instance, opt, now)
+	if err != nil {
+		return nil, err
+	}
+	return &Patched{Data: p.Data, UID: p.UID, Changed: p.Changed}, nil
+}
+
+// DeleteInstance deletes one occurrence (an EXDATE).
+func (e events) DeleteInstance(stored []byte, instance time.Time, call *engine.Call, now time.Time) (*Patched, error) {
+	p, err := calconv.DeleteInstance(stored, instance, e.conv.options(call), now)
 	if err != nil {
 		return nil, err
 	}

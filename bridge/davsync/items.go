@@ -36,9 +36,22 @@ type addResponder interface {
 	AddResponse(uid string, call *engine.Call) *wbxml.Element
 }
 
+// occurrences is an Items whose objects are series whose occurrences a
+// 16.x device changes or deletes one at a time (airsyncbase:InstanceId
+// on a Change or Delete, MS-ASCMD 2.2.3.24): the instance is the
+// occurrence's original start in UTC.
+type occurrences interface {
+	PatchInstance(stored []byte, app *wbxml.Element, instance time.Time, call *engine.Call, now time.Time) (*Patched, error)
+	DeleteInstance(stored []byte, instance time.Time, call *engine.Call, now time.Time) (*Patched, error)
+}
+
 // Patched is what Patch made.
 type Patched struct {
 	Data    []byte
 	UID     string
 	Changed bool // false: nothing to write
+	// Partial: part of the device's change could not be applied (an
+	// exception at a time the series has none); what could be is written,
+	// and the device is sent the server's object again.
+	Partial bool
 }

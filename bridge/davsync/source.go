@@ -129,6 +129,10 @@ type job struct {
 	// hidden: a Ping re-check of a folder the device does not see
 	// (merged.go); it plans nothing.
 	hidden bool
+	// resent: Apply marked an item for the device to get again (a refused
+	// or partly applied edit), which a view complete at the listing's
+	// version would not send.
+	resent bool
 }
 
 func (j *job) Close(error) {}
@@ -212,7 +216,7 @@ func (j *job) Plan(ctx context.Context, view engine.View) (*engine.Plan, error) 
 		// device's next Sync lists it.
 		return &engine.Plan{Unchanged: true}, nil
 	}
-	if j.call.Role == engine.Current && l.version() != "" && meta[metaDevVersion] == l.version() && meta[metaDevFilter] == filter {
+	if j.call.Role == engine.Current && l.version() != "" && meta[metaDevVersion] == l.version() && meta[metaDevFilter] == filter && !j.resent {
 		// The device's view was complete at this version. (Not for a
 		// resent key: the Meta is the lost answer's, and the answer must
 		// be made again from the snapshot.)
