@@ -31,6 +31,16 @@ type Options struct {
 	BodyType int
 	// TruncationSize caps the body in bytes; 0 means no cap.
 	TruncationSize int
+	// Now is the time a series' TimeZone rules are taken at (blobYear);
+	// zero means the clock's.
+	Now time.Time
+}
+
+func (o Options) now() time.Time {
+	if o.Now.IsZero() {
+		return time.Now()
+	}
+	return o.Now
 }
 
 func (o Options) userZone() *time.Location {
@@ -105,10 +115,6 @@ func EventFromCalendar(cal *ical.Component, opt Options) (*Result, error) {
 		return nil, err
 	}
 	c.Event = *ev
-	if !start.date || opt.Version < items.V160 {
-		// MS-ASCAL 2.2.2.44; 16.x all-day items carry no TimeZone (P3).
-		c.TimeZone = opt.Zones.Blob(cv.seriesZone(start), start.t.Year())
-	}
 	if uid := master.Props.Get(ical.PropUID); uid != nil {
 		c.UID = items.Ptr(clean(uid.Value))
 	}
@@ -138,7 +144,29 @@ func EventFromCalendar(cal *ical.Component, opt Options) (*Result, error) {
 		res.Inexpressible = append(res.Inexpressible, why)
 		c.Recurrence, c.Exceptions = nil, nil
 	}
+	if !start.date || opt.Version < items.V160 {
+		// MS-ASCAL 2.2.2.44; 16.x all-day items carry no TimeZone (P3).
+		c.TimeZone = opt.Zones.Blob(cv.seriesZone(start), blobYear(*c.StartTime, c.Recurrence, opt.now()))
+	}
 	return res, nil
+}
+
+// blobYear is the year whose rules a TimeZone blob carries for an event
+// starting at start: its own, or for a series still running the current
+// one. The blob holds one rule set (MS-ASDTYPE 2.7.6) that the device
+// applies to every occurrence, so a series begun before its zone's rules
+// changed (the United States in 2007) would otherwise show this year's
+// occurrences an hour off for weeks.
+func blobYear(start time.Time, rec *items.Recurrence, now time.Time) int {
+	y := start.Year()
+	if rec == nil {
+		return y
+	}
+	cur := now.Year()
+	if rec.Until != nil && rec.Until.Year() < cur {
+		cur = rec.Until.Year()
+	}
+	return max(y, cur)
 }
 
 type eventConv struct {

@@ -1,6 +1,7 @@
 package calconv
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"os"
@@ -118,5 +119,40 @@ func TestFromICalErrors(t *testing.T) {
 		if name == "no event" && !errors.Is(err, ErrNoEvent) {
 			t.Errorf("no event: %v", err)
 		}
+	}
+}
+
+// TestSeriesBlobYear: a series begun in 2005 in New York, still running,
+// is sent with the rules in force now (DST from March's second Sunday
+// since 2007), not those of its first year (April's first Sunday), or
+// this year's occurrences would show an hour off for three weeks; a
+// single event keeps its own year's rules, and the device's blob for the
+// series is matched back to New York when it moves the series.
+func TestSeriesBlobYear(t *testing.T) {
+	ny := mustLoad(t, "America/New_York")
+	series := []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:ny-2005\r\nDTSTAMP:20050101T000000Z\r\n" +
+		"DTSTART;TZID=America/New_York:20050104T090000\r\nDTEND;TZID=America/New_York:20050104T100000\r\nRRULE:FREQ=WEEKLY;BYDAY=TU\r\n" +
+		"SUMMARY:Weekly\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	opt := berlinUser(t, items.V141)
+	res, err := FromICal(series, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now, old := opt.Zones.Blob(ny, mergeNow.Year()), opt.Zones.Blob(ny, 2005); !bytes.Equal(res.Item.TimeZone, now) || bytes.Equal(now, old) {
+		t.Errorf("series blob is not this year's rules")
+	}
+	single := bytes.Replace(series, []byte("RRULE:FREQ=WEEKLY;BYDAY=TU\r\n"), nil, 1)
+	if res, err := FromICal(single, opt); err != nil || !bytes.Equal(res.Item.TimeZone, opt.Zones.Blob(ny, 2005)) {
+		t.Errorf("single event blob: %v", err)
+	}
+	dev := res.Item
+	dev.StartTime = items.Ptr(dev.StartTime.Add(time.Hour))
+	dev.EndTime = items.Ptr(dev.EndTime.Add(time.Hour))
+	p, err := Merge(series, dev, Ghosting{}, opt, mergeNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(p.Data, []byte("DTSTART;TZID=America/New_York:20050104T100000")) {
+		t.Errorf("moved series:\n%s", p.Data)
 	}
 }

@@ -28,7 +28,7 @@ func mustLoad(t testing.TB, name string) *time.Location {
 
 // berlinUser is the user of the research note's test cases.
 func berlinUser(t testing.TB, v items.Version) Options {
-	return Options{Version: v, Zones: testZones(), UserZone: mustLoad(t, "Europe/Berlin"), UserEmail: "alice@example.com"}
+	return Options{Version: v, Zones: testZones(), UserZone: mustLoad(t, "Europe/Berlin"), UserEmail: "alice@example.com", Now: mergeNow}
 }
 
 // golden compares got with testdata/name, or writes it with -update.

@@ -110,7 +110,12 @@ func (m *merger) applyTimes() error {
 	if end == nil || end.Before(*start) {
 		end = start
 	}
-	f, blobZone, err := m.zoneFor(start.Year())
+	rec := o.Recurrence
+	if d.Recurrence != nil {
+		rec = d.Recurrence
+	}
+	// The device built its blob for the year FromICal chose.
+	f, blobZone, err := m.zoneFor(blobYear(*start, rec, m.now))
 	if err != nil {
 		return err
 	}
