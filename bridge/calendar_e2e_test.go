@@ -108,6 +108,52 @@ func calCommands(kind, id string, app *wbxml.Element) *wbxml.Element {
 	return cmds
 }
 
+// occurrenceEdits renames the 17 May run and deletes the 24 May one of
+// the p8 series through the front, and checks the server's object.
+func occurrenceEdits(t *testing.T, ctx context.Context, c *calEnv, dev *client.Client, coll, key string, got map[string]*wbxml.Element, run *items.Calendar, v items.Version) string {
+	t.Helper()
+	var runID string
+	for id, data := range got {
+		if ev, _ := items.DecodeCalendar(data, v); ev != nil && ev.Subject != nil && *ev.Subject == "Sunday run" {
+			runID = id
+		}
+	}
+	may17, may24 := time.Date(2026, 5, 17, 7, 0, 0, 0, time.UTC), time.Date(2026, 5, 24, 7, 0, 0, 0, time.UTC)
+	var cmds []*wbxml.Element
+	if v >= items.V160 {
+		ch := calCommands("Change", runID, (&items.Calendar{Event: items.Event{Subject: items.Ptr("Hill run")}}).Encode(v))
+		ch.Children[0].AddText(wbxml.AirSyncBase, "InstanceId", items.FormatCompact(may17))
+		del := calCommands("Delete", runID, nil)
+		del.Children[0].AddText(wbxml.AirSyncBase, "InstanceId", items.FormatCompact(may24))
+		cmds = []*wbxml.Element{ch, del}
+	} else {
+		series := *run
+		series.Exceptions = append(slices.Clone(run.Exceptions),
+			items.Exception{Start: may17, Event: items.Event{Subject: items.Ptr("Hill run"), StartTime: &may17, EndTime: items.Ptr(may17.Add(30 * time.Minute))}},
+			items.Exception{Start: may24, Deleted: true})
+		cmds = []*wbxml.Element{calCommands("Change", runID, series.Encode(v))}
+	}
+	for _, cm := range cmds {
+		r, err := dev.Sync(ctx, coll, key, client.SyncOptions{WindowSize: 10, Commands: cm})
+		if err != nil || r.Status != "1" || len(r.Items) != 0 {
+			t.Fatalf("occurrence edit: %v %+v", err, r)
+		}
+		for _, resp := range r.Responses {
+			t.Fatalf("occurrence edit answered %s", resp.XML())
+		}
+		key = r.SyncKey
+	}
+	obj, _ := c.get(t, c.coll+"p8-series.ics")
+	text := strings.ReplaceAll(string(obj.Data), "\r\n", "\n")
+	for _, want := range []string{"RECURRENCE-ID;TZID=Europe/Berlin:20260517T090000\n", "SUMMARY:Hill run\n", "SUMMARY:Sunday run\n",
+		"20260524T090000", "RRULE:FREQ=WEEKLY;BYDAY=SU;UNTIL=20260628T070000Z\n", "SUMMARY:Sunday run (late)\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("series after the occurrence edits lacks %q:\n%s", want, text)
+		}
+	}
+	return key
+}
+
 func bySubject(t *testing.T, got map[string]*wbxml.Element, v items.Version) map[string]*items.Calendar {
 	t.Helper()
 	out := map[string]*items.Calendar{}
@@ -285,6 +331,11 @@ func calendarThroughTheFront(t *testing.T, redis bool) {
 			if _, ok := c.get(t, c.coll+uid+".ics"); ok {
 				t.Error("the deleted event is still on the server")
 			}
+
+			// One occurrence of the series renamed, another deleted: at 16.1
+			// by InstanceId, at 14.1 in the series' Exceptions. The server
+			// keeps the series with an override and one more EXDATE.
+			key = occurrenceEdits(t, ctx, c, dev, calF.ServerID, key, got, run, v)
 
 			// Nothing new; the laptop adds an event: the parked Ping wakes.
 			if r, err := dev.Sync(ctx, calF.ServerID, key, client.SyncOptions{WindowSize: 10}); err != nil || r.Status != "1" || len(r.Items) != 0 {
