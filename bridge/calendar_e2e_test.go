@@ -108,6 +108,36 @@ func calCommands(kind, id string, app *wbxml.Element) *wbxml.Element {
 	return cmds
 }
 
+// fetchEvent fetches the event with that subject by ItemOperations and
+// checks the answer carries it.
+func fetchEvent(t *testing.T, ctx context.Context, dev *client.Client, coll string, got map[string]*wbxml.Element, subject string, v items.Version) {
+	t.Helper()
+	var id string
+	for sid, data := range got {
+		if ev, _ := items.DecodeCalendar(data, v); ev != nil && ev.Subject != nil && *ev.Subject == subject {
+			id = sid
+		}
+	}
+	req := wbxml.New(wbxml.ItemOperations, "ItemOperations")
+	f := req.Add(wbxml.ItemOperations, "Fetch")
+	f.AddText(wbxml.ItemOperations, "Store", "Mailbox")
+	f.AddText(wbxml.AirSync, "CollectionId", coll)
+	f.AddText(wbxml.AirSync, "ServerId", id)
+	f.Add(wbxml.ItemOperations, "Options").Add(wbxml.AirSyncBase, "BodyPreference").AddText(wbxml.AirSyncBase, "Type", "1")
+	r, err := dev.Do(ctx, "ItemOperations", req)
+	if err != nil || r.Doc == nil {
+		t.Fatalf("ItemOperations: %v", err)
+	}
+	fe := r.Doc.Child(wbxml.ItemOperations, "Response").Child(wbxml.ItemOperations, "Fetch")
+	if r.Status() != "1" || fe.ChildText(wbxml.ItemOperations, "Status") != "1" {
+		t.Fatalf("Fetch of %s answered %s", id, r.Doc.XML())
+	}
+	props := fe.Child(wbxml.ItemOperations, "Properties")
+	if props == nil || props.ChildText(wbxml.Calendar, "Subject") != subject || props.ChildText(wbxml.Calendar, "UID") == "" {
+		t.Errorf("Fetch of %s: %s", id, fe.XML())
+	}
+}
+
 // occurrenceEdits renames the 17 May run and deletes the 24 May one of
 // the p8 series through the front, and checks the server's object.
 func occurrenceEdits(t *testing.T, ctx context.Context, c *calEnv, dev *client.Client, coll, key string, got map[string]*wbxml.Element, run *items.Calendar, v items.Version) string {
@@ -256,6 +286,12 @@ func calendarThroughTheFront(t *testing.T, redis bool) {
 			if err != nil || len(tasks) != 1 {
 				t.Fatalf("tasks: %d, %v", len(tasks), err)
 			}
+
+			// Nothing to come, and one event fetched alone.
+			if n := estimateOf(ctx, t, dev, calF.ServerID, key); n != "0" {
+				t.Errorf("GetItemEstimate after the initial sync: %s", n)
+			}
+			fetchEvent(t, ctx, dev, calF.ServerID, got, "Dinner", v)
 
 			// The device adds an event in its zone.
 			berlin, _ := time.LoadLocation("Europe/Berlin")
