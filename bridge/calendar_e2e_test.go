@@ -16,6 +16,7 @@ import (
 	"github.com/idlebridge/idlebridge/activesync/client"
 	"github.com/idlebridge/idlebridge/activesync/items"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
+	"github.com/idlebridge/idlebridge/bridge"
 	"github.com/idlebridge/idlebridge/bridge/caltz"
 	"github.com/idlebridge/idlebridge/bridge/davsync"
 	"github.com/idlebridge/idlebridge/bridge/engine"
@@ -36,11 +37,16 @@ type calEnv struct {
 
 func startCalendar(t *testing.T, poll time.Duration, redis bool) *calEnv {
 	t.Helper()
+	return startCalendarPush(t, poll, redis, bridge.PushOptions{})
+}
+
+func startCalendarPush(t *testing.T, poll time.Duration, redis bool, push bridge.PushOptions) *calEnv {
+	t.Helper()
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := bridgetest.Start(t, bridgetest.Options{Redis: redis, DAV: true, Classes: func(env *bridgetest.Env) []engine.Class {
+	e := bridgetest.Start(t, bridgetest.Options{Redis: redis, DAV: true, Push: push, Classes: func(env *bridgetest.Env) []engine.Class {
 		return []engine.Class{davsync.CalendarClass(davsync.Options{Store: env.Store, UserZone: berlin, PollActive: poll, PollIdle: poll})}
 	}})
 	laptop, err := dav.New(dav.Config{URL: testenv.DAVURL(t), Username: e.User, Password: e.Password, Timeout: 20 * time.Second})
@@ -483,6 +489,37 @@ func TestCalendarPushLatency(t *testing.T) {
 	}
 	slices.Sort(lat)
 	t.Logf("PUT → Ping answer over %d edits, %v poll interval: median %v, max %v", len(lat), interval, lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+}
+
+// TestCalendarMadeUpstreamAnswersPing7: a calendar another client makes
+// (MKCALENDAR) answers a Ping parked on the existing calendar with Status
+// 7, and the next FolderSync adds it as a user calendar (13).
+func TestCalendarMadeUpstreamAnswersPing7(t *testing.T) {
+	c := startCalendarPush(t, 300*time.Millisecond, false, hierarchyOpts())
+	ctx := context.Background()
+	dev := c.Device(t, "mk1", "16.1")
+	fs, err := dev.FolderSync(ctx, "0")
+	if err != nil || fs.Status != "1" {
+		t.Fatalf("FolderSync: %v %+v", err, fs)
+	}
+	calF, _ := client.FolderByType(fs.Add, 8)
+	if _, _, err := dev.SyncAll(ctx, calF.ServerID, client.SyncOptions{WindowSize: 10}); err != nil {
+		t.Fatal(err)
+	}
+	ping := parkPing(t, c.Env, dev, 120, calF.ServerID)
+	// Past the poller's first listing, so the 7 comes from the one that
+	// saw the new calendar.
+	time.Sleep(3 * hierarchyOpts().HierarchyInterval)
+	if err := c.laptop.MakeCalendar(c.ctx, "/"+c.User+"/work/", "Work", []string{"VEVENT"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if pr := awaitPing(t, ping, 20*time.Second); pr.status != "7" {
+		t.Fatalf("Ping after a calendar was made upstream: %+v, want 7", pr)
+	}
+	fs2, err := dev.FolderSync(ctx, fs.SyncKey)
+	if err != nil || len(fs2.Add) != 1 || fs2.Add[0].Type != 13 || fs2.Add[0].DisplayName != "Work" {
+		t.Fatalf("FolderSync after MKCALENDAR: %v %+v", err, fs2)
+	}
 }
 
 // TestCalendarFilteredPing: a device syncing two weeks back (FilterType
