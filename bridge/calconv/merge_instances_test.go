@@ -264,3 +264,27 @@ func TestMergeSeriesRenameReachesOverrides(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeSeriesMoveAt16DropsExceptions: at 16.x a Change of the
+// series' start or end deletes its exceptions (MS-ASCAL 2.2.2.22), so
+// the EXDATEs and overrides go; at 14.1 the device sends its list and
+// they stay.
+func TestMergeSeriesMoveAt16DropsExceptions(t *testing.T) {
+	stored := readCase(t, "p8-series")
+	for _, v := range []items.Version{items.V141, items.V161} {
+		dev := deviceView(t, stored, v)
+		if v >= items.V160 {
+			dev = &items.Calendar{}
+		}
+		dev.StartTime = items.Ptr(utc("20260322T090000Z"))
+		dev.EndTime = items.Ptr(utc("20260322T093000Z"))
+		p := merge(t, stored, dev, Ghosting{}, v)
+		if !bytes.Contains(p.Data, []byte("DTSTART;TZID=Europe/Berlin:20260322T100000")) {
+			t.Fatalf("%v: series not moved:\n%s", v, p.Data)
+		}
+		kept := bytes.Contains(p.Data, []byte("EXDATE")) && bytes.Contains(p.Data, []byte("RECURRENCE-ID"))
+		if kept != (v < items.V160) {
+			t.Errorf("%v: exceptions kept=%v:\n%s", v, kept, p.Data)
+		}
+	}
+}
