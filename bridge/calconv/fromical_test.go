@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,5 +155,44 @@ func TestSeriesBlobYear(t *testing.T) {
 	}
 	if !bytes.Contains(p.Data, []byte("DTSTART;TZID=America/New_York:20050104T100000")) {
 		t.Errorf("moved series:\n%s", p.Data)
+	}
+}
+
+// TestBodyByPreference: a device asking for HTML gets the X-ALT-DESC
+// twin (or the text escaped into HTML), one asking for plain text gets
+// DESCRIPTION; TruncationSize cuts on a character boundary and says so.
+func TestBodyByPreference(t *testing.T) {
+	ev := func(extra string) []byte {
+		return []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:b1\r\nDTSTAMP:20260101T000000Z\r\n" +
+			"DTSTART:20260701T090000Z\r\nDTEND:20260701T100000Z\r\nSUMMARY:Body\r\nDESCRIPTION:Agenda: café & <cake>\\nBring notes\r\n" + extra +
+			"END:VEVENT\r\nEND:VCALENDAR\r\n")
+	}
+	opt := berlinUser(t, items.V161)
+	body := func(data []byte, typ, trunc int) *items.Body {
+		t.Helper()
+		o := opt
+		o.BodyType, o.TruncationSize = typ, trunc
+		res, err := FromICal(data, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Item.Body
+	}
+	if b := body(ev(""), items.BodyPlain, 0); b == nil || b.Type != items.BodyPlain || b.Data != "Agenda: café & <cake>\nBring notes" || b.Truncated {
+		t.Errorf("plain: %+v", b)
+	}
+	if b := body(ev(""), items.BodyHTML, 0); b == nil || b.Type != items.BodyHTML || b.Data != "<html><body>Agenda: café &amp; &lt;cake&gt;<br>Bring notes</body></html>" {
+		t.Errorf("HTML from text: %+v", b)
+	}
+	alt := "X-ALT-DESC;FMTTYPE=text/html:<p>Agenda: <b>caf\u00e9</b></p>\r\n"
+	if b := body(ev(alt), items.BodyHTML, 0); b == nil || b.Data != "<p>Agenda: <b>café</b></p>" {
+		t.Errorf("HTML twin: %+v", b)
+	}
+	if b := body(ev(alt), items.BodyPlain, 0); b == nil || b.Type != items.BodyPlain || !strings.HasPrefix(b.Data, "Agenda: café") {
+		t.Errorf("plain beside an HTML twin: %+v", b)
+	}
+	// "Agenda: caf" is 11 bytes; the é starts at byte 11 and takes two.
+	if b := body(ev(""), items.BodyPlain, 12); b == nil || b.Data != "Agenda: caf" || !b.Truncated || b.EstimatedDataSize != len("Agenda: café & <cake>\nBring notes") {
+		t.Errorf("truncated: %+v", b)
 	}
 }
