@@ -10,6 +10,7 @@ import (
 
 	"github.com/idlebridge/idlebridge/activesync"
 	"github.com/idlebridge/idlebridge/bridge/engine"
+	"github.com/idlebridge/idlebridge/bridge/state"
 )
 
 // TestWatcherWakes: with a short interval, an event PUT by another client
@@ -158,5 +159,45 @@ func TestWatcherOneRequestPerCollection(t *testing.T) {
 	}
 	if n := e.wire.requests.Load(); n != 1 {
 		t.Errorf("quiet again: %s, want 1 request", e.wire)
+	}
+}
+
+// TestPollIntervalFollowsActivity: the watcher polls at PollActive while
+// the user made a request within ActiveFor, on this instance (touch) or on
+// any (a device's LastActive, which a Ping does not move), and at PollIdle
+// once that is longer ago.
+func TestPollIntervalFollowsActivity(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	e := newEnv(t, Options{PollActive: 10 * time.Second, PollIdle: time.Minute, ActiveFor: 5 * time.Minute, Now: clock})
+	h := &watch{c: e.core, seen: map[string]string{}}
+	h.Update(e.p, nil)
+	interval := func() time.Duration {
+		t.Helper()
+		d, err := h.pollOnce(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := interval(); d != time.Minute {
+		t.Errorf("no request yet: %v, want the idle interval", d)
+	}
+	e.core.touch(e.p.User.Address)
+	if d := interval(); d != 10*time.Second {
+		t.Errorf("just after a request: %v, want the active interval", d)
+	}
+	advance(6 * time.Minute)
+	if d := interval(); d != time.Minute {
+		t.Errorf("six minutes later: %v, want the idle interval", d)
+	}
+	// A request served by another instance shows in the device record.
+	if _, err := e.store.UpdateDevice(e.ctx, e.p.User.Address, "tablet", func(d *state.Device) error { d.LastActive = clock().Add(-time.Minute); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if d := interval(); d != 10*time.Second {
+		t.Errorf("after another instance's request: %v, want the active interval", d)
 	}
 }
