@@ -67,9 +67,11 @@ func yearRules(loc *time.Location, year int) (std, dst int, toStd, toDst time.Ti
 	_, std = t.Zone()
 	dst = std
 	end := time.Date(year+1, 1, 1, 0, 0, 0, 0, loc)
-	for {
+	for range 32 { // a few changes a year at most
 		_, next := t.ZoneBounds()
-		if next.IsZero() || !next.Before(end) {
+		// Far past tzdata's table (years like 4000) ZoneBounds can fail to
+		// move on: stop rather than loop.
+		if next.IsZero() || !next.Before(end) || !next.After(t) {
 			break
 		}
 		_, off := next.Zone()
