@@ -97,6 +97,10 @@ func (c *classMeetings) Answer(ctx context.Context, acct *Account, m *imip.Meeti
 		return "", err
 	}
 	opt := calconv.Options{Zones: c.zones}
+	if !m.RecurrenceID.IsZero() && a.Instance == nil {
+		// An invitation to one occurrence is answered for that one only.
+		a.Instance = &m.RecurrenceID
+	}
 	id, err := c.store.StoreMeeting(ctx, acct.Principal, folderID, ref, m.UID, func(stored []byte) ([]byte, error) {
 		switch {
 		case stored == nil && a.PartStat == imip.PartStatDeclined:
@@ -104,6 +108,15 @@ func (c *classMeetings) Answer(ctx context.Context, acct *Account, m *imip.Meeti
 			return nil, errDeclinedAbsent
 		case stored == nil:
 			return calconv.SetPartStat(m.Raw, a, opt)
+		case !m.RecurrenceID.IsZero():
+			// The organizer changed one occurrence of the stored series:
+			// that occurrence is replaced, never the series (the object
+			// holds only the override).
+			merged, err := calconv.PutOccurrence(stored, m.Raw, m.RecurrenceID, opt)
+			if err != nil {
+				return nil, err
+			}
+			return calconv.SetPartStat(merged, a, opt)
 		case sequenceOf(m.Raw) > sequenceOf(stored):
 			// The organizer changed the meeting since it was stored: the
 			// invitation's object, answered, with the user's own alarms.
