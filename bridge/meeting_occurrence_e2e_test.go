@@ -12,6 +12,7 @@ import (
 	"github.com/idlebridge/idlebridge/activesync/items"
 	"github.com/idlebridge/idlebridge/activesync/wbxml"
 	"github.com/idlebridge/idlebridge/internal/testenv"
+	"github.com/idlebridge/idlebridge/upstream/dav"
 )
 
 // TestMeetingOccurrenceInvitationKeepsTheSeries: a 14.1 device accepts a
@@ -114,5 +115,82 @@ func TestMeetingOccurrenceInvitationKeepsTheSeries(t *testing.T) {
 	}
 	if n := len(sinkMessages(t, maildir, []byte("X-MailFrom: "+c.User))); n != 0 {
 		t.Errorf("%d replies from the bridge at 14.1, want none", n)
+	}
+}
+
+// TestMeetingResponseInASecondCalendar: a meeting that sits in the
+// user's second calendar ("Work", type 13) is answered there, whether
+// the device answers from that calendar (as iOS does) or from the Inbox
+// invitation: the event is patched where it is, the CalendarId is its
+// item in that folder, and the default calendar gets no copy.
+func TestMeetingResponseInASecondCalendar(t *testing.T) {
+	c := startCalendar(t, 300*time.Millisecond, false)
+	ctx := context.Background()
+	ics, err := os.ReadFile("imip/testdata/outlook.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ics = bytes.ReplaceAll(ics, []byte("alice@example.com"), []byte(c.User))
+	work := "/" + c.User + "/work/"
+	if err := c.laptop.MakeCalendar(c.ctx, work, "Work", []string{"VEVENT"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	stored := bytes.Replace(bytes.ReplaceAll(ics, []byte("\r\n"), []byte("\n")), []byte("METHOD:REQUEST\n"), nil, 1)
+	if _, err := c.laptop.Create(c.ctx, work+"planning.ics", dav.ContentCalendar, bytes.ReplaceAll(stored, []byte("\n"), []byte("\r\n"))); err != nil {
+		t.Fatal(err)
+	}
+	msg := "From: Bob Organizer <bob@example.com>\r\nTo: " + c.User + "\r\nSubject: Quarterly planning\r\nDate: Wed, 2 Dec 2026 09:00:00 +0000\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/calendar; charset=utf-8; method=REQUEST\r\n\r\n" + strings.ReplaceAll(strings.ReplaceAll(string(ics), "\r\n", "\n"), "\n", "\r\n")
+	up := c.IMAP(t)
+	if _, err := up.Append(ctx, "INBOX", nil, time.Now(), strings.NewReader(msg), int64(len(msg))); err != nil {
+		t.Fatal(err)
+	}
+	dev := c.Device(t, "mrwork", "16.1")
+	fs, err := dev.FolderSync(ctx, "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := client.FolderByType(fs.Add, 2)
+	workF, ok := client.FolderByType(fs.Add, 13)
+	if !ok {
+		t.Fatalf("no second calendar: %+v", fs.Add)
+	}
+	held, _, err := dev.SyncAll(ctx, workF.ServerID, client.SyncOptions{Class: "Calendar"})
+	if err != nil || len(held) != 1 {
+		t.Fatalf("Work calendar: %v, %d items", err, len(held))
+	}
+	var itemID string
+	for itemID = range held {
+	}
+	mails, _, err := dev.SyncAll(ctx, inbox.ServerID, client.SyncOptions{Class: "Email"})
+	if err != nil || len(mails) != 1 {
+		t.Fatalf("Inbox: %v, %d", err, len(mails))
+	}
+	var mailID string
+	for mailID = range mails {
+	}
+	for _, from := range []struct{ coll, id, response, partstat string }{
+		{workF.ServerID, itemID, "2", "PARTSTAT=TENTATIVE"}, {inbox.ServerID, mailID, "1", "PARTSTAT=ACCEPTED"},
+	} {
+		req := wbxml.New(wbxml.MeetingResponse, "MeetingResponse")
+		r := req.Add(wbxml.MeetingResponse, "Request")
+		r.AddText(wbxml.MeetingResponse, "UserResponse", from.response)
+		r.AddText(wbxml.MeetingResponse, "CollectionId", from.coll)
+		r.AddText(wbxml.MeetingResponse, "RequestId", from.id)
+		resp, err := dev.Do(ctx, "MeetingResponse", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := resp.Doc.Child(wbxml.MeetingResponse, "Result")
+		if res.ChildText(wbxml.MeetingResponse, "Status") != "1" || res.ChildText(wbxml.MeetingResponse, "CalendarId") != itemID {
+			t.Fatalf("answer from %s: %s, want CalendarId %s", from.coll, res.XML(), itemID)
+		}
+		if n := c.count(t); n != 0 {
+			t.Errorf("answer from %s: %d objects in the default calendar, want none", from.coll, n)
+		}
+		objs, _, err := c.laptop.MultiGet(c.ctx, work, dav.KindCalendar, []string{work + "planning.ics"})
+		if err != nil || len(objs) != 1 || !bytes.Contains(bytes.ReplaceAll(objs[0].Data, []byte("\r\n "), nil), []byte(from.partstat)) {
+			t.Errorf("answer from %s: the Work event (%v):\n%s", from.coll, err, objs)
+		}
 	}
 }

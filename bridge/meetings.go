@@ -23,7 +23,9 @@ type MeetingCalendar interface {
 	// for a decline. It returns the event's ServerId as the next calendar
 	// Sync shows it ("" when a decline created nothing), so the device
 	// keeps one item (MS-ASCMD 2.2.3.18).
-	Answer(ctx context.Context, acct *Account, m *imip.Meeting, a calconv.Answer) (serverID string, err error)
+	// from is the collection the device answered from (the Inbox or a
+	// calendar folder).
+	Answer(ctx context.Context, acct *Account, m *imip.Meeting, a calconv.Answer, from string) (serverID string, err error)
 	// Invitation reads a calendar item as the invitation it was (iOS and
 	// Outlook answer from the calendar folder); ok is false when the
 	// collection is no calendar of the user.
@@ -113,7 +115,7 @@ func (mt *Meetings) answer(ctx context.Context, acct *Account, ver activesync.Ve
 		// and the Result has no CalendarId.
 		if calID, err = mt.Calendar.Answer(ctx, acct, m, calconv.Answer{
 			Email: acct.Address(), Name: acct.DisplayName(), PartStat: partStat, Instance: ans.InstanceID,
-		}); err != nil {
+		}, ans.CollectionID); err != nil {
 			return fail(activesync.MeetingRespStatusMailboxError, fmt.Errorf("calendar: %w", err))
 		}
 		schedules = mt.Calendar.SchedulesItself(ctx, acct)

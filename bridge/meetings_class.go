@@ -25,13 +25,15 @@ import (
 // not import the class).
 type meetingStore interface {
 	StoreMeeting(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, uid string, patch func(stored []byte) ([]byte, error)) (string, error)
+	HoldsUID(ctx context.Context, p *accounts.Principal, ref engine.Ref, uid string) (bool, error)
 	ReadItem(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, serverID string) ([]byte, error)
 	SchedulesItself(ctx context.Context, p *accounts.Principal) bool
 }
 
 // classMeetings is the MeetingCalendar over the calendar class plugged
-// into the bridge: answers go into the user's default calendar (FolderSync
-// type 8), the folder whose items devices see under the IDs returned.
+// into the bridge: answers go into the calendar folder they came from or
+// the one holding the event, else the user's default calendar (FolderSync
+// type 8); devices see the event under the IDs returned.
 type classMeetings struct {
 	b     *Bridge
 	cls   *engine.Class
@@ -56,46 +58,89 @@ func meetingCalendarOf(b *Bridge) MeetingCalendar {
 // errNoCalendar: the user has no calendar to put the meeting in.
 var errNoCalendar = errors.New("no calendar")
 
-// defaultCalendar finds the user's default calendar folder and its ID.
-func (c *classMeetings) defaultCalendar(ctx context.Context, acct *Account) (string, engine.Ref, error) {
+// calFolder is one calendar folder of the user, with its folder ID.
+type calFolder struct {
+	id  string
+	ref engine.Ref
+}
+
+// calendars lists the user's calendar folders, the default one (FolderSync
+// type 8) first.
+func (c *classMeetings) calendars(ctx context.Context, acct *Account) ([]calFolder, error) {
 	folders, err := c.cls.Hierarchy.Folders(ctx, acct.Principal, engine.Client{})
 	if err != nil {
-		return "", engine.Ref{}, err
+		return nil, err
 	}
 	var refs []engine.Ref
-	var pick *engine.Folder
-	for i, f := range folders {
+	for _, f := range folders {
 		refs = append(refs, f.Ref)
-		if f.Ref.Kind != engine.KindCalendar {
-			continue
-		}
-		if pick == nil || f.Type == activesync.FolderCalendar && pick.Type != activesync.FolderCalendar {
-			pick = &folders[i]
-		}
-	}
-	if pick == nil {
-		return "", engine.Ref{}, errNoCalendar
 	}
 	fm, err := foldermap.ReconcileKinds(ctx, c.b.Store, acct.Address(), c.cls.Hierarchy.Kinds(), refs)
 	if err != nil {
-		return "", engine.Ref{}, storeErr(err)
+		return nil, storeErr(err)
 	}
-	id, ok := fm.ByRef[pick.Ref]
-	if !ok {
-		return "", engine.Ref{}, fmt.Errorf("default calendar %s has no folder ID", pick.Ref.Path)
+	var out []calFolder
+	for _, f := range folders {
+		if f.Ref.Kind != engine.KindCalendar {
+			continue
+		}
+		id, ok := fm.ByRef[f.Ref]
+		if !ok {
+			return nil, fmt.Errorf("calendar %s has no folder ID", f.Ref.Path)
+		}
+		cf := calFolder{id: id, ref: f.Ref}
+		if f.Type == activesync.FolderCalendar {
+			out = append([]calFolder{cf}, out...)
+		} else {
+			out = append(out, cf)
+		}
 	}
-	return id, pick.Ref, nil
+	if len(out) == 0 {
+		return nil, errNoCalendar
+	}
+	return out, nil
+}
+
+// calendarFor is the folder an answer to or a CANCEL of the meeting uid
+// is written to: the calendar folder the device answered from; else the
+// calendar that already holds the event (one query per calendar beyond
+// the first, only for users with several); else the default calendar.
+// Writing to the default calendar an event another calendar holds would
+// show the meeting twice, under a CalendarId of the wrong folder.
+func (c *classMeetings) calendarFor(ctx context.Context, acct *Account, uid, from string) (calFolder, error) {
+	cals, err := c.calendars(ctx, acct)
+	if err != nil {
+		return calFolder{}, err
+	}
+	for _, cf := range cals {
+		if cf.id == from {
+			return cf, nil
+		}
+	}
+	if len(cals) > 1 {
+		for _, cf := range cals {
+			held, err := c.store.HoldsUID(ctx, acct.Principal, cf.ref, uid)
+			if err != nil {
+				return calFolder{}, err
+			}
+			if held {
+				return cf, nil
+			}
+		}
+	}
+	return cals[0], nil
 }
 
 // errDeclinedAbsent stops a decline from creating an event.
 var errDeclinedAbsent = errors.New("declined, not stored")
 
 // Answer implements MeetingCalendar.
-func (c *classMeetings) Answer(ctx context.Context, acct *Account, m *imip.Meeting, a calconv.Answer) (string, error) {
-	folderID, ref, err := c.defaultCalendar(ctx, acct)
+func (c *classMeetings) Answer(ctx context.Context, acct *Account, m *imip.Meeting, a calconv.Answer, from string) (string, error) {
+	cf, err := c.calendarFor(ctx, acct, m.UID, from)
 	if err != nil {
 		return "", err
 	}
+	folderID, ref := cf.id, cf.ref
 	opt := calconv.Options{Zones: c.zones}
 	if !m.RecurrenceID.IsZero() && a.Instance == nil {
 		// An invitation to one occurrence is answered for that one only.
@@ -176,13 +221,14 @@ func sequenceOf(data []byte) int {
 
 // Cancel implements MeetingCalendar.
 func (c *classMeetings) Cancel(ctx context.Context, acct *Account, m *imip.Meeting) error {
-	folderID, ref, err := c.defaultCalendar(ctx, acct)
+	cf, err := c.calendarFor(ctx, acct, m.UID, "")
 	if errors.Is(err, errNoCalendar) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	folderID, ref := cf.id, cf.ref
 	opt := calconv.Options{Zones: c.zones}
 	var instance *time.Time
 	if !m.RecurrenceID.IsZero() {

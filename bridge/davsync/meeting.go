@@ -27,6 +27,9 @@ type MeetingStore interface {
 	// records the object at once, so the ServerId returned is the one the
 	// next calendar Sync sends it under.
 	StoreMeeting(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, uid string, patch func(stored []byte) ([]byte, error)) (serverID string, err error)
+	// HoldsUID reports whether the calendar collection holds an event of
+	// uid (a meeting answered or cancelled goes where it already is).
+	HoldsUID(ctx context.Context, p *accounts.Principal, ref engine.Ref, uid string) (bool, error)
 	// ReadItem returns the stored object of an item of the folder.
 	ReadItem(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, serverID string) ([]byte, error)
 	// SchedulesItself reports RFC 6638 calendar-auto-schedule on the
@@ -116,6 +119,20 @@ func (s source) findByUID(ctx context.Context, cl *dav.Client, coll, uid, guess 
 		}
 	}
 	return nil, nil
+}
+
+// HoldsUID implements MeetingStore.
+func (s source) HoldsUID(ctx context.Context, p *accounts.Principal, ref engine.Ref, uid string) (bool, error) {
+	ce, err := s.c.clients.get(p, serviceCalDAV)
+	if err != nil {
+		return false, err
+	}
+	it, ok := s.c.items[engine.KindCalendar]
+	if !ok {
+		return false, engine.ErrGone
+	}
+	obj, err := s.findByUID(ctx, ce.client, ref.Path, uid, strings.TrimSuffix(ref.Path, "/")+"/"+objectName(uid, it.Ext()))
+	return obj != nil, err
 }
 
 // ReadItem implements MeetingStore.
