@@ -23,9 +23,7 @@ type MeetingCalendar interface {
 	// for a decline. It returns the event's ServerId as the next calendar
 	// Sync shows it ("" when a decline created nothing), so the device
 	// keeps one item (MS-ASCMD 2.2.3.18).
-	// from is the collection the device answered from (the Inbox or a
-	// calendar folder).
-	Answer(ctx context.Context, acct *Account, m *imip.Meeting, a calconv.Answer, from string) (serverID string, err error)
+	Answer(ctx context.Context, acct *Account, m *imip.Meeting, a calconv.Answer, where AnswerWhere) (serverID string, err error)
 	// Invitation reads a calendar item as the invitation it was (iOS and
 	// Outlook answer from the calendar folder); ok is false when the
 	// collection is no calendar of the user.
@@ -39,6 +37,18 @@ type MeetingCalendar interface {
 	// messages itself (RFC 6638 calendar-auto-schedule): the bridge then
 	// sends no reply of its own, or the organizer would get two.
 	SchedulesItself(ctx context.Context, acct *Account) bool
+}
+
+// AnswerWhere is where an answer came from and who answers the organizer.
+type AnswerWhere struct {
+	// From is the collection the device answered from (the Inbox or a
+	// calendar folder).
+	From string
+	// Reply: the organizer is to be answered for the device (a 16.x
+	// SendResponse). Otherwise the device sends its own reply (≤ 14.1) or
+	// none, and a CalDAV server that schedules itself (RFC 6638) must not
+	// send one either, or the organizer gets two.
+	Reply bool
 }
 
 // Meetings serves MeetingResponse (MS-ASCMD 2.2.1.11) from the Inbox
@@ -115,7 +125,7 @@ func (mt *Meetings) answer(ctx context.Context, acct *Account, ver activesync.Ve
 		// and the Result has no CalendarId.
 		if calID, err = mt.Calendar.Answer(ctx, acct, m, calconv.Answer{
 			Email: acct.Address(), Name: acct.DisplayName(), PartStat: partStat, Instance: ans.InstanceID,
-		}, ans.CollectionID); err != nil {
+		}, AnswerWhere{From: ans.CollectionID, Reply: ans.SendResponse != nil}); err != nil {
 			return fail(activesync.MeetingRespStatusMailboxError, fmt.Errorf("calendar: %w", err))
 		}
 		schedules = mt.Calendar.SchedulesItself(ctx, acct)

@@ -24,7 +24,7 @@ import (
 // (bridge/davsync.MeetingStore; declared here by shape so the bridge does
 // not import the class).
 type meetingStore interface {
-	StoreMeeting(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, uid string, patch func(stored []byte) ([]byte, error)) (string, error)
+	StoreMeeting(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, uid string, serverReplies bool, patch func(stored []byte) ([]byte, error)) (string, error)
 	HoldsUID(ctx context.Context, p *accounts.Principal, ref engine.Ref, uid string) (bool, error)
 	ReadItem(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, serverID string) ([]byte, error)
 	SchedulesItself(ctx context.Context, p *accounts.Principal) bool
@@ -135,8 +135,8 @@ func (c *classMeetings) calendarFor(ctx context.Context, acct *Account, uid, fro
 var errDeclinedAbsent = errors.New("declined, not stored")
 
 // Answer implements MeetingCalendar.
-func (c *classMeetings) Answer(ctx context.Context, acct *Account, m *imip.Meeting, a calconv.Answer, from string) (string, error) {
-	cf, err := c.calendarFor(ctx, acct, m.UID, from)
+func (c *classMeetings) Answer(ctx context.Context, acct *Account, m *imip.Meeting, a calconv.Answer, where AnswerWhere) (string, error) {
+	cf, err := c.calendarFor(ctx, acct, m.UID, where.From)
 	if err != nil {
 		return "", err
 	}
@@ -146,7 +146,7 @@ func (c *classMeetings) Answer(ctx context.Context, acct *Account, m *imip.Meeti
 		// An invitation to one occurrence is answered for that one only.
 		a.Instance = &m.RecurrenceID
 	}
-	id, err := c.store.StoreMeeting(ctx, acct.Principal, folderID, ref, m.UID, func(stored []byte) ([]byte, error) {
+	id, err := c.store.StoreMeeting(ctx, acct.Principal, folderID, ref, m.UID, where.Reply, func(stored []byte) ([]byte, error) {
 		switch {
 		case stored == nil && a.PartStat == imip.PartStatDeclined:
 			// Exchange keeps a declined meeting out of the calendar.
@@ -234,7 +234,7 @@ func (c *classMeetings) Cancel(ctx context.Context, acct *Account, m *imip.Meeti
 	if !m.RecurrenceID.IsZero() {
 		instance = &m.RecurrenceID
 	}
-	_, err = c.store.StoreMeeting(ctx, acct.Principal, folderID, ref, m.UID, func(stored []byte) ([]byte, error) {
+	_, err = c.store.StoreMeeting(ctx, acct.Principal, folderID, ref, m.UID, false, func(stored []byte) ([]byte, error) {
 		if stored == nil || sequenceOf(m.Raw) < sequenceOf(stored) {
 			// Not in the calendar, or cancelled before a later invitation.
 			return nil, nil

@@ -36,7 +36,7 @@ type davCalendar struct {
 
 func (c *davCalendar) href(uid string) string { return c.coll + url.PathEscape(uid) + ".ics" }
 
-func (c *davCalendar) Answer(ctx context.Context, acct *bridge.Account, m *imip.Meeting, a calconv.Answer, _ string) (string, error) {
+func (c *davCalendar) Answer(ctx context.Context, acct *bridge.Account, m *imip.Meeting, a calconv.Answer, _ bridge.AnswerWhere) (string, error) {
 	opt := calconv.Options{Zones: calconv.IANAZones{}}
 	objs, _, err := c.cl.MultiGet(ctx, c.coll, dav.KindCalendar, []string{c.href(m.UID)})
 	if err != nil && !errors.Is(err, dav.ErrNotFound) {

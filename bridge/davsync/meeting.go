@@ -26,7 +26,9 @@ type MeetingStore interface {
 	// none). The listing
 	// records the object at once, so the ServerId returned is the one the
 	// next calendar Sync sends it under.
-	StoreMeeting(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, uid string, patch func(stored []byte) ([]byte, error)) (serverID string, err error)
+	// serverReplies false writes with Schedule-Reply: F, so a server that
+	// schedules itself does not answer the organizer for the user.
+	StoreMeeting(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, uid string, serverReplies bool, patch func(stored []byte) ([]byte, error)) (serverID string, err error)
 	// HoldsUID reports whether the calendar collection holds an event of
 	// uid (a meeting answered or cancelled goes where it already is).
 	HoldsUID(ctx context.Context, p *accounts.Principal, ref engine.Ref, uid string) (bool, error)
@@ -40,7 +42,11 @@ type MeetingStore interface {
 var _ MeetingStore = source{}
 
 // StoreMeeting implements MeetingStore.
-func (s source) StoreMeeting(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, uid string, patch func([]byte) ([]byte, error)) (string, error) {
+func (s source) StoreMeeting(ctx context.Context, p *accounts.Principal, folderID string, ref engine.Ref, uid string, serverReplies bool, patch func([]byte) ([]byte, error)) (string, error) {
+	var opts []dav.WriteOption
+	if !serverReplies {
+		opts = append(opts, dav.NoScheduleReply)
+	}
 	ce, err := s.c.clients.get(p, serviceCalDAV)
 	if err != nil {
 		return "", err
@@ -72,10 +78,10 @@ func (s source) StoreMeeting(ctx context.Context, p *accounts.Principal, folderI
 			etag, href = obj.ETag, obj.Href
 		} else if obj != nil {
 			href = obj.Href
-			etag, err = cl.Update(ctx, href, obj.ETag, it.ContentType(), data)
+			etag, err = cl.Update(ctx, href, obj.ETag, it.ContentType(), data, opts...)
 		} else {
 			href = newHref
-			etag, err = cl.Create(ctx, href, it.ContentType(), data)
+			etag, err = cl.Create(ctx, href, it.ContentType(), data, opts...)
 		}
 		if data != nil && (errors.Is(err, dav.ErrPrecondition) || errors.Is(err, dav.ErrConflict)) {
 			continue // someone wrote it meanwhile: read it again and patch that

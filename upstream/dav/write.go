@@ -20,19 +20,31 @@ const (
 // (RFC 4918 9.7.1; Radicale answers so). It returns the
 // new ETag, or "" when the server sent none (RFC 4791 5.3.4 allows that
 // when it changed the data; the caller lists or fetches it).
-func (c *Client) Create(ctx context.Context, href, contentType string, data []byte) (string, error) {
-	return c.put(ctx, href, contentType, data, "If-None-Match", "*")
+func (c *Client) Create(ctx context.Context, href, contentType string, data []byte, opts ...WriteOption) (string, error) {
+	return c.put(ctx, href, contentType, data, "If-None-Match", "*", opts)
 }
 
 // Update replaces the object at href only if its ETag is still etag
 // (If-Match): ErrPrecondition when someone changed or deleted it meanwhile.
-func (c *Client) Update(ctx context.Context, href, etag, contentType string, data []byte) (string, error) {
-	return c.put(ctx, href, contentType, data, "If-Match", quoteETag(etag))
+func (c *Client) Update(ctx context.Context, href, etag, contentType string, data []byte, opts ...WriteOption) (string, error) {
+	return c.put(ctx, href, contentType, data, "If-Match", quoteETag(etag), opts)
 }
 
-func (c *Client) put(ctx context.Context, href, contentType string, data []byte, cond, value string) (string, error) {
-	rep, err := c.do(ctx, request{op: "put", method: http.MethodPut, href: href, body: data,
-		header: map[string]string{"Content-Type": contentType, cond: value}})
+// WriteOption adds a request header to a PUT.
+type WriteOption func(header map[string]string)
+
+// NoScheduleReply asks a server that schedules itself (RFC 6638) not to
+// send the iTIP REPLY its implicit scheduling would send for an
+// attendee's changed PARTSTAT (Schedule-Reply: F, RFC 6638 8.1): the
+// device sends its own, or none is wanted. Other servers ignore it.
+func NoScheduleReply(h map[string]string) { h["Schedule-Reply"] = "F" }
+
+func (c *Client) put(ctx context.Context, href, contentType string, data []byte, cond, value string, opts []WriteOption) (string, error) {
+	h := map[string]string{"Content-Type": contentType, cond: value}
+	for _, o := range opts {
+		o(h)
+	}
+	rep, err := c.do(ctx, request{op: "put", method: http.MethodPut, href: href, body: data, header: h})
 	if err != nil {
 		return "", err
 	}
