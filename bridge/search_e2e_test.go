@@ -293,6 +293,28 @@ func TestMailboxSearchThroughTheFront(t *testing.T) {
 		t.Errorf("%d INBOX messages flagged $Forwarded, want 1: %v", forwarded, flags)
 	}
 
+	// ... and of a SmartReply, which answers it ($Answered) ...
+	replyMarker := "re-" + time.Now().Format("150405.000000000")
+	re := wbxml.New(wbxml.ComposeMail, "SmartReply")
+	re.AddText(wbxml.ComposeMail, "ClientId", replyMarker)
+	re.Add(wbxml.ComposeMail, "Source").AddText(wbxml.ComposeMail, "LongId", budget5)
+	re.AddOpaque(wbxml.ComposeMail, "Mime", []byte("From: "+e.User+"\r\nTo: alice@example.test\r\nSubject: "+replyMarker+"\r\n\r\nThanks.\r\n"))
+	if r, err := dev.Do(ctx, "SmartReply", re); err != nil || len(r.Body) != 0 {
+		t.Fatalf("SmartReply by LongId: %v %v", r, err)
+	}
+	if sent := waitSink(t, maildir, replyMarker); !strings.Contains(sent, "Thanks.") || !strings.Contains(sent, "fifth numbers") {
+		t.Errorf("reply lacks the note or the quoted original:\n%s", sent)
+	}
+	answered := 0
+	for _, fl := range upstreamFlags(t, up, "INBOX") {
+		if slices.Contains(fl, "\\Answered") {
+			answered++
+		}
+	}
+	if answered != 1 {
+		t.Errorf("%d INBOX messages flagged \\Answered, want 1", answered)
+	}
+
 	// ... and MoveItems moves it, right after a Search left INBOX
 	// opened read-only on the pooled connection.
 	runSearch(t, dev, searchRequest([]*wbxml.Element{el(wbxml.AirSync, "CollectionId", inbox), el(wbxml.Search, "FreeText", "budget")}))
