@@ -113,6 +113,33 @@ func TestMeetingOccurrenceInvitationKeepsTheSeries(t *testing.T) {
 	if err != nil || ev.Recurrence == nil || len(ev.Exceptions) != 3 {
 		t.Errorf("the series as the device sees it: %v %+v", err, ev)
 	}
+	// One occurrence declined from the calendar by InstanceId (4 January
+	// 2027, 09:00 New York): an override of its own, the series still
+	// accepted, still one object.
+	req := wbxml.New(wbxml.MeetingResponse, "MeetingResponse")
+	rq := req.Add(wbxml.MeetingResponse, "Request")
+	rq.AddText(wbxml.MeetingResponse, "UserResponse", "3")
+	rq.AddText(wbxml.MeetingResponse, "CollectionId", calF.ServerID)
+	rq.AddText(wbxml.MeetingResponse, "RequestId", calID)
+	rq.AddText(wbxml.MeetingResponse, "InstanceId", "2027-01-04T14:00:00.000Z")
+	resp, err := dev.Do(ctx, "MeetingResponse", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := resp.Doc.Child(wbxml.MeetingResponse, "Result"); res.ChildText(wbxml.MeetingResponse, "Status") != "1" {
+		t.Fatalf("decline of one occurrence: %s", res.XML())
+	}
+	if n := c.count(t); n != 1 {
+		t.Fatalf("%d objects after the occurrence's decline, want 1", n)
+	}
+	for href := range list {
+		obj, _ := c.get(t, href)
+		text := strings.ToUpper(strings.ReplaceAll(strings.ReplaceAll(string(obj.Data), "\r\n", "\n"), "\n ", ""))
+		if strings.Count(text, "BEGIN:VEVENT") != 4 || !strings.Contains(text, "PARTSTAT=DECLINED") || strings.Count(text, "PARTSTAT=ACCEPTED;") < 3 ||
+			!strings.Contains(text, "RRULE:FREQ=WEEKLY") {
+			t.Errorf("after declining one occurrence:\n%s", text)
+		}
+	}
 	if n := len(sinkMessages(t, maildir, []byte("X-MailFrom: "+c.User))); n != 0 {
 		t.Errorf("%d replies from the bridge at 14.1, want none", n)
 	}
