@@ -96,6 +96,26 @@ func TestSearchGALThroughTheFront(t *testing.T) {
 			if pic == nil || pic.ChildText(wbxml.GAL, "Status") != "1" || !bytes.Equal(pic.Child(wbxml.GAL, "Data").Opaque, photo) {
 				t.Errorf("jane's picture at %s: %v", ver, pic != nil)
 			}
+			if ver == "16.1" {
+				// Find (16.1) asks the same directory.
+				req := wbxml.New(wbxml.Find, "Find")
+				req.AddText(wbxml.Find, "SearchId", "3d2f8a10-5b7c-4e1f-9a0b-6c5d4e3f2a19")
+				g := req.Add(wbxml.Find, "ExecuteSearch").Add(wbxml.Find, "GalSearchCriterion")
+				g.AddText(wbxml.Find, "Query", "roe")
+				g.Add(wbxml.Find, "Options").AddText(wbxml.Find, "Range", "0-9")
+				res, err := dev.Do(context.Background(), "Find", req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp := res.Doc.Child(wbxml.Find, "Response")
+				var found []string
+				for _, r := range resp.All(wbxml.Find, "Result") {
+					found = append(found, r.Child(wbxml.Find, "Properties").ChildText(wbxml.GAL, "DisplayName"))
+				}
+				if res.Doc.ChildText(wbxml.Find, "Status") != "1" || resp.ChildText(wbxml.Find, "Total") != "2" || strings.Join(found, "|") != "Jane Roe|Richard Roe" {
+					t.Errorf("GAL Find roe: %s", res.Doc.XML())
+				}
+			}
 		})
 	}
 }
